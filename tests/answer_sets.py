@@ -1,0 +1,28 @@
+"""Curated answer sets: every answer value in at least one set, every pair of
+async features together at least once, and the all-features set.
+
+The test `test_answer_sets_cover_every_value_and_pair` keeps this claim true as
+questions are added.
+"""
+
+ASYNC_FEATURES = {
+    "websockets": True,
+    "concurrency": True,
+    "async_db": ("sqlite", "postgresql"),
+    "cache": ("redis",),
+}
+
+ANSWER_SETS: dict[str, dict[str, object]] = {
+    "default": {},
+    "websockets-strict": {"websockets": True, "asyncio_mode": "strict"},
+    "concurrency-anyio": {"concurrency": True, "async_runner": "anyio"},
+    "websockets-concurrency-anyio": {
+        "websockets": True,
+        "concurrency": True,
+        "async_runner": "anyio",
+    },
+    "websockets-concurrency": {"websockets": True, "concurrency": True},
+}
+
+# The set every feature is on in; tested in a fresh environment too.
+ALL_FEATURES = "websockets-concurrency"

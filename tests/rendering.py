@@ -1,0 +1,139 @@
+"""Render the template and run what it renders: shared by every template test."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import copier
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# What a template checkout consists of, as far as Copier is concerned.
+TEMPLATE_PARTS = ("copier.yml", "template", "hooks")
+ANSWERS_FILE = ".copier-answers.fastapi-harness.yml"
+ON_CI = bool(os.environ.get("CI"))
+
+
+def copy_template(destination: Path) -> Path:
+    """Copy the template's working tree (uncommitted edits included, no .git)."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for part in TEMPLATE_PARTS:
+        source = REPO_ROOT / part
+        if source.is_dir():
+            shutil.copytree(
+                source,
+                destination / part,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
+        elif source.exists():
+            shutil.copy2(source, destination / part)
+    return destination
+
+
+def render(
+    template: Path, destination: Path, answers: Mapping[str, Any] | None = None
+) -> Path:
+    """Render `template` into `destination` with `answers`, defaults for the rest."""
+    copier.run_copy(
+        str(template),
+        str(destination),
+        data=dict(answers or {}),
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    return destination
+
+
+def read_answers(project: Path) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((project / ANSWERS_FILE).read_text())
+
+
+def suite_environment(project: Path, **extra: str) -> dict[str, str]:
+    """Environment for running a generated suite inside this test environment."""
+    env = {**os.environ, **extra}
+    # The project is not installed here; its src/ layout is put on the path.
+    env["PYTHONPATH"] = str(project / "src")
+    env.pop("PYTEST_XDIST_WORKER", None)
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def pytest_plugin_flags(project: Path) -> list[str]:
+    """Disable plugins installed here that the project does not declare.
+
+    This environment holds every dependency any project can declare; a project
+    that does not use pytest-asyncio must not have it loaded (it would warn).
+    """
+    declared = (project / "pyproject.toml").read_text()
+    return [] if "pytest-asyncio" in declared else ["-p", "no:asyncio"]
+
+
+def run_suite(
+    project: Path, *pytest_args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a generated project's own tests with warnings as errors."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-W",
+        "error",
+        "-p",
+        "no:cacheprovider",
+        *pytest_plugin_flags(project),
+        *pytest_args,
+    ]
+    return subprocess.run(
+        command,
+        cwd=project,
+        env=dict(env) if env is not None else suite_environment(project),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def outcome_counts(output: str) -> dict[str, int]:
+    """Parse pytest's closing line into {'passed': N, 'failed': N, ...}."""
+    summary = output.strip().splitlines()[-1] if output.strip() else ""
+    return {
+        word: int(count)
+        for count, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", summary)
+    }
+
+
+def assert_suite_passes(
+    result: subprocess.CompletedProcess[str], *, at_least: int = 1
+) -> dict[str, int]:
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    counts = outcome_counts(result.stdout)
+    assert counts.get("passed", 0) >= at_least, output
+    assert "skipped" not in counts, f"generated suite skipped tests:\n{output}"
+    return counts
+
+
+def ruff(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_ruff_clean(project: Path) -> None:
+    check = ruff(project, "check", "--no-cache", ".")
+    assert check.returncode == 0, check.stdout + check.stderr
+    formatting = ruff(project, "format", "--no-cache", "--check", ".")
+    assert formatting.returncode == 0, formatting.stdout + formatting.stderr

@@ -1,0 +1,62 @@
+"""Every curated answer set renders a project that is lint-clean and whose own
+suite passes with warnings as errors."""
+
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+import yaml
+from answer_sets import ANSWER_SETS, ASYNC_FEATURES
+from rendering import (
+    REPO_ROOT,
+    assert_ruff_clean,
+    assert_suite_passes,
+    read_answers,
+    render,
+    run_suite,
+)
+
+
+def _enabled(answers: dict[str, object], feature: str) -> bool:
+    value = answers.get(feature, False)
+    return value not in (False, "none")
+
+
+def test_answer_sets_cover_every_value_and_pair() -> None:
+    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    for name, spec in questions.items():
+        if name.startswith("_") or spec.get("when") is False:
+            continue
+        if spec.get("type") == "bool":
+            values = [True, False]
+        elif "choices" in spec:
+            choices = spec["choices"]
+            values = list(choices.values() if isinstance(choices, dict) else choices)
+        else:
+            continue
+        default = spec.get("default")
+        seen = {answers.get(name, default) for answers in ANSWER_SETS.values()}
+        assert set(values) <= seen, f"{name}: no answer set uses {set(values) - seen}"
+    for first, second in combinations(ASYNC_FEATURES, 2):
+        assert any(
+            _enabled(answers, first) and _enabled(answers, second)
+            for answers in ANSWER_SETS.values()
+        ), f"no answer set combines {first} and {second}"
+    assert any(
+        all(_enabled(answers, feature) for feature in ASYNC_FEATURES)
+        for answers in ANSWER_SETS.values()
+    ), "no all-features answer set"
+
+
+@pytest.mark.parametrize("name", ANSWER_SETS)
+def test_answer_set_renders_a_passing_lint_clean_project(
+    name: str, template: Path, tmp_path: Path
+) -> None:
+    answers = ANSWER_SETS[name]
+    project = render(template, tmp_path / name, answers)
+
+    recorded = read_answers(project)
+    for question, value in answers.items():
+        assert recorded[question] == value
+    assert_ruff_clean(project)
+    assert_suite_passes(run_suite(project))
