@@ -1,0 +1,64 @@
+"""Rename answer keys in a project's answers file: `old=new` pairs.
+
+Run by Copier as a `_migrations` entry before an update whose template renamed
+a question, so the answer the team gave under the old name is kept under the
+new one instead of being asked again or replaced by the default:
+
+    python hooks/migrate_answers.py .copier-answers.fastapi-harness.yml ws=websockets
+
+Idempotent: a key already renamed is left alone. Only top-level keys are renamed,
+line by line, so the file's comments and layout are kept. Standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+
+def parse_renames(pairs: list[str]) -> dict[str, str]:
+    renames: dict[str, str] = {}
+    for pair in pairs:
+        old, separator, new = pair.partition("=")
+        if not (separator and old.isidentifier() and new.isidentifier()):
+            raise SystemExit(f"migrate_answers: expected old=new answer names, got {pair!r}")
+        renames[old] = new
+    return renames
+
+
+def rename_answers(text: str, renames: dict[str, str]) -> str:
+    """Return `text` with each top-level `old:` key renamed to `new:`."""
+    present = {match.group(1) for match in re.finditer(r"^([A-Za-z_]\w*):", text, re.M)}
+    lines = text.splitlines(keepends=True)
+    for old, new in renames.items():
+        if old not in present:
+            continue
+        if new in present:
+            # Both names present (an earlier partial edit): the new one wins.
+            print(f"migrate_answers: {new} already answered; dropping {old}", file=sys.stderr)
+            lines = [line for line in lines if not re.match(rf"{re.escape(old)}:", line)]
+        else:
+            lines = [re.sub(rf"^{re.escape(old)}:", f"{new}:", line) for line in lines]
+        present.discard(old)
+        present.add(new)
+    return "".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    answers_file = Path(argv[0])
+    renames = parse_renames(argv[1:])
+    if not answers_file.is_file():
+        raise SystemExit(f"migrate_answers: no answers file at {answers_file}")
+    original = answers_file.read_text()
+    migrated = rename_answers(original, renames)
+    if migrated != original:
+        answers_file.write_text(migrated)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
