@@ -22,6 +22,13 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "async_runner": "anyio",
     },
     "websockets-concurrency": {"websockets": True, "concurrency": True},
+    "redis-strict": {"cache": "redis", "asyncio_mode": "strict"},
+    "redis-websockets-anyio": {
+        "cache": "redis",
+        "websockets": True,
+        "async_runner": "anyio",
+    },
+    "redis-concurrency": {"cache": "redis", "concurrency": True},
 }
 
 # The set every feature is on in; tested in a fresh environment too.

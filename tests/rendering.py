@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import copier
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What a template checkout consists of, as far as Copier is concerned.
@@ -137,3 +140,32 @@ def assert_ruff_clean(project: Path) -> None:
     assert check.returncode == 0, check.stdout + check.stderr
     formatting = ruff(project, "format", "--no-cache", "--check", ".")
     assert formatting.returncode == 0, formatting.stdout + formatting.stderr
+
+
+def template_test_worker() -> int:
+    """This template-test worker's number (0 without xdist)."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
+def redis_url_for_generated_suites() -> str:
+    """TEST_REDIS_URL for a generated suite run by this template-test worker.
+
+    Generated suites add their own xdist worker number to the database index;
+    each template-test worker starts 4 indexes further on, so suites run in
+    parallel by different workers never share a database.
+    """
+    base = os.environ.get("TEMPLATE_TESTS_REDIS_URL", "redis://127.0.0.1:6379/0")
+    parts = urlsplit(base)
+    index = int(parts.path.strip("/") or 0) + 4 * template_test_worker()
+    return urlunsplit(parts._replace(path=f"/{index}"))
+
+
+def require_server(host: str, port: int, what: str) -> None:
+    """Skip when no server listens at host:port, except on CI where it fails."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as error:
+        message = f"no {what} reachable at {host}:{port} ({error})"
+        if ON_CI:
+            pytest.fail(f"{message}; CI provides one, so this is a failure")
+        pytest.skip(f"{message}; start one to run this test")

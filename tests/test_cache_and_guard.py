@@ -1,0 +1,163 @@
+"""The cache fixture (fakeredis and a real Redis), the loop guard, and dependency
+overrides that never outlive a failing test."""
+
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from rendering import (
+    assert_suite_passes,
+    outcome_counts,
+    redis_url_for_generated_suites,
+    render,
+    require_server,
+    run_suite,
+    suite_environment,
+)
+
+REDIS_ANSWERS = {"cache": "redis", "concurrency": True}
+
+
+@pytest.fixture(scope="module")
+def redis_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(template, tmp_path_factory.mktemp("redis") / "svc", REDIS_ANSWERS)
+
+
+@pytest.fixture
+def real_redis_env(redis_project: Path) -> dict[str, str]:
+    url = redis_url_for_generated_suites()
+    parts = urlsplit(url)
+    require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
+    return suite_environment(redis_project, TEST_REDIS_URL=url)
+
+
+def add_test_file(project: Path, name: str, source: str) -> Path:
+    path = project / "tests" / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def test_redis_project_passes_with_fakeredis(redis_project: Path) -> None:
+    assert_suite_passes(run_suite(redis_project), at_least=10)
+
+
+@pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
+def test_redis_project_passes_against_a_real_redis(
+    redis_project: Path, real_redis_env: dict[str, str], workers: str | None
+) -> None:
+    args = ["-n", workers] if workers else []
+    assert_suite_passes(run_suite(redis_project, *args, env=real_redis_env))
+
+
+def test_real_redis_holding_foreign_keys_is_never_flushed(
+    redis_project: Path, real_redis_env: dict[str, str]
+) -> None:
+    import redis
+
+    url = real_redis_env["TEST_REDIS_URL"]
+    foreign = redis.Redis.from_url(url)
+    try:
+        foreign.flushdb()
+        foreign.set("someone-elses-data", "precious")
+
+        result = run_suite(redis_project, env=real_redis_env)
+
+        assert result.returncode != 0
+        assert "Refusing to flush" in result.stdout
+        assert "TEST_REDIS_URL" in result.stdout
+        assert foreign.get("someone-elses-data") == b"precious"
+    finally:
+        foreign.flushdb()
+        foreign.close()
+
+
+def test_guard_stops_client_mixed_with_cache_or_a_user_marked_fixture(
+    redis_project: Path,
+) -> None:
+    add_test_file(
+        redis_project,
+        "test_wrong_mix.py",
+        """
+        import pytest
+
+
+        @pytest.fixture
+        def my_async_resource():
+            return object()
+
+
+        def test_client_with_cache(client, cache):
+            client.get("/health")
+
+
+        def test_client_with_my_resource(client, my_async_resource):
+            client.get("/health")
+
+
+        def test_client_alone(client):
+            assert client.get("/health").status_code == 200
+        """,
+    )
+    pyproject = redis_project / "pyproject.toml"
+    original = pyproject.read_text()
+    pyproject.write_text(
+        original.replace(
+            "[tool.pytest.ini_options]\n",
+            '[tool.pytest.ini_options]\nloop_bound_fixtures = ["my_async_resource"]\n',
+        )
+    )
+    try:
+        result = run_suite(redis_project, "tests/test_wrong_mix.py", "-rE")
+    finally:
+        pyproject.write_text(original)
+        (redis_project / "tests" / "test_wrong_mix.py").unlink()
+
+    output = result.stdout
+    assert result.returncode == 1, output
+    assert outcome_counts(output) == {"passed": 1, "errors": 2}, output
+    assert "ERROR at setup of test_client_with_cache" in output
+    assert "uses `client` together with loop-bound `cache`" in output
+    assert "uses `client` together with loop-bound `my_async_resource`" in output
+    assert "runs the app on its own event loop in another thread" in output
+    assert "Fix: use `async_client` instead of `client`" in output
+    assert "attached to a different loop" not in output.split("'attached")[0]
+
+
+@pytest.mark.parametrize("client_fixture", ["client", "async_client"])
+def test_overrides_set_by_a_failing_test_do_not_reach_the_next(
+    redis_project: Path, client_fixture: str
+) -> None:
+    is_async = client_fixture == "async_client"
+    call = "await " if is_async else ""
+    add_test_file(
+        redis_project,
+        "test_override_leak.py",
+        f"""
+        from my_service.routers.greetings import hello
+
+        BEFORE = {{}}
+
+
+        {"async " if is_async else ""}def test_breaks_halfway(app, {client_fixture}):
+            BEFORE.update(app.dependency_overrides)
+            app.dependency_overrides[hello] = lambda: {{"message": "overridden"}}
+            app.dependency_overrides = {{hello: lambda: {{"message": "replaced"}}}}
+            response = {call}{client_fixture}.get("/health")
+            assert response.status_code == 500, "fails on purpose, overrides in place"
+
+
+        {"async " if is_async else ""}def test_runs_next(app, {client_fixture}):
+            assert hello not in app.dependency_overrides
+            assert app.dependency_overrides == BEFORE
+            response = {call}{client_fixture}.get("/hello", params={{"name": "Ada"}})
+            assert response.json() == {{"message": "Hello, Ada!"}}
+        """,
+    )
+    try:
+        result = run_suite(redis_project, "tests/test_override_leak.py", "-p", "no:xdist")
+    finally:
+        (redis_project / "tests" / "test_override_leak.py").unlink()
+
+    assert outcome_counts(result.stdout) == {"passed": 1, "failed": 1}, result.stdout
+    assert "fails on purpose" in result.stdout
