@@ -1,0 +1,62 @@
+"""Run the benchmarks: `python -m bench [--quick] [--only NAME ...] [--out DIR]`.
+
+Each benchmark prints a Markdown table of medians and ratios measured in this run,
+and writes a bar chart per table into the output directory (bench/results/ by
+default, which README.md shows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+BENCHMARKS = {
+    "clients": "bench.clients",
+    "harness": "bench.harness_overhead",
+    "database": "bench.database",
+    "rendering": "bench.rendering",
+}
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few iterations of each, to check that the benchmarks run; "
+        "the numbers mean nothing",
+    )
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="where charts and tables go"
+    )
+    options = parser.parse_args(argv)
+    options.out.mkdir(parents=True, exist_ok=True)
+
+    report = []
+    started = time.perf_counter()
+    for name in options.only or BENCHMARKS:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        module = importlib.import_module(BENCHMARKS[name])
+        for result in module.run(quick=options.quick):
+            table = result.table()
+            chart = result.chart(options.out)
+            print(table, flush=True)
+            print(f"\nchart: {chart}\n", flush=True)
+            report.append(f"{table}\n\n![{result.title}]({chart.name})\n")
+    elapsed = time.perf_counter() - started
+    mode = "quick mode, numbers not meaningful; " if options.quick else ""
+    report.append(f"_{mode}whole run: {elapsed:.0f} s_\n")
+    (options.out / "results.md").write_text("\n".join(report))
+    print(f"whole run: {elapsed:.0f} s; tables in {options.out / 'results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

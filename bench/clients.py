@@ -1,0 +1,279 @@
+"""What each client costs: per request, per test, and for 50 concurrent requests.
+
+The floor is a raw ASGI call: the app itself, with no client around it. Against it,
+httpx.AsyncClient over ASGITransport (the app on the caller's event loop) and
+Starlette's TestClient entered with `with` (the app on a portal thread's loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI, Query
+from fastapi.testclient import TestClient
+
+from bench.common import Result, median_per_call
+
+REQUESTS_PER_TEST = 3
+CONCURRENT = 50
+# A handler that waits on I/O, as one calling a database or another service does.
+IO_WAIT_SECONDS = 0.001
+
+
+def build_app() -> FastAPI:
+    """The shape of the rendered service: a lifespan and small JSON routes."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ready = True
+        yield
+        app.state.ready = False
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/hello")
+    async def hello(name: str = Query(min_length=1, max_length=50)) -> dict[str, str]:
+        return {"message": f"Hello, {name}!"}
+
+    @app.get("/slow-hello")
+    async def slow_hello(name: str) -> dict[str, str]:
+        await asyncio.sleep(IO_WAIT_SECONDS)
+        return {"message": f"Hello, {name}!"}
+
+    return app
+
+
+async def _raw_asgi_get(app: FastAPI, path: str, query: bytes) -> int:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"test")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+        "state": {},
+    }
+    status = 0
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])  # type: ignore[call-overload]
+
+    await app(scope, receive, send)
+    return status
+
+
+@asynccontextmanager
+async def _async_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    # ASGITransport never runs the lifespan; LifespanManager does, as in the harness.
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c
+
+
+def _per_call(total_seconds: float, calls: int) -> float:
+    return total_seconds / calls
+
+
+def run(quick: bool) -> list[Result]:
+    requests = 50 if quick else 2000
+    tests = 5 if quick else 150
+    repeats = 3 if quick else 7
+    app = build_app()
+
+    per_request = Result("clients_per_request", "Clients: cost of one request")
+    per_test = Result("clients_per_test", "Clients: cost of one test")
+    concurrency = Result(
+        "clients_concurrency", f"Clients: {CONCURRENT} requests in one test"
+    )
+
+    # ── per request ─────────────────────────────────────────────────────────
+    async def raw_batch() -> float:
+        start = time.perf_counter()
+        for _ in range(requests):
+            assert await _raw_asgi_get(app, "/hello", b"name=Ada") == 200
+        return _per_call(time.perf_counter() - start, requests)
+
+    async def async_client_batch(client: httpx.AsyncClient) -> float:
+        start = time.perf_counter()
+        for _ in range(requests):
+            (await client.get("/hello", params={"name": "Ada"})).raise_for_status()
+        return _per_call(time.perf_counter() - start, requests)
+
+    async def measure_on_one_loop() -> tuple[float, float]:
+        await raw_batch()  # warm-up: the middleware stack is built on first call
+        raw = [await raw_batch() for _ in range(repeats)]
+        async with _async_client(app) as client:
+            await async_client_batch(client)
+            via_async = [await async_client_batch(client) for _ in range(repeats)]
+        return statistics.median(raw), statistics.median(via_async)
+
+    raw, via_async_client = asyncio.run(measure_on_one_loop())
+
+    with TestClient(app) as test_client:
+
+        def test_client_batch() -> float:
+            start = time.perf_counter()
+            for _ in range(requests):
+                test_client.get("/hello", params={"name": "Ada"}).raise_for_status()
+            return _per_call(time.perf_counter() - start, requests)
+
+        test_client_batch()
+        via_test_client = median_per_call(test_client_batch, repeats)
+
+    floor = "raw ASGI call (floor)"
+    per_request.add(floor, raw)
+    per_request.add("AsyncClient over ASGITransport", via_async_client, floor)
+    per_request.add("TestClient inside `with`", via_test_client, floor)
+    per_request.notes.append(
+        f"per request, AsyncClient is {_faster(via_async_client, via_test_client)} "
+        f"than TestClient (TestClient/AsyncClient = "
+        f"{via_test_client / via_async_client:.2f}x; the common claim is ~5%)"
+    )
+
+    # ── per test: entering and exiting each client, lifespan included ───────
+    def test_client_setup_batch() -> float:
+        start = time.perf_counter()
+        for _ in range(tests):
+            with TestClient(app):
+                pass
+        return _per_call(time.perf_counter() - start, tests)
+
+    async def async_client_setup_batch() -> float:
+        start = time.perf_counter()
+        for _ in range(tests):
+            async with _async_client(app):
+                pass
+        return _per_call(time.perf_counter() - start, tests)
+
+    def async_client_setup_new_loop_batch() -> float:
+        # pytest-asyncio's default: a new event loop for every test.
+        async def enter_and_exit() -> None:
+            async with _async_client(app):
+                pass
+
+        start = time.perf_counter()
+        for _ in range(tests):
+            asyncio.run(enter_and_exit())
+        return _per_call(time.perf_counter() - start, tests)
+
+    async def on_loop() -> float:
+        await async_client_setup_batch()
+        return statistics.median([await async_client_setup_batch() for _ in range(repeats)])
+
+    test_client_batch_setup = median_per_call(test_client_setup_batch, repeats)
+    async_setup = asyncio.run(on_loop())
+    async_setup_new_loop = median_per_call(async_client_setup_new_loop_batch, repeats)
+
+    setup_ref = "AsyncClient + LifespanManager enter/exit"
+    per_test.add(setup_ref, async_setup)
+    per_test.add(
+        "AsyncClient enter/exit on a new event loop per test",
+        async_setup_new_loop,
+        setup_ref,
+    )
+    per_test.add("TestClient `with` enter/exit", test_client_batch_setup, setup_ref)
+    typical_async = async_setup_new_loop + REQUESTS_PER_TEST * via_async_client
+    typical_sync = test_client_batch_setup + REQUESTS_PER_TEST * via_test_client
+    session_async = REQUESTS_PER_TEST * via_async_client
+    session_sync = REQUESTS_PER_TEST * via_test_client
+    fresh_async = f"test, fresh AsyncClient + {REQUESTS_PER_TEST} requests"
+    per_test.add(fresh_async, typical_async)
+    per_test.add(
+        f"test, fresh TestClient + {REQUESTS_PER_TEST} requests",
+        typical_sync,
+        fresh_async,
+    )
+    session_label = f"test, session AsyncClient, {REQUESTS_PER_TEST} requests"
+    per_test.add(session_label, session_async)
+    per_test.add(
+        f"test, session TestClient, {REQUESTS_PER_TEST} requests",
+        session_sync,
+        session_label,
+    )
+    per_test.notes.append(
+        f"a typical test ({REQUESTS_PER_TEST} requests) with a client per test: "
+        f"AsyncClient is {_faster(typical_async, typical_sync)} than TestClient; "
+        f"with session clients, as the harness uses: "
+        f"{_faster(session_async, session_sync)}"
+    )
+
+    # ── 50 requests in one test ─────────────────────────────────────────────
+    async def gather_batch(client: httpx.AsyncClient, path: str) -> float:
+        start = time.perf_counter()
+        responses = await asyncio.gather(
+            *(client.get(path, params={"name": f"u{n}"}) for n in range(CONCURRENT))
+        )
+        assert all(response.status_code == 200 for response in responses)
+        return time.perf_counter() - start
+
+    async def sequential_async_batch(client: httpx.AsyncClient, path: str) -> float:
+        start = time.perf_counter()
+        for n in range(CONCURRENT):
+            (await client.get(path, params={"name": f"u{n}"})).raise_for_status()
+        return time.perf_counter() - start
+
+    async def measure_gather() -> dict[str, float]:
+        async with _async_client(app) as client:
+            measured = {}
+            for path in ("/hello", "/slow-hello"):
+                await gather_batch(client, path)
+                measured[f"gather {path}"] = statistics.median(
+                    [await gather_batch(client, path) for _ in range(repeats * 2)]
+                )
+                measured[f"sequential {path}"] = statistics.median(
+                    [
+                        await sequential_async_batch(client, path)
+                        for _ in range(repeats * 2)
+                    ]
+                )
+            return measured
+
+    gathered = asyncio.run(measure_gather())
+    with TestClient(app) as test_client:
+
+        def sequential_sync(path: str) -> float:
+            start = time.perf_counter()
+            for n in range(CONCURRENT):
+                test_client.get(path, params={"name": f"u{n}"}).raise_for_status()
+            return time.perf_counter() - start
+
+        sequential = {}
+        for path in ("/hello", "/slow-hello"):
+            sequential_sync(path)
+            sequential[path] = median_per_call(lambda p=path: sequential_sync(p), repeats * 2)
+
+    for path, what in (("/hello", "instant handler"), ("/slow-hello", "1 ms I/O wait")):
+        reference = f"{what}: gather via AsyncClient"
+        concurrency.add(reference, gathered[f"gather {path}"])
+        concurrency.add(
+            f"{what}: sequential AsyncClient", gathered[f"sequential {path}"], reference
+        )
+        concurrency.add(
+            f"{what}: sequential TestClient", sequential[path], reference
+        )
+
+    return [per_request, per_test, concurrency]
+
+
+def _faster(fast: float, slow: float) -> str:
+    if fast <= slow:
+        return f"{(1 - fast / slow) * 100:.0f}% faster"
+    return f"{(fast / slow - 1) * 100:.0f}% slower"

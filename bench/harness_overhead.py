@@ -1,0 +1,161 @@
+"""What the harness fixtures cost over the least a hand-written suite can do.
+
+A project is rendered with the template and 500 generated-style tests are written
+into it: using `client` in a TestClient-only project, and `async_client` in an
+async project. Each is timed against a minimal baseline that uses the same app
+without the harness: a module-level TestClient entered once, and a session-loop
+AsyncClient. Every suite runs with pytest in a subprocess, several times.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+
+from bench.common import Result
+from bench.project import copy_template, profile_pytest, render, run_pytest
+
+TARGET_RATIO = 1.15
+HARNESS_FILE = "tests/test_bench_generated.py"
+BASELINE_FILE = "bench_baseline/test_bench_baseline.py"
+
+
+def _tests(count: int, fixture: str, *, asynchronous: bool) -> str:
+    define = "async def" if asynchronous else "def"
+    call = "await " if asynchronous else ""
+    return "\n".join(
+        f"""
+{define} test_hello_{n}({fixture}) -> None:
+    response = {call}{fixture}.get("/hello", params={{"name": "user-{n}"}})
+    assert response.status_code == 200
+    assert response.json() == {{"message": "Hello, user-{n}!"}}
+"""
+        for n in range(count)
+    )
+
+
+def _sync_harness_suite(count: int) -> str:
+    return '"""Generated-style tests on the harness `client`."""\n' + _tests(
+        count, "client", asynchronous=False
+    )
+
+
+def _sync_baseline_suite(package: str, count: int) -> str:
+    return f'''"""Baseline: one module-level TestClient, entered for the whole module."""
+
+from fastapi.testclient import TestClient
+
+from {package}.main import create_app
+from {package}.settings import Settings
+
+client = TestClient(create_app(Settings(_env_file=None)))
+client.__enter__()
+
+
+def teardown_module() -> None:
+    client.__exit__(None, None, None)
+
+''' + _tests(count, "client", asynchronous=False).replace(
+        "(client) -> None", "() -> None"
+    )
+
+
+def _async_harness_suite(count: int) -> str:
+    return '"""Generated-style tests on the harness `async_client`."""\n' + _tests(
+        count, "async_client", asynchronous=True
+    )
+
+
+def _async_baseline_suite(package: str, count: int) -> str:
+    return f'''"""Baseline: one AsyncClient on the session's event loop."""
+
+import httpx
+import pytest_asyncio
+from asgi_lifespan import LifespanManager
+
+from {package}.main import create_app
+from {package}.settings import Settings
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def client():
+    app = create_app(Settings(_env_file=None))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            yield c
+
+''' + _tests(count, "client", asynchronous=True)
+
+
+def run(quick: bool) -> list[Result]:
+    count = 20 if quick else 500
+    repeats = 1 if quick else 5
+    result = Result(
+        "harness_overhead",
+        f"Harness overhead: {count} tests, wall time of pytest in a subprocess",
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-harness-") as scratch:
+        root = Path(scratch)
+        template = copy_template(root / "template")
+        projects = {
+            "TestClient-only project": (
+                {},
+                _sync_harness_suite(count),
+                _sync_baseline_suite,
+                "module-level `with TestClient(app)`",
+            ),
+            "async project (concurrency)": (
+                {"concurrency": True},
+                _async_harness_suite(count),
+                _async_baseline_suite,
+                "session-loop AsyncClient",
+            ),
+        }
+        for title, (answers, harness_suite, baseline_suite, baseline_name) in (
+            projects.items()
+        ):
+            package = "bench_service"
+            project = render(
+                template,
+                root / f"project-{len(result.rows)}",
+                {"project_name": "Bench Service", **answers},
+            )
+            (project / HARNESS_FILE).write_text(harness_suite)
+            (project / BASELINE_FILE).parent.mkdir()
+            (project / BASELINE_FILE).write_text(baseline_suite(package, count))
+
+            fixture = "async_client" if answers else "client"
+            walls: dict[str, list[float]] = {"harness": [], "baseline": []}
+            # Alternate the two so machine noise falls on both alike.
+            for _ in range(repeats):
+                for which, path in (
+                    ("baseline", BASELINE_FILE),
+                    ("harness", HARNESS_FILE),
+                ):
+                    wall, _reported = run_pytest(project, path)
+                    walls[which].append(wall)
+            baseline_label = f"{title}: baseline, {baseline_name}"
+            harness_label = f"{title}: harness `{fixture}`"
+            baseline = statistics.median(walls["baseline"])
+            harness = statistics.median(walls["harness"])
+            result.add(baseline_label, baseline)
+            result.add(harness_label, harness, baseline_label)
+            ratio = harness / baseline
+            result.notes.append(
+                f"{title}: the harness adds "
+                f"{(harness - baseline) / count * 1e6:.0f} µs per test"
+            )
+            result.check(
+                f"{title}: harness within {TARGET_RATIO}x of baseline",
+                ratio <= TARGET_RATIO,
+            )
+            if ratio > TARGET_RATIO:
+                result.evidence.append(
+                    (
+                        f"the harness suite of the {title}",
+                        profile_pytest(project, HARNESS_FILE),
+                    )
+                )
+    return [result]
