@@ -1,0 +1,93 @@
+"""A TestClient-only project carries nothing async; and the dependencies a
+project declares are enough to run its own suite in a fresh environment."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from answer_sets import ALL_FEATURES, ANSWER_SETS
+from rendering import (
+    assert_suite_passes,
+    redis_url_for_generated_suites,
+    render,
+    require_server,
+)
+
+ASYNC_ONLY_PACKAGES = ("pytest-asyncio", "anyio", "asgi-lifespan", "httpx-ws", "httpx>")
+ASYNC_SETTINGS = (
+    "asyncio_mode",
+    "asyncio_default_fixture_loop_scope",
+    "asyncio_default_test_loop_scope",
+)
+
+
+def test_testclient_only_project_declares_and_configures_nothing_async(
+    template: Path, tmp_path: Path
+) -> None:
+    project = render(template, tmp_path / "plain")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+
+    declared = pyproject["project"]["dependencies"] + pyproject["dependency-groups"]["dev"]
+    for package in ASYNC_ONLY_PACKAGES:
+        assert not any(spec.startswith(package) for spec in declared), package
+    assert any(spec.startswith("httpx2") for spec in declared)
+    pytest_settings = pyproject["tool"]["pytest"]["ini_options"]
+    for setting in ASYNC_SETTINGS:
+        assert setting not in pytest_settings
+    harness = sorted(path.name for path in (project / "tests" / "harness").iterdir())
+    assert harness == ["__init__.py", "app.py", "sync_client.py"]
+    every_test_file = "\n".join(
+        path.read_text() for path in (project / "tests").rglob("*.py")
+    )
+    for word in ("async_client", "asyncio", "anyio", "AsyncClient", "async def"):
+        assert word not in every_test_file, word
+
+
+def _fresh_environment_suite(project: Path, env: dict[str, str]) -> None:
+    """`uv sync` the project's own declarations into its .venv, then run pytest."""
+    uv = [sys.executable, "-m", "uv"]
+    clean_env = {
+        key: value
+        for key, value in env.items()
+        if key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTEST_XDIST_WORKER"}
+    }
+    sync = subprocess.run(
+        [*uv, "sync", "--python", sys.executable, "--quiet"],
+        cwd=project,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert sync.returncode == 0, sync.stdout + sync.stderr
+    venv_python = project / ".venv" / "bin" / "python"
+    result = subprocess.run(
+        [venv_python, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert_suite_passes(result)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["default", ALL_FEATURES])
+def test_declared_dependencies_alone_run_the_suite(
+    name: str, template: Path, tmp_path: Path
+) -> None:
+    answers = ANSWER_SETS[name]
+    env = dict(os.environ)
+    if answers.get("cache", "none") != "none":
+        require_server("127.0.0.1", 6379, "Redis")
+        env["TEST_REDIS_URL"] = redis_url_for_generated_suites()
+    if answers.get("async_db") == "postgresql":
+        require_server("127.0.0.1", 5432, "PostgreSQL")
+    project = render(template, tmp_path / name, answers)
+    shutil.rmtree(project / ".venv", ignore_errors=True)
+    _fresh_environment_suite(project, env)
