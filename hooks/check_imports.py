@@ -1,0 +1,140 @@
+"""Adopt hook: check that the answered import paths name real objects.
+
+Run by Copier in the project after rendering, with the Python running Copier:
+    check_imports.py app_import=pkg.module:app db_metadata=pkg.models:Base ...
+Empty answers are skipped. The import runs in the project's own interpreter
+(.venv/bin/python when there is one), with the project root and src/ on the path.
+A module of the project that cannot be found, or a missing name, fails with
+which answer, what failed and how to fix it; a third-party package missing from
+the interpreter only warns, since it proves nothing about the answer.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from adopt_support import import_roots, in_copier_scratch_copy
+
+# Runs in the project's interpreter: imports each answer and reports one JSON
+# object per answer on stdout.
+PROBE = r"""
+import importlib, json, sys
+
+def kind_of(obj):
+    return [cls.__name__ for cls in type(obj).__mro__]
+
+for question, path in json.loads(sys.argv[1]).items():
+    module_name, _, name = path.partition(":")
+    factory = name.endswith("()")
+    name = name.removesuffix("()")
+    report = {"question": question, "path": path}
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        missing = error.name or ""
+        ours = module_name == missing or module_name.startswith(missing + ".")
+        report.update(status="not_found" if ours else "dependency_missing",
+                      detail=missing)
+    except Exception as error:
+        report.update(status="import_error", detail=f"{type(error).__name__}: {error}")
+    else:
+        obj = getattr(module, name, None)
+        if obj is None:
+            report.update(status="no_name", detail=name)
+        elif question == "app_import" and factory and not callable(obj):
+            report.update(status="wrong_kind", detail=f"{name} is not callable")
+        elif question == "app_import" and not factory and (
+            "Starlette" not in kind_of(obj)
+        ):
+            report.update(status="wrong_kind",
+                          detail=f"{name} is a {type(obj).__name__}, not an ASGI app")
+        elif question == "db_metadata" and "MetaData" not in kind_of(
+            getattr(obj, "metadata", obj)
+        ):
+            report.update(status="wrong_kind",
+                          detail=f"{name} is neither a MetaData nor a declarative Base")
+        elif question.endswith("_dependency") and not callable(obj):
+            report.update(status="wrong_kind", detail=f"{name} is not callable")
+        else:
+            report.update(status="ok")
+    print(json.dumps(report))
+"""
+
+FIXES = {
+    "not_found": (
+        "module {detail!r} is not importable from {roots}",
+        "give the module path as you would import it, relative to the project "
+        "root or src/ (e.g. myapp.main:app for src/myapp/main.py)",
+    ),
+    "no_name": (
+        "the module has no attribute {detail!r}",
+        "name the object after the colon exactly as the module defines it",
+    ),
+    "wrong_kind": ("{detail}", "point the answer at the right object"),
+    "import_error": (
+        "importing it raised {detail}",
+        "make the module importable without side effects that fail here",
+    ),
+}
+
+
+def project_python(project: Path) -> str:
+    for candidate in (".venv/bin/python", ".venv/Scripts/python.exe"):
+        if (project / candidate).exists():
+            return str(project / candidate)
+    return sys.executable
+
+
+def main(arguments: list[str]) -> int:
+    project = Path.cwd()
+    if in_copier_scratch_copy(project):
+        return 0
+    answers = dict(argument.split("=", 1) for argument in arguments)
+    answers = {question: path for question, path in answers.items() if path}
+    roots = import_roots(project)
+    python = project_python(project)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [*map(str, roots), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    probe = subprocess.run(
+        [python, "-c", PROBE, json.dumps(answers)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode:
+        print(f"Could not run the import check with {python}:\n{probe.stderr}")
+        return 1
+    failures = 0
+    for line in probe.stdout.splitlines():
+        report = json.loads(line)
+        status, question, path = report["status"], report["question"], report["path"]
+        if status == "ok":
+            continue
+        if status == "dependency_missing":
+            print(
+                f"warning: cannot check {question}={path}: {python} lacks the "
+                f"package {report['detail']!r} it imports. Install the project's "
+                "dependencies (e.g. into .venv) and re-run Copier to check it."
+            )
+            continue
+        failures += 1
+        what, fix = FIXES[status]
+        detail = what.format(
+            detail=report["detail"], roots=", ".join(str(root) for root in roots)
+        )
+        print(
+            f"error: {question}={path}: {detail}.\n"
+            f"  Fix: {fix}, then run Copier again with "
+            f"-d {question}=package.module:name."
+        )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

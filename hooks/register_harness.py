@@ -1,0 +1,64 @@
+"""Adopt hook: register the harness (tests/harness/) as a pytest plugin.
+
+Run by Copier in the project after rendering. tests/conftest.py is the
+project's: it is created if missing, otherwise one line is appended, and only
+if it does not yet register the harness. A conftest.py that already sets
+`pytest_plugins` is left untouched; the hook prints the entry to add to it.
+"""
+
+import ast
+import sys
+from pathlib import Path
+
+from adopt_support import in_copier_scratch_copy
+
+PLUGIN = "tests.harness"
+REGISTRATION = f'pytest_plugins = ["{PLUGIN}"]  # the FastAPI test harness\n'
+NEW_CONFTEST = (
+    '"""Your fixtures and hooks live here.\n\n'
+    "The harness fixtures (`app`, `client`, and any async ones your answers wired\n"
+    "in) come from tests/harness/, which the template owns: `copier update`\n"
+    'rewrites those modules, and never this file.\n"""\n\n' + REGISTRATION
+)
+
+
+def defines_pytest_plugins(source: str) -> bool:
+    for node in ast.parse(source).body:
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign | ast.AugAssign)
+            else []
+        )
+        if any(isinstance(t, ast.Name) and t.id == "pytest_plugins" for t in targets):
+            return True
+    return False
+
+
+def main() -> int:
+    project = Path.cwd()
+    if in_copier_scratch_copy(project):
+        return 0
+    conftest = project / "tests" / "conftest.py"
+    if not conftest.exists():
+        conftest.write_text(NEW_CONFTEST)
+        print("tests/conftest.py: created; it registers the harness")
+        return 0
+    source = conftest.read_text()
+    if f'"{PLUGIN}"' in source or f"'{PLUGIN}'" in source:
+        return 0
+    if defines_pytest_plugins(source):
+        print(
+            "tests/conftest.py: NOT CHANGED: it already sets pytest_plugins; add "
+            f'"{PLUGIN}" to that list to register the harness.'
+        )
+        return 0
+    separator = "" if source.endswith("\n") or not source else "\n"
+    conftest.write_text(f"{source}{separator}{REGISTRATION}")
+    print("tests/conftest.py: appended the line registering the harness")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
