@@ -22,27 +22,40 @@ def parse_renames(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         old, separator, new = pair.partition("=")
         if not (separator and old.isidentifier() and new.isidentifier()):
-            raise SystemExit(f"migrate_answers: expected old=new answer names, got {pair!r}")
+            raise SystemExit(f"migrate_answers: expected old=new, got {pair!r}")
         renames[old] = new
     return renames
 
 
+def top_level_blocks(text: str) -> list[tuple[str | None, str]]:
+    """Split YAML text into (key, lines) blocks; a block runs until the next
+    top-level key. Comments and blank lines stay with the block above."""
+    blocks: list[tuple[str | None, str]] = []
+    for line in text.splitlines(keepends=True):
+        key = re.match(r"([A-Za-z_]\w*):(\s|$)", line)
+        if key or not blocks:
+            blocks.append((key.group(1) if key else None, line))
+        else:
+            name, lines = blocks[-1]
+            blocks[-1] = (name, lines + line)
+    return blocks
+
+
 def rename_answers(text: str, renames: dict[str, str]) -> str:
     """Return `text` with each top-level `old:` key renamed to `new:`."""
-    present = {match.group(1) for match in re.finditer(r"^([A-Za-z_]\w*):", text, re.M)}
-    lines = text.splitlines(keepends=True)
-    for old, new in renames.items():
-        if old not in present:
-            continue
-        if new in present:
-            # Both names present (an earlier partial edit): the new one wins.
-            print(f"migrate_answers: {new} already answered; dropping {old}", file=sys.stderr)
-            lines = [line for line in lines if not re.match(rf"{re.escape(old)}:", line)]
+    blocks = top_level_blocks(text)
+    present = {name for name, _ in blocks}
+    migrated = []
+    for name, lines in blocks:
+        new = renames.get(name or "")
+        if new is None:
+            migrated.append(lines)
+        elif new in present:
+            # Both names answered (an earlier, partial edit): the new one wins.
+            print(f"migrate_answers: dropping {name}, {new} is set", file=sys.stderr)
         else:
-            lines = [re.sub(rf"^{re.escape(old)}:", f"{new}:", line) for line in lines]
-        present.discard(old)
-        present.add(new)
-    return "".join(lines)
+            migrated.append(f"{new}:{lines[len(name or '') + 1 :]}")
+    return "".join(migrated)
 
 
 def main(argv: list[str]) -> int:

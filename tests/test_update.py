@@ -1,0 +1,472 @@
+"""Living with the template: `copier update` from an older tag, changing answers,
+and the migrations in hooks/, with the team's own work surviving each of them.
+
+Each flow runs on a temporary git copy of the template carrying two PEP 440 tags
+(what Copier needs to update), ends with the generated suite passing, and checks
+the updated project against a fresh render of the same answers with the same
+team work applied: an update must leave exactly what a new project would have.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+from answer_sets import ASYNC_FEATURES
+from rendering import (
+    ANSWERS_FILE,
+    TEMPLATE_PARTS,
+    assert_suite_passes,
+    copy_template,
+    read_answers,
+    run_suite,
+)
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "template-tests@example.invalid",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "template-tests@example.invalid",
+}
+CONFLICT_START = "<<<<<<< before updating"
+CONFLICT_END = ">>>>>>> after updating"
+
+# What v2 changes in template-owned files, so updates have something to carry.
+HARNESS_MODULE = "tests/harness/sync_client.py"
+HARNESS_CHANGE = ("the default client.", "the default client, and the first choice.")
+EXAMPLE_TEST = "tests/test_health.py"
+EXAMPLE_TEST_CHANGE = (
+    '"""Smoke tests: the app starts, its lifespan runs, and it answers."""',
+    '"""Smoke tests: the app starts, runs its lifespan, and answers requests."""',
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def git_identity() -> Iterator[None]:
+    """Commits made here and by Copier's own git calls need an identity."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in GIT_IDENTITY.items():
+            patch.setenv(name, value)
+        yield
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_IDENTITY},
+        check=False,
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def commit_everything(repo: Path, message: str) -> None:
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path} no longer contains {old!r}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def refresh_template(repo: Path) -> None:
+    """Reset the template parts of `repo` to the working tree being tested."""
+    for part in TEMPLATE_PARTS:
+        target = repo / part
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    copy_template(repo)
+
+
+def versioned_template(
+    root: Path,
+    *,
+    v1: Callable[[Path], None] | None = None,
+    v2: Callable[[Path], None] | None = None,
+) -> Path:
+    """A git copy of the template tagged 1.0.0 and 2.0.0.
+
+    `v1` turns the working tree into the older release; `v2` makes the newer
+    one's changes on top of the working tree.
+    """
+    repo = copy_template(root)
+    if v1:
+        v1(repo)
+    commit_everything(repo, "release 1.0.0")
+    git(repo, "tag", "1.0.0")
+    refresh_template(repo)
+    if v2:
+        v2(repo)
+    commit_everything(repo, "release 2.0.0")
+    git(repo, "tag", "2.0.0")
+    return repo
+
+
+def template_source(repo: Path, rendered: str) -> Path:
+    """The file under template/ that renders `rendered` (plain or .jinja)."""
+    plain = repo / "template" / rendered
+    return plain if plain.exists() else plain.with_name(plain.name + ".jinja")
+
+
+def change_owned_files(repo: Path) -> None:
+    """v2 edits a harness module and a generated example test."""
+    replace_in(template_source(repo, HARNESS_MODULE), *HARNESS_CHANGE)
+    replace_in(template_source(repo, EXAMPLE_TEST), *EXAMPLE_TEST_CHANGE)
+
+
+# ── The team's own work, applied the same way to any project ─────────────────
+USER_TEST = "tests/test_team_greetings.py"
+USER_TEST_TEXT = '''"""The team's own test, using the team's own fixture."""
+
+from fastapi.testclient import TestClient
+
+
+def test_team_member_is_greeted(client: TestClient, team_member: str) -> None:
+    assert client.get("/hello", params={"name": team_member}).json() == {
+        "message": f"Hello, {team_member}!"
+    }
+'''
+USER_FIXTURE = """
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def team_member() -> str:
+    return "Grace"
+"""
+USER_DEPENDENCY = '    "structlog>=24.1",  # added by the team\n'
+USER_EXAMPLE_EDIT = """
+
+def test_health_is_json(client: TestClient) -> None:
+    assert client.get("/health").headers["content-type"] == "application/json"
+"""
+
+
+def add_team_work(project: Path) -> None:
+    (project / USER_TEST).write_text(USER_TEST_TEXT)
+    conftest = project / "tests/conftest.py"
+    conftest.write_text(conftest.read_text() + USER_FIXTURE)
+    # First in the list: the template adds its own dependencies further down.
+    replace_in(
+        project / "pyproject.toml",
+        "dependencies = [\n",
+        "dependencies = [\n" + USER_DEPENDENCY,
+    )
+    example = project / EXAMPLE_TEST
+    example.write_text(example.read_text() + USER_EXAMPLE_EDIT)
+
+
+def assert_team_work_present(project: Path) -> None:
+    assert (project / USER_TEST).read_text() == USER_TEST_TEXT
+    assert (project / "tests/conftest.py").read_text().endswith(USER_FIXTURE)
+    assert USER_DEPENDENCY in (project / "pyproject.toml").read_text()
+    assert (project / EXAMPLE_TEST).read_text().endswith(USER_EXAMPLE_EDIT)
+
+
+# ── Rendering and updating ────────────────────────────────────────────────────
+def render_at(
+    template: Path, destination: Path, answers: dict[str, Any], ref: str
+) -> Path:
+    copier.run_copy(
+        str(template),
+        str(destination),
+        data=answers,
+        vcs_ref=ref,
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    return destination
+
+
+def update(project: Path, answers: dict[str, Any] | None = None) -> None:
+    """`copier update --trust --defaults --conflict inline`, then commit."""
+    copier.run_update(
+        str(project),
+        data=dict(answers or {}),
+        overwrite=True,
+        unsafe=True,
+        defaults=True,
+        quiet=True,
+        conflict="inline",
+        answers_file=ANSWERS_FILE,
+    )
+
+
+def project_files(project: Path) -> set[str]:
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file()
+        and ".git" not in path.parts
+        and "__pycache__" not in path.parts
+        and path.name != ANSWERS_FILE
+    }
+
+
+def assert_same_as_fresh_render(
+    project: Path, template: Path, tmp_path: Path, ref: str = "2.0.0"
+) -> None:
+    """The updated project is byte for byte a fresh render of its recorded
+    answers with the team's work applied: nothing missing, nothing left over."""
+    answers = {k: v for k, v in read_answers(project).items() if not k.startswith("_")}
+    fresh = render_at(template, tmp_path / "fresh", answers, ref)
+    add_team_work(fresh)
+    assert project_files(project) == project_files(fresh)
+    _, mismatched, errors = filecmp.cmpfiles(
+        project, fresh, sorted(project_files(fresh)), shallow=False
+    )
+    assert not errors, errors
+    assert not mismatched, f"differ from a fresh render: {mismatched}"
+    shutil.rmtree(fresh)
+
+
+def conflicted_files(project: Path) -> list[str]:
+    return sorted(
+        name
+        for name in project_files(project)
+        if CONFLICT_START in (project / name).read_text(errors="replace")
+    )
+
+
+def keep_side(text: str, side: str) -> str:
+    """Resolve every inline conflict in `text` by keeping one side of it."""
+    pattern = re.compile(
+        rf"^{CONFLICT_START}\n(?P<before>.*?)^=======\n(?P<after>.*?)^{CONFLICT_END}\n",
+        re.S | re.M,
+    )
+    return pattern.sub(lambda match: match.group(side), text)
+
+
+@pytest.fixture(scope="module")
+def two_releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1.0.0 is the working tree; 2.0.0 edits a harness module and an example test."""
+    return versioned_template(
+        tmp_path_factory.mktemp("two-releases"), v2=change_owned_files
+    )
+
+
+# ── Flows ─────────────────────────────────────────────────────────────────────
+@pytest.mark.parametrize(
+    "answers",
+    [{}, {"websockets": True, "concurrency": True, "async_runner": "anyio"}],
+    ids=["testclient-only", "websockets-concurrency-anyio"],
+)
+def test_project_at_older_tag_updates_cleanly_and_keeps_team_work(
+    two_releases: Path, tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    project = render_at(two_releases, tmp_path / "project", answers, "1.0.0")
+    add_team_work(project)
+    commit_everything(project, "project from 1.0.0, with the team's work")
+
+    update(project)
+
+    assert read_answers(project)["_commit"] == "2.0.0"
+    assert conflicted_files(project) == []
+    assert HARNESS_CHANGE[1] in (project / HARNESS_MODULE).read_text()
+    assert EXAMPLE_TEST_CHANGE[1] in (project / EXAMPLE_TEST).read_text()
+    assert_team_work_present(project)
+    assert_same_as_fresh_render(project, two_releases, tmp_path)
+    assert_suite_passes(run_suite(project), at_least=4)
+
+
+def _feature_on(feature: str) -> Any:
+    values = ASYNC_FEATURES[feature]
+    # The first value that needs no server: the update flow is what is tested.
+    return values if values is True else values[0]
+
+
+PYTEST_ASYNCIO_SETTINGS = (
+    "asyncio_mode",
+    "asyncio_default_fixture_loop_scope",
+    "asyncio_default_test_loop_scope",
+)
+
+
+@pytest.mark.parametrize("feature", list(ASYNC_FEATURES))
+def test_turning_an_async_feature_on_and_off_adds_and_removes_exactly_its_parts(
+    two_releases: Path, tmp_path: Path, feature: str
+) -> None:
+    project = render_at(two_releases, tmp_path / "project", {}, "2.0.0")
+    add_team_work(project)
+    commit_everything(project, "TestClient-only project, with the team's work")
+    testclient_only = project_files(project)
+    pyproject = project / "pyproject.toml"
+    assert not any(key in pyproject.read_text() for key in PYTEST_ASYNCIO_SETTINGS)
+
+    update(project, {feature: _feature_on(feature)})
+
+    answers = read_answers(project)
+    assert answers[feature] == _feature_on(feature)
+    assert answers["async_runner"] == "pytest-asyncio"
+    assert conflicted_files(project) == []
+    added = project_files(project) - testclient_only
+    assert "tests/harness/async_client.py" in added
+    settings = pyproject.read_text()
+    for key in PYTEST_ASYNCIO_SETTINGS:
+        assert re.search(rf"^{key} = ", settings, re.M), f"{key} not added"
+    assert 'asyncio_default_fixture_loop_scope = "session"' in settings
+    assert 'asyncio_default_test_loop_scope = "session"' in settings
+    assert_team_work_present(project)
+    assert_same_as_fresh_render(project, two_releases, tmp_path)
+    assert_suite_passes(run_suite(project), at_least=5)
+    commit_everything(project, f"{feature} on")
+
+    update(project, {feature: False if ASYNC_FEATURES[feature] is True else "none"})
+
+    assert conflicted_files(project) == []
+    assert project_files(project) == testclient_only
+    assert not any(key in pyproject.read_text() for key in PYTEST_ASYNCIO_SETTINGS)
+    assert "async_runner" not in read_answers(project)
+    assert_team_work_present(project)
+    assert_same_as_fresh_render(project, two_releases, tmp_path)
+    assert_suite_passes(run_suite(project), at_least=4)
+
+
+def test_colliding_edit_shows_inline_as_a_conflict_never_dropped(
+    two_releases: Path, tmp_path: Path
+) -> None:
+    project = render_at(two_releases, tmp_path / "project", {}, "1.0.0")
+    team_docstring = '"""Smoke tests, as the team words them."""'
+    replace_in(project / EXAMPLE_TEST, EXAMPLE_TEST_CHANGE[0], team_docstring)
+    commit_everything(project, "team rewords the example test")
+
+    update(project)
+
+    assert conflicted_files(project) == [EXAMPLE_TEST]
+    text = (project / EXAMPLE_TEST).read_text()
+    before, after = keep_side(text, "before"), keep_side(text, "after")
+    assert team_docstring in before
+    assert EXAMPLE_TEST_CHANGE[1] not in before
+    assert EXAMPLE_TEST_CHANGE[1] in after
+    assert team_docstring not in after
+    # Git knows the file is unmerged, so `git status`/editors flag it too.
+    assert git(project, "ls-files", "--unmerged", "--", EXAMPLE_TEST)
+
+    (project / EXAMPLE_TEST).write_text(before)
+    assert_suite_passes(run_suite(project), at_least=4)
+
+
+# ── Migrations: a renamed answer and a moved harness module ───────────────────
+OLD_MODULE, NEW_MODULE = "tests/harness/clients.py", HARNESS_MODULE
+OLD_ANSWER, NEW_ANSWER = "concurrent_load", "concurrency"
+TEAM_HARNESS_FIXTURE = """
+
+@pytest.fixture
+def team_headers() -> dict[str, str]:
+    return {"x-team": "platform"}
+"""
+TEAM_HARNESS_TEST = '''"""Uses the fixture the team added to a harness module."""
+
+from fastapi.testclient import TestClient
+
+
+def test_team_header_reaches_the_app(
+    client: TestClient, team_headers: dict[str, str]
+) -> None:
+    assert client.get("/health", headers=team_headers).status_code == 200
+'''
+MIGRATIONS = f"""_migrations:
+  - version: "2.0.0"
+    when: "{{{{ _stage == 'before' }}}}"
+    command: ["{{{{ _copier_python }}}}", "{{{{ _copier_conf.src_path }}}}/hooks/migrate_answers.py", "{{{{ _copier_conf.answers_file }}}}", "{OLD_ANSWER}={NEW_ANSWER}"]
+  - version: "2.0.0"
+    when: "{{{{ _stage == 'before' }}}}"
+    command: ["{{{{ _copier_python }}}}", "{{{{ _copier_conf.src_path }}}}/hooks/move_path.py", "{OLD_MODULE}", "{NEW_MODULE}"]
+"""  # noqa: E501
+
+
+def older_names(repo: Path) -> None:
+    """1.0.0 called the sync client module clients.py and concurrency
+    concurrent_load."""
+    source = template_source(repo, NEW_MODULE)
+    source.rename(
+        source.with_name(
+            source.name.replace(Path(NEW_MODULE).name, Path(OLD_MODULE).name)
+        )
+    )
+    replace_in(
+        template_source(repo, "tests/harness/__init__.py"), ".sync_client", ".clients"
+    )
+    renamed = re.compile(rf"\b{NEW_ANSWER}\b")
+    for path in [repo / "copier.yml", *sorted((repo / "template").rglob("*"))]:
+        if path.is_file():
+            path.write_text(renamed.sub(OLD_ANSWER, path.read_text()))
+    for path in sorted((repo / "template").rglob("*"), reverse=True):
+        if renamed.search(path.name):
+            path.rename(path.with_name(renamed.sub(OLD_ANSWER, path.name)))
+
+
+def with_migrations(repo: Path) -> None:
+    config = repo / "copier.yml"
+    config.write_text(
+        re.sub(r"^_migrations: \[\]\n", MIGRATIONS, config.read_text(), flags=re.M)
+    )
+    assert MIGRATIONS in config.read_text()
+
+
+def project_with_team_edits_at_old_names(template: Path, destination: Path) -> Path:
+    project = render_at(template, destination, {OLD_ANSWER: True}, "1.0.0")
+    assert (project / OLD_MODULE).exists()
+    old_module = project / OLD_MODULE
+    old_module.write_text(old_module.read_text() + TEAM_HARNESS_FIXTURE)
+    (project / "tests/test_team_headers.py").write_text(TEAM_HARNESS_TEST)
+    commit_everything(project, "project from 1.0.0; the team extends a harness module")
+    return project
+
+
+def test_migrations_carry_a_renamed_answer_and_a_moved_module(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    template = versioned_template(
+        tmp_path_factory.mktemp("renamed"), v1=older_names, v2=with_migrations
+    )
+    project = project_with_team_edits_at_old_names(template, tmp_path / "project")
+
+    update(project)
+
+    answers = read_answers(project)
+    assert answers[NEW_ANSWER] is True
+    assert OLD_ANSWER not in answers
+    assert (project / "tests/test_concurrent_load.py").exists()
+    assert not (project / OLD_MODULE).exists()
+    # The module's whole text is new to Copier at its new path, so the team's
+    # addition is offered inline, kept on the "before updating" side.
+    assert conflicted_files(project) == [NEW_MODULE]
+    moved = (project / NEW_MODULE).read_text()
+    resolved = keep_side(moved, "before")
+    assert resolved.endswith(TEAM_HARNESS_FIXTURE)
+    (project / NEW_MODULE).write_text(resolved)
+    assert_suite_passes(run_suite(project), at_least=6)
+
+
+def test_without_the_migrations_the_answer_and_the_edits_would_be_lost(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """The control for the test above: the hooks are what keeps the team's work."""
+    template = versioned_template(tmp_path_factory.mktemp("unmigrated"), v1=older_names)
+    project = project_with_team_edits_at_old_names(template, tmp_path / "project")
+
+    update(project)
+
+    assert read_answers(project)[NEW_ANSWER] is False
+    assert not (project / OLD_MODULE).exists()
+    assert "team_headers" not in (project / NEW_MODULE).read_text()
