@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
             table = result.table()
             chart = result.chart(options.out)
             print(table, flush=True)
-            print(f"\nchart: {chart}\n", flush=True)
-            report.append(f"{table}\n\n![{result.title}]({chart.name})\n")
+            report.append(f"{table}\n")
+            if chart is not None:
+                print(f"\nchart: {chart}\n", flush=True)
+                report.append(f"![{result.title}]({chart.name})\n")
     elapsed = time.perf_counter() - started
     mode = "quick mode, numbers not meaningful; " if options.quick else ""
     report.append(f"_{mode}whole run: {elapsed:.0f} s_\n")

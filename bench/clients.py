@@ -176,7 +176,9 @@ def run(quick: bool) -> list[Result]:
 
     async def on_loop() -> float:
         await async_client_setup_batch()
-        return statistics.median([await async_client_setup_batch() for _ in range(repeats)])
+        return statistics.median(
+            [await async_client_setup_batch() for _ in range(repeats)]
+        )
 
     test_client_batch_setup = median_per_call(test_client_setup_batch, repeats)
     async_setup = asyncio.run(on_loop())
@@ -258,7 +260,9 @@ def run(quick: bool) -> list[Result]:
         sequential = {}
         for path in ("/hello", "/slow-hello"):
             sequential_sync(path)
-            sequential[path] = median_per_call(lambda p=path: sequential_sync(p), repeats * 2)
+            sequential[path] = median_per_call(
+                lambda p=path: sequential_sync(p), repeats * 2
+            )
 
     for path, what in (("/hello", "instant handler"), ("/slow-hello", "1 ms I/O wait")):
         reference = f"{what}: gather via AsyncClient"
@@ -266,9 +270,7 @@ def run(quick: bool) -> list[Result]:
         concurrency.add(
             f"{what}: sequential AsyncClient", gathered[f"sequential {path}"], reference
         )
-        concurrency.add(
-            f"{what}: sequential TestClient", sequential[path], reference
-        )
+        concurrency.add(f"{what}: sequential TestClient", sequential[path], reference)
 
     return [per_request, per_test, concurrency]
 

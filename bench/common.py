@@ -12,7 +12,7 @@ import matplotlib
 
 # Charts are written to files; no display is needed or wanted.
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def median_per_call(measure_once: Callable[[], float], repeats: int) -> float:
@@ -102,8 +102,10 @@ class Result:
             lines.extend(["", f"Profile of {profiled}:", "", "```text", entries, "```"])
         return "\n".join(lines)
 
-    def chart(self, directory: Path) -> Path:
+    def chart(self, directory: Path) -> Path | None:
         """A horizontal bar chart of the medians, written to `<name>.png`."""
+        if not self.rows:
+            return None
         labels = [row.label for row in self.rows]
         unit, scale = _unit_for(max(row.seconds for row in self.rows))
         values = [row.seconds * scale for row in self.rows]

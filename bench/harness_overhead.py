@@ -42,7 +42,7 @@ def _sync_harness_suite(count: int) -> str:
 
 
 def _sync_baseline_suite(package: str, count: int) -> str:
-    return f'''"""Baseline: one module-level TestClient, entered for the whole module."""
+    return f'''"""Baseline: one module-level TestClient, entered for the whole run."""
 
 from fastapi.testclient import TestClient
 
@@ -113,9 +113,12 @@ def run(quick: bool) -> list[Result]:
                 "session-loop AsyncClient",
             ),
         }
-        for title, (answers, harness_suite, baseline_suite, baseline_name) in (
-            projects.items()
-        ):
+        for title, (
+            answers,
+            harness_suite,
+            baseline_suite,
+            baseline_name,
+        ) in projects.items():
             package = "bench_service"
             project = render(
                 template,

@@ -125,17 +125,29 @@ def profile_pytest(project: Path, *args: str, top: int = 12) -> str:
     return _top_entries(pstats.Stats(str(stats_file)), top)
 
 
-def profile_call(action: Callable[[], object], top: int = 12) -> str:
-    """Run `action` once under cProfile; the top entries by own time."""
+def profile_call(
+    action: Callable[[], object], top: int = 12, within: str | None = None
+) -> str:
+    """Run `action` once under cProfile; the top entries by cumulative time.
+
+    `within` keeps only functions whose file path contains it (e.g. "copier").
+    """
     profiler = cProfile.Profile()
     profiler.runcall(action)
-    return _top_entries(pstats.Stats(profiler), top)
+    return _top_entries(pstats.Stats(profiler), top, "cumulative", within)
 
 
-def _top_entries(stats: pstats.Stats, top: int) -> str:
+def _top_entries(
+    stats: pstats.Stats, top: int, order: str = "tottime", within: str | None = None
+) -> str:
     output = io.StringIO()
     stats.stream = output  # type: ignore[attr-defined]
-    stats.strip_dirs().sort_stats("tottime").print_stats(top)
+    stats.sort_stats(order)
+    restrictions = [within, top] if within else [top]
+    stats.print_stats(*restrictions)
     lines = output.getvalue().splitlines()
     start = next(i for i, line in enumerate(lines) if "ncalls" in line)
-    return "\n".join(line for line in lines[start:] if line.strip())
+    # Paths up to site-packages say nothing; keep the package-relative part.
+    return "\n".join(
+        re.sub(r"\S*site-packages/", "", line) for line in lines[start:] if line.strip()
+    )

@@ -1,0 +1,43 @@
+"""The benchmarks keep working: `python -m bench --quick` prints every table and
+writes every chart. Timings are not checked here; quick mode's numbers mean nothing.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from rendering import ON_CI, REPO_ROOT
+
+TABLES = {
+    "Clients: cost of one request": "clients_per_request.png",
+    "Clients: cost of one test": "clients_per_test.png",
+    "Clients: 50 requests in one test": "clients_concurrency.png",
+    "Harness overhead": "harness_overhead.png",
+    "Database isolation on PostgreSQL": "database.png",
+    "Rendering": "rendering.png",
+}
+
+
+def test_quick_bench_prints_every_table_and_writes_its_chart(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = result.stdout
+    database_skipped = "skipped: no PostgreSQL reachable" in output
+    assert not (database_skipped and ON_CI), output
+    for title, chart in TABLES.items():
+        assert f"### {title}" in output, f"no table {title!r} in:\n{output}"
+        if title.startswith("Database") and database_skipped:
+            continue
+        assert (tmp_path / chart).stat().st_size > 0, f"no chart {chart}"
+    assert output.count("| measurement | median | ratio | compared with |") == len(
+        TABLES
+    )
+    assert "target " in output
+    assert (tmp_path / "results.md").read_text().count("### ") == len(TABLES)
