@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -416,11 +417,16 @@ def older_names(repo: Path) -> None:
 
 
 def with_migrations(repo: Path) -> None:
+    """2.0.0 adds the migrations to whatever `_migrations` already lists."""
     config = repo / "copier.yml"
-    config.write_text(
-        re.sub(r"^_migrations: \[\]\n", MIGRATIONS, config.read_text(), flags=re.M)
-    )
-    assert MIGRATIONS in config.read_text()
+    text = config.read_text()
+    entries = MIGRATIONS.removeprefix("_migrations:\n")
+    if re.search(r"^_migrations: \[\]\n", text, re.M):
+        text = re.sub(r"^_migrations: \[\]\n", lambda _: MIGRATIONS, text, flags=re.M)
+    else:
+        text = re.sub(r"^_migrations:\n", lambda _: MIGRATIONS, text, flags=re.M)
+    assert entries in text, "copier.yml has no _migrations list to extend"
+    config.write_text(text)
 
 
 def project_with_team_edits_at_old_names(template: Path, destination: Path) -> Path:
@@ -470,3 +476,76 @@ def test_without_the_migrations_the_answer_and_the_edits_would_be_lost(
     assert read_answers(project)[NEW_ANSWER] is False
     assert not (project / OLD_MODULE).exists()
     assert "team_headers" not in (project / NEW_MODULE).read_text()
+
+
+# ── The hooks on their own: idempotent, and only what they are asked ──────────
+HOOKS = Path(__file__).resolve().parent.parent / "hooks"
+
+
+def run_hook(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(HOOKS / name), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_migrate_answers_renames_keys_keeps_the_rest_and_is_idempotent(
+    tmp_path: Path,
+) -> None:
+    answers = tmp_path / ANSWERS_FILE
+    answers.write_text(
+        "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
+        "_commit: 1.0.0\n"
+        "concurrent_load: true\n"
+        "extras:\n  - one\n"
+        "ws: false\n"
+        "websockets: true\n"
+    )
+    pairs = ("concurrent_load=concurrency", "extras=features", "ws=websockets")
+
+    first = run_hook("migrate_answers.py", ANSWERS_FILE, *pairs, cwd=tmp_path)
+    migrated = answers.read_text()
+    second = run_hook("migrate_answers.py", ANSWERS_FILE, *pairs, cwd=tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert migrated == (
+        "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
+        "_commit: 1.0.0\n"
+        "concurrency: true\n"
+        "features:\n  - one\n"
+        "websockets: true\n"
+    )
+    assert answers.read_text() == migrated
+    refused = run_hook("migrate_answers.py", ANSWERS_FILE, "not-a-pair", cwd=tmp_path)
+    assert refused.returncode != 0
+    assert "expected old=new" in refused.stderr
+
+
+def test_move_path_moves_in_git_once_and_stays_inside_the_project(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    (project / "tests/harness").mkdir(parents=True)
+    (project / OLD_MODULE).write_text("# the team's edits\n")
+    commit_everything(project, "old layout")
+
+    first = run_hook("move_path.py", OLD_MODULE, NEW_MODULE, cwd=project)
+    second = run_hook("move_path.py", OLD_MODULE, NEW_MODULE, cwd=project)
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert (project / NEW_MODULE).read_text() == "# the team's edits\n"
+    assert not (project / OLD_MODULE).exists()
+    assert git(project, "diff", "--cached", "--name-status", "-M").split() == [
+        "R100",
+        OLD_MODULE,
+        NEW_MODULE,
+    ]
+    escaping = run_hook("move_path.py", NEW_MODULE, "../outside.py", cwd=project)
+    assert escaping.returncode != 0
+    assert "outside the project" in escaping.stderr
+    assert (project / NEW_MODULE).exists()
