@@ -29,6 +29,29 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "async_runner": "anyio",
     },
     "redis-concurrency": {"cache": "redis", "concurrency": True},
+    "sqlite": {"async_db": "sqlite"},
+    "postgresql-anyio": {"async_db": "postgresql", "async_runner": "anyio"},
+    "sqlite-websockets-strict": {
+        "async_db": "sqlite",
+        "websockets": True,
+        "asyncio_mode": "strict",
+    },
+    "postgresql-concurrency-strict": {
+        "async_db": "postgresql",
+        "concurrency": True,
+        "asyncio_mode": "strict",
+    },
+    "sqlite-redis-anyio": {
+        "async_db": "sqlite",
+        "cache": "redis",
+        "async_runner": "anyio",
+    },
+    "websockets-concurrency-postgresql-redis": {
+        "websockets": True,
+        "concurrency": True,
+        "async_db": "postgresql",
+        "cache": "redis",
+    },
 }
 
 # The set every feature is on in; tested in a fresh environment too.
