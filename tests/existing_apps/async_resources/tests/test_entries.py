@@ -1,5 +1,4 @@
 from fastapi.testclient import TestClient
-
 from ledger.cache import get_redis
 from ledger.main import app
 
