@@ -36,8 +36,12 @@ from rendering import (
     assert_suite_passes,
     read_answers,
     render,
+    require_server,
     run_suite,
+    suite_environment,
+    template_test_worker,
 )
+from sqlalchemy import make_url
 
 EXISTING_APPS = Path(__file__).parent / "existing_apps"
 HOOKS = REPO_ROOT / "hooks"
@@ -369,6 +373,42 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     assert V2_CHANGE[1] in (project / SMOKE_TEST).read_text()
     assert read_answers(project)["_commit"] == "2.0.0"
     assert_suite_passes(run_suite(project))
+
+
+def test_db_session_on_postgresql_in_an_adopted_project(
+    tagged_template: Path, tmp_path: Path
+) -> None:
+    """The ledger adopted with async_db=postgresql: its own session dependency
+    and metadata, on a database the harness creates and drops."""
+    server = make_url(
+        os.environ.get(
+            "TEMPLATE_TESTS_DATABASE_URL",
+            "postgresql+asyncpg://postgres@127.0.0.1:5432/",
+        )
+    )
+    require_server(server.host or "127.0.0.1", server.port or 5432, "PostgreSQL")
+    layout = LAYOUTS["async_resources"]
+    layout = Layout(
+        answers={**layout.answers, "async_db": "postgresql"},
+        own_tests=layout.own_tests,
+        async_client=True,
+        added_tests=layout.added_tests,
+    )
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "async_resources", project)
+    adopt(tagged_template, project, layout, "1.0.0")
+    for path, source in layout.added_tests.items():
+        (project / path).write_text(source)
+    database = f"adopted_ledger_w{template_test_worker()}_test"
+    url = server.set(database=database).render_as_string(hide_password=False)
+
+    result = run_suite(
+        project, "-v", env=suite_environment(project, TEST_DATABASE_URL=url)
+    )
+
+    expected = layout.expected_passes()
+    assert_suite_passes(result, at_least=len(expected))
+    assert "asyncpg>=0.30" in (project / "pyproject.toml").read_text()
 
 
 # ── The hooks on their own ────────────────────────────────────────────────────
