@@ -55,4 +55,4 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
 }
 
 # The set every feature is on in; tested in a fresh environment too.
-ALL_FEATURES = "websockets-concurrency"
+ALL_FEATURES = "websockets-concurrency-postgresql-redis"

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import copier
 import pytest
+from sqlalchemy import make_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What a template checkout consists of, as far as Copier is concerned.
@@ -158,6 +159,40 @@ def redis_url_for_generated_suites() -> str:
     parts = urlsplit(base)
     index = int(parts.path.strip("/") or 0) + 4 * template_test_worker()
     return urlunsplit(parts._replace(path=f"/{index}"))
+
+
+# Where the template's tests find PostgreSQL; each test names its own database.
+POSTGRES_SERVER_URL = make_url(
+    os.environ.get(
+        "TEMPLATE_TESTS_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/"
+    )
+)
+
+
+def database_url_for(name: str) -> str:
+    """TEST_DATABASE_URL for one template test (per template-test worker)."""
+    return POSTGRES_SERVER_URL.set(
+        database=f"harness_{name}_w{template_test_worker()}_test"
+    ).render_as_string(hide_password=False)
+
+
+def server_environment(
+    project: Path, answers: Mapping[str, Any], label: str
+) -> dict[str, str]:
+    """Suite environment with the real servers the answers need, checked first.
+
+    PostgreSQL projects get a database of their own (named after `label`);
+    Redis projects run against fakeredis unless `real_redis` asks otherwise.
+    """
+    extra: dict[str, str] = {}
+    if answers.get("async_db") == "postgresql":
+        require_server(
+            POSTGRES_SERVER_URL.host or "127.0.0.1",
+            POSTGRES_SERVER_URL.port or 5432,
+            "PostgreSQL",
+        )
+        extra["TEST_DATABASE_URL"] = database_url_for(label.replace("-", "_"))
+    return suite_environment(project, **extra)
 
 
 def require_server(host: str, port: int, what: str) -> None:

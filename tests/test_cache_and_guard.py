@@ -155,7 +155,9 @@ def test_overrides_set_by_a_failing_test_do_not_reach_the_next(
         """,
     )
     try:
-        result = run_suite(redis_project, "tests/test_override_leak.py", "-p", "no:xdist")
+        result = run_suite(
+            redis_project, "tests/test_override_leak.py", "-p", "no:xdist"
+        )
     finally:
         (redis_project / "tests" / "test_override_leak.py").unlink()
 

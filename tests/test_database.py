@@ -3,7 +3,6 @@ PostgreSQL test database lifecycle and its refusals, and the files that bring up
 the servers (compose.yaml, the CI workflow)."""
 
 import asyncio
-import os
 import textwrap
 from pathlib import Path
 
@@ -11,25 +10,20 @@ import asyncpg
 import pytest
 import yaml
 from rendering import (
+    POSTGRES_SERVER_URL,
     assert_ruff_clean,
     assert_suite_passes,
+    database_url_for,
     outcome_counts,
     render,
     require_server,
     run_suite,
     suite_environment,
-    template_test_worker,
 )
 from sqlalchemy import make_url
 
 SQLITE_ANSWERS = {"async_db": "sqlite", "concurrency": True, "asyncio_mode": "strict"}
 POSTGRESQL_ANSWERS = {"async_db": "postgresql", "concurrency": True}
-# Where the template's tests find PostgreSQL; each test names its own database.
-SERVER_URL = make_url(
-    os.environ.get(
-        "TEMPLATE_TESTS_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/"
-    )
-)
 # A database outside the test run's own: the one the refusal must leave alone.
 NOT_A_TEST_DATABASE = "postgres"
 LOOP_ERRORS = (
@@ -39,20 +33,13 @@ LOOP_ERRORS = (
 )
 
 
-def database_url_for(name: str) -> str:
-    """TEST_DATABASE_URL for one template test (per template-test worker)."""
-    return SERVER_URL.set(
-        database=f"harness_{name}_w{template_test_worker()}_test"
-    ).render_as_string(hide_password=False)
-
-
 def existing_databases() -> set[str]:
     async def query() -> set[str]:
         connection = await asyncpg.connect(
-            host=SERVER_URL.host,
-            port=SERVER_URL.port or 5432,
-            user=SERVER_URL.username,
-            password=SERVER_URL.password,
+            host=POSTGRES_SERVER_URL.host,
+            port=POSTGRES_SERVER_URL.port or 5432,
+            user=POSTGRES_SERVER_URL.username,
+            password=POSTGRES_SERVER_URL.password,
             database=NOT_A_TEST_DATABASE,
         )
         try:
@@ -66,7 +53,10 @@ def existing_databases() -> set[str]:
 
 @pytest.fixture
 def postgres_server() -> None:
-    host, port = SERVER_URL.host or "127.0.0.1", SERVER_URL.port or 5432
+    host, port = (
+        POSTGRES_SERVER_URL.host or "127.0.0.1",
+        POSTGRES_SERVER_URL.port or 5432,
+    )
     require_server(host, port, "PostgreSQL")
 
 
@@ -150,7 +140,7 @@ def test_postgresql_suite_passes_serially(
 def test_refuses_a_database_not_marked_for_tests(
     postgresql_project: Path, postgres_server: None
 ) -> None:
-    url = SERVER_URL.set(database=NOT_A_TEST_DATABASE).render_as_string(
+    url = POSTGRES_SERVER_URL.set(database=NOT_A_TEST_DATABASE).render_as_string(
         hide_password=False
     )
     env = suite_environment(postgresql_project, TEST_DATABASE_URL=url)

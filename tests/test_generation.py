@@ -14,6 +14,7 @@ from rendering import (
     read_answers,
     render,
     run_suite,
+    server_environment,
 )
 
 
@@ -67,4 +68,6 @@ def test_answer_set_renders_a_passing_lint_clean_project(
     for question, value in answers.items():
         assert recorded[question] == value
     assert_ruff_clean(project)
-    assert_suite_passes(run_suite(project))
+    assert_suite_passes(
+        run_suite(project, env=server_environment(project, answers, name))
+    )

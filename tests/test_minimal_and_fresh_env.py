@@ -1,7 +1,6 @@
 """A TestClient-only project carries nothing async; and the dependencies a
 project declares are enough to run its own suite in a fresh environment."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from rendering import (
     redis_url_for_generated_suites,
     render,
     require_server,
+    server_environment,
 )
 
 ASYNC_ONLY_PACKAGES = ("pytest-asyncio", "anyio", "asgi-lifespan", "httpx-ws", "httpx>")
@@ -31,7 +31,9 @@ def test_testclient_only_project_declares_and_configures_nothing_async(
     project = render(template, tmp_path / "plain")
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
 
-    declared = pyproject["project"]["dependencies"] + pyproject["dependency-groups"]["dev"]
+    declared = (
+        pyproject["project"]["dependencies"] + pyproject["dependency-groups"]["dev"]
+    )
     for package in ASYNC_ONLY_PACKAGES:
         assert not any(spec.startswith(package) for spec in declared), package
     assert any(spec.startswith("httpx2") for spec in declared)
@@ -82,12 +84,10 @@ def test_declared_dependencies_alone_run_the_suite(
     name: str, template: Path, tmp_path: Path
 ) -> None:
     answers = ANSWER_SETS[name]
-    env = dict(os.environ)
+    project = render(template, tmp_path / name, answers)
+    env = server_environment(project, answers, f"fresh_{name}")
     if answers.get("cache", "none") != "none":
         require_server("127.0.0.1", 6379, "Redis")
         env["TEST_REDIS_URL"] = redis_url_for_generated_suites()
-    if answers.get("async_db") == "postgresql":
-        require_server("127.0.0.1", 5432, "PostgreSQL")
-    project = render(template, tmp_path / name, answers)
     shutil.rmtree(project / ".venv", ignore_errors=True)
     _fresh_environment_suite(project, env)
