@@ -92,8 +92,9 @@ class Result:
             lines.append(
                 f"| {row.label} | {format_seconds(row.seconds)} | {ratio} | {versus} |"
             )
-        if self.targets:
+        if self.targets or self.notes:
             lines.append("")
+        if self.targets:
             for target in self.targets:
                 verdict = "met" if target.met else "MISSED"
                 lines.append(f"- target {target.description}: **{verdict}**")
