@@ -342,6 +342,40 @@ def test_turning_an_async_feature_on_and_off_adds_and_removes_exactly_its_parts(
     assert_suite_passes(run_suite(project), at_least=4)
 
 
+def test_testclient_only_to_database_and_cache_and_back_keeps_team_work(
+    two_releases: Path, tmp_path: Path
+) -> None:
+    """The README's walk: a TestClient-only project gains an async database and
+    a cache in one update, then drops both, the team's lines kept throughout."""
+    project = render_at(two_releases, tmp_path / "project", {}, "2.0.0")
+    add_team_work(project)
+    commit_everything(project, "TestClient-only project, with the team's work")
+    testclient_only = project_files(project)
+    pyproject_before = (project / "pyproject.toml").read_text()
+
+    update(project, {"async_db": "sqlite", "cache": "redis"})
+
+    assert conflicted_files(project) == []
+    added = project_files(project) - testclient_only
+    for module in ("async_client", "loop_guard", "database", "cache"):
+        assert f"tests/harness/{module}.py" in added, module
+    declared = (project / "pyproject.toml").read_text()
+    for dependency in ("sqlalchemy[asyncio]", "aiosqlite", "redis", "fakeredis"):
+        assert f'"{dependency}>=' in declared, dependency
+    assert_team_work_present(project)
+    assert_same_as_fresh_render(project, two_releases, tmp_path)
+    assert_suite_passes(run_suite(project), at_least=10)
+    commit_everything(project, "async database and cache on")
+
+    update(project, {"async_db": "none", "cache": "none"})
+
+    assert conflicted_files(project) == []
+    assert project_files(project) == testclient_only
+    assert (project / "pyproject.toml").read_text() == pyproject_before
+    assert_team_work_present(project)
+    assert_suite_passes(run_suite(project), at_least=4)
+
+
 def test_colliding_edit_shows_inline_as_a_conflict_never_dropped(
     two_releases: Path, tmp_path: Path
 ) -> None:
