@@ -16,7 +16,8 @@ from rendering import (
     suite_environment,
 )
 
-REDIS_ANSWERS = {"cache": "redis", "concurrency": True}
+# sqlite too, so the guard is shown for both loop-bound resources.
+REDIS_ANSWERS = {"cache": "redis", "async_db": "sqlite", "concurrency": True}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_real_redis_holding_foreign_keys_is_never_flushed(
         foreign.close()
 
 
-def test_guard_stops_client_mixed_with_cache_or_a_user_marked_fixture(
+def test_guard_stops_client_mixed_with_cache_db_session_or_a_user_fixture(
     redis_project: Path,
 ) -> None:
     add_test_file(
@@ -88,6 +89,10 @@ def test_guard_stops_client_mixed_with_cache_or_a_user_marked_fixture(
 
 
         def test_client_with_cache(client, cache):
+            client.get("/health")
+
+
+        def test_client_with_db_session(client, db_session):
             client.get("/health")
 
 
@@ -115,9 +120,11 @@ def test_guard_stops_client_mixed_with_cache_or_a_user_marked_fixture(
 
     output = result.stdout
     assert result.returncode == 1, output
-    assert outcome_counts(output) == {"passed": 1, "errors": 2}, output
+    assert outcome_counts(output) == {"passed": 1, "errors": 3}, output
     assert "ERROR at setup of test_client_with_cache" in output
     assert "uses `client` together with loop-bound `cache`" in output
+    # db_session brings async_client with it: both are named.
+    assert "with loop-bound `async_client`, `db_session`" in output
     assert "uses `client` together with loop-bound `my_async_resource`" in output
     assert "runs the app on its own event loop in another thread" in output
     assert "Fix: use `async_client` instead of `client`" in output
