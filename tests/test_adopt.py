@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,10 @@ from typing import Any
 import copier
 import pytest
 import tomlkit
+from releases import commit_everything, replace_in, versioned_template
 from rendering import (
     ANSWERS_FILE,
     REPO_ROOT,
-    TEMPLATE_PARTS,
     assert_suite_passes,
     read_answers,
     render,
@@ -45,12 +44,6 @@ from sqlalchemy import make_url
 
 EXISTING_APPS = Path(__file__).parent / "existing_apps"
 HOOKS = REPO_ROOT / "hooks"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Adoption Tests",
-    "GIT_AUTHOR_EMAIL": "adoption-tests@example.invalid",
-    "GIT_COMMITTER_NAME": "Adoption Tests",
-    "GIT_COMMITTER_EMAIL": "adoption-tests@example.invalid",
-}
 # What v2 of the template changes in a harness-owned file.
 SMOKE_TEST = "tests/test_harness_smoke.py"
 SMOKE_TEST_SOURCE = (
@@ -151,26 +144,6 @@ LAYOUTS = {
 }
 
 
-def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_IDENTITY},
-        check=False,
-    )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout
-
-
-def commit_everything(repo: Path, message: str) -> None:
-    if not (repo / ".git").exists():
-        git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", message)
-
-
 def snapshot(project: Path) -> dict[str, bytes]:
     return {
         path.relative_to(project).as_posix(): path.read_bytes()
@@ -198,35 +171,13 @@ def adopt(template: Path, project: Path, layout: Layout, ref: str) -> None:
     )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def git_identity() -> Iterator[None]:
-    """Copier's own git calls (tagging, update) need an identity too."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in GIT_IDENTITY.items():
-            patch.setenv(name, value)
-        yield
-
-
 @pytest.fixture(scope="module")
 def tagged_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git copy of the template tagged 1.0.0, and 2.0.0 with a harness change."""
-    repo = tmp_path_factory.mktemp("tagged-template")
-    for part in TEMPLATE_PARTS:
-        source = REPO_ROOT / part
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-        if source.is_dir():
-            shutil.copytree(source, repo / part, ignore=ignore)
-        elif source.exists():
-            shutil.copy2(source, repo / part)
-    commit_everything(repo, "template 1.0.0")
-    git(repo, "tag", "1.0.0")
-    smoke_source = repo / SMOKE_TEST_SOURCE
-    text = smoke_source.read_text()
-    assert V2_CHANGE[0] in text
-    smoke_source.write_text(text.replace(*V2_CHANGE))
-    commit_everything(repo, "template 2.0.0")
-    git(repo, "tag", "2.0.0")
-    return repo
+    return versioned_template(
+        tmp_path_factory.mktemp("tagged-template"),
+        v2=lambda repo: replace_in(repo / SMOKE_TEST_SOURCE, *V2_CHANGE),
+    )
 
 
 @dataclass

@@ -10,33 +10,29 @@ team work applied: an update must leave exactly what a new project would have.
 from __future__ import annotations
 
 import filecmp
-import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import copier
 import pytest
 from answer_sets import ASYNC_FEATURES
+from releases import (
+    commit_everything,
+    git,
+    replace_in,
+    versioned_template,
+)
 from rendering import (
     ANSWERS_FILE,
-    TEMPLATE_PARTS,
     assert_suite_passes,
-    copy_template,
     read_answers,
     run_suite,
 )
 
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "template-tests@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "template-tests@example.invalid",
-}
 CONFLICT_START = "<<<<<<< before updating"
 CONFLICT_END = ">>>>>>> after updating"
 
@@ -48,76 +44,6 @@ EXAMPLE_TEST_CHANGE = (
     '"""Smoke tests: the app starts, its lifespan runs, and it answers."""',
     '"""Smoke tests: the app starts, runs its lifespan, and answers requests."""',
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def git_identity() -> Iterator[None]:
-    """Commits made here and by Copier's own git calls need an identity."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in GIT_IDENTITY.items():
-            patch.setenv(name, value)
-        yield
-
-
-def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_IDENTITY},
-        check=False,
-    )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout
-
-
-def commit_everything(repo: Path, message: str) -> None:
-    if not (repo / ".git").exists():
-        git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", message)
-
-
-def replace_in(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{path} no longer contains {old!r}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def refresh_template(repo: Path) -> None:
-    """Reset the template parts of `repo` to the working tree being tested."""
-    for part in TEMPLATE_PARTS:
-        target = repo / part
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-    copy_template(repo)
-
-
-def versioned_template(
-    root: Path,
-    *,
-    v1: Callable[[Path], None] | None = None,
-    v2: Callable[[Path], None] | None = None,
-) -> Path:
-    """A git copy of the template tagged 1.0.0 and 2.0.0.
-
-    `v1` turns the working tree into the older release; `v2` makes the newer
-    one's changes on top of the working tree.
-    """
-    repo = copy_template(root)
-    if v1:
-        v1(repo)
-    commit_everything(repo, "release 1.0.0")
-    git(repo, "tag", "1.0.0")
-    refresh_template(repo)
-    if v2:
-        v2(repo)
-    commit_everything(repo, "release 2.0.0")
-    git(repo, "tag", "2.0.0")
-    return repo
 
 
 def template_source(repo: Path, rendered: str) -> Path:
