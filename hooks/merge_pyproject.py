@@ -28,7 +28,7 @@ NEW_PYPROJECT_HEADER = (
 
 def harness_dependencies(answers: dict[str, Any]) -> list[str]:
     """What the harness imports; the same pins as a new service's dev group."""
-    wanted = ["pytest>=8.3", "httpx2>=2.16"]
+    wanted = ["pytest>=8.3", "httpx2>=2.16", "starlette>=1.10"]
     if answers["needs_async_client"]:
         wanted += ["httpx>=0.28", "asgi-lifespan>=2.1"]
         if answers["async_runner"] == "pytest-asyncio":
