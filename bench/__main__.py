@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,22 @@ BENCHMARKS = {
     "rendering": "bench.rendering",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+README = Path(__file__).resolve().parent.parent / "README.md"
+# README.md shows the tables of the last full run between these two lines.
+README_START = "<!-- bench results: written by `python -m bench`; do not edit -->"
+README_END = "<!-- end of bench results -->"
+
+
+def update_readme(report: str) -> None:
+    """Put a full run's tables into README.md, chart paths relative to it."""
+    text = README.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    before, rest = text.split(README_START, 1)
+    _, after = rest.split(README_END, 1)
+    tables = report.replace("](", f"]({DEFAULT_OUT.relative_to(README.parent)}/")
+    tables = re.sub(r"^### ", "#### ", tables, flags=re.MULTILINE)
+    README.write_text(f"{before}{README_START}\n\n{tables}\n{README_END}{after}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick mode, numbers not meaningful; " if options.quick else ""
     report.append(f"_{mode}whole run: {elapsed:.0f} s_\n")
     (options.out / "results.md").write_text("\n".join(report))
+    if not options.quick and not options.only and options.out == DEFAULT_OUT:
+        update_readme("\n".join(report))
     print(f"whole run: {elapsed:.0f} s; tables in {options.out / 'results.md'}")
     return 0
 
