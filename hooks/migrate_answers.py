@@ -4,7 +4,7 @@ Run by Copier as a `_migrations` entry before an update whose template renamed
 a question, so the answer the team gave under the old name is kept under the
 new one instead of being asked again or replaced by the default:
 
-    python hooks/migrate_answers.py .copier-answers.fastapi-harness.yml ws=websockets
+    python hooks/migrate_answers.py .copier-answers.yml ws=websockets
 
 Idempotent: a key already renamed is left alone. Only top-level keys are renamed,
 line by line, so the file's comments and layout are kept. Standard library only.

@@ -20,7 +20,10 @@ from sqlalchemy import make_url
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What a template checkout consists of, as far as Copier is concerned.
 TEMPLATE_PARTS = ("copier.yml", "template", "hooks")
-ANSWERS_FILE = ".copier-answers.fastapi-harness.yml"
+# A new service records its answers under Copier's default name; the harness
+# adopted into an existing project under a name of its own.
+ANSWERS_FILE = ".copier-answers.yml"
+HARNESS_ANSWERS_FILE = ".copier-answers.fastapi-harness.yml"
 ON_CI = bool(os.environ.get("CI"))
 
 
@@ -58,7 +61,10 @@ def render(
 def read_answers(project: Path) -> dict[str, Any]:
     import yaml
 
-    return yaml.safe_load((project / ANSWERS_FILE).read_text())
+    answers_file = project / ANSWERS_FILE
+    if not answers_file.exists():
+        answers_file = project / HARNESS_ANSWERS_FILE
+    return yaml.safe_load(answers_file.read_text())
 
 
 def suite_environment(project: Path, **extra: str) -> dict[str, str]:

@@ -30,7 +30,7 @@ import pytest
 import tomlkit
 from releases import commit_everything, replace_in, versioned_template
 from rendering import (
-    ANSWERS_FILE,
+    HARNESS_ANSWERS_FILE,
     REPO_ROOT,
     assert_suite_passes,
     read_answers,
@@ -52,7 +52,7 @@ SMOKE_TEST_SOURCE = (
 )
 V2_CHANGE = ("The template owns this file", "The template owns this file, v2 too")
 # Paths an adoption may add; of these, only the last two may already exist.
-HARNESS_OWNED = ("tests/harness/", SMOKE_TEST, ANSWERS_FILE)
+HARNESS_OWNED = ("tests/harness/", SMOKE_TEST, HARNESS_ANSWERS_FILE)
 MERGED_INTO = ("pyproject.toml", "tests/conftest.py")
 NOT_SNAPSHOTTED = {".git", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
@@ -309,7 +309,7 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
 
     copier.run_update(
         str(project),
-        answers_file=ANSWERS_FILE,
+        answers_file=HARNESS_ANSWERS_FILE,
         vcs_ref="2.0.0",
         defaults=True,
         overwrite=True,

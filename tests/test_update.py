@@ -125,7 +125,8 @@ def render_at(
 
 
 def update(project: Path, answers: dict[str, Any] | None = None) -> None:
-    """`copier update --trust --defaults --conflict inline`, then commit."""
+    """`copier update --trust --defaults --conflict inline`: no answers-file
+    option, as a new service's answers file has Copier's default name."""
     copier.run_update(
         str(project),
         data=dict(answers or {}),
@@ -134,7 +135,6 @@ def update(project: Path, answers: dict[str, Any] | None = None) -> None:
         defaults=True,
         quiet=True,
         conflict="inline",
-        answers_file=ANSWERS_FILE,
     )
 
 
