@@ -128,7 +128,7 @@ def test_guard_stops_client_mixed_with_cache_db_session_or_a_user_fixture(
     assert "uses `client` together with loop-bound `my_async_resource`" in output
     assert "runs the app on its own event loop in another thread" in output
     assert "Fix: use `async_client` instead of `client`" in output
-    assert "attached to a different loop" not in output.split("'attached")[0]
+    assert "RuntimeError" not in output
 
 
 @pytest.mark.parametrize("client_fixture", ["client", "async_client"])
@@ -170,3 +170,35 @@ def test_overrides_set_by_a_failing_test_do_not_reach_the_next(
 
     assert outcome_counts(result.stdout) == {"passed": 1, "failed": 1}, result.stdout
     assert "fails on purpose" in result.stdout
+
+
+def test_without_the_guard_fakeredis_hides_the_loop_bug_a_real_redis_shows(
+    redis_project: Path, real_redis_env: dict[str, str]
+) -> None:
+    """Why the guard exists: `client` plus `cache` passes on fakeredis and fails
+    on a real Redis with the cross-loop error; the guard stops it on both."""
+    add_test_file(
+        redis_project,
+        "test_naive_mix.py",
+        """
+        def test_client_with_cache(client, cache):
+            assert client.post("/counters/naive/hits").json()["hits"] == 1
+            assert client.post("/counters/naive/hits").json()["hits"] == 2
+        """,
+    )
+    naive = ["tests/test_naive_mix.py", "-p", "no:tests.harness.loop_guard"]
+    try:
+        on_fakeredis = run_suite(redis_project, *naive)
+        on_real_redis = run_suite(redis_project, *naive, env=real_redis_env)
+        guarded = run_suite(
+            redis_project, "tests/test_naive_mix.py", env=real_redis_env
+        )
+    finally:
+        (redis_project / "tests" / "test_naive_mix.py").unlink()
+
+    assert outcome_counts(on_fakeredis.stdout) == {"passed": 1}, on_fakeredis.stdout
+    assert on_real_redis.returncode != 0
+    assert "attached to a different loop" in on_real_redis.stdout
+    assert guarded.returncode != 0
+    assert "uses `client` together with loop-bound `cache`" in guarded.stdout
+    assert "RuntimeError" not in guarded.stdout
