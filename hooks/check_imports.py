@@ -133,6 +133,15 @@ def main(arguments: list[str]) -> int:
             f"  Fix: {fix}, then run Copier again with "
             f"-d {question}=package.module:name."
         )
+    if failures:
+        # This check is Copier's first task: the ones that touch the project's
+        # own files (pyproject.toml, tests/conftest.py) have not run.
+        print(
+            "Nothing of yours was changed: pyproject.toml and tests/conftest.py "
+            "are untouched. The harness files written so far (tests/harness/, "
+            "tests/test_harness_smoke.py, .copier-answers.fastapi-harness.yml) "
+            "are rewritten when you run Copier again with the fixed answer."
+        )
     return 1 if failures else 0
 
 
