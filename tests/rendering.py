@@ -188,7 +188,7 @@ def server_environment(
     """Suite environment with the real servers the answers need, checked first.
 
     PostgreSQL projects get a database of their own (named after `label`);
-    Redis projects run against fakeredis unless `real_redis` asks otherwise.
+    Redis projects run against fakeredis; callers set TEST_REDIS_URL themselves.
     """
     extra: dict[str, str] = {}
     if answers.get("async_db") == "postgresql":
