@@ -2,14 +2,14 @@
 
 Each benchmark prints a Markdown table of medians and ratios measured in this run,
 and writes a bar chart per table into the output directory (bench/results/ by
-default, which README.md shows).
+default, which docs/benchmarks.md shows).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import re
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,22 +21,24 @@ BENCHMARKS = {
     "rendering": "bench.rendering",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
-README = Path(__file__).resolve().parent.parent / "README.md"
-# README.md shows the tables of the last full run between these two lines.
-README_START = "<!-- bench results: written by `python -m bench`; do not edit -->"
-README_END = "<!-- end of bench results -->"
+RESULTS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+# docs/benchmarks.md shows the tables of the last full run between these lines.
+RESULTS_START = "<!-- bench results: written by `python -m bench`; do not edit -->"
+RESULTS_END = "<!-- end of bench results -->"
 
 
-def update_readme(report: str) -> None:
-    """Put a full run's tables into README.md, chart paths relative to it."""
-    text = README.read_text()
-    if README_START not in text or README_END not in text:
+def update_results_page(report: str) -> None:
+    """Put a full run's tables into docs/benchmarks.md, chart paths relative to it."""
+    text = RESULTS_PAGE.read_text()
+    if RESULTS_START not in text or RESULTS_END not in text:
         return
-    before, rest = text.split(README_START, 1)
-    _, after = rest.split(README_END, 1)
-    tables = report.replace("](", f"]({DEFAULT_OUT.relative_to(README.parent)}/")
-    tables = re.sub(r"^### ", "#### ", tables, flags=re.MULTILINE)
-    README.write_text(f"{before}{README_START}\n\n{tables}\n{README_END}{after}")
+    before, rest = text.split(RESULTS_START, 1)
+    _, after = rest.split(RESULTS_END, 1)
+    charts = Path(os.path.relpath(DEFAULT_OUT, RESULTS_PAGE.parent)).as_posix()
+    tables = report.replace("](", f"]({charts}/")
+    RESULTS_PAGE.write_text(
+        f"{before}{RESULTS_START}\n\n{tables}\n{RESULTS_END}{after}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     report.append(f"_{mode}whole run: {elapsed:.0f} s_\n")
     (options.out / "results.md").write_text("\n".join(report))
     if not options.quick and not options.only and options.out == DEFAULT_OUT:
-        update_readme("\n".join(report))
+        update_results_page("\n".join(report))
     print(f"whole run: {elapsed:.0f} s; tables in {options.out / 'results.md'}")
     return 0
 

@@ -72,6 +72,11 @@ def suite_environment(project: Path, **extra: str) -> dict[str, str]:
     env = {**os.environ, **extra}
     # The project is not installed here; its src/ layout is put on the path.
     env["PYTHONPATH"] = str(project / "src")
+    # Like `-p no:cacheprovider` below: a test's run of the suite leaves no
+    # files behind, so the project's git state is what the test made it, whether
+    # or not the shell sets this. Whether a project ignores the bytecode its own
+    # runs write is tested as a user meets it, in tests/test_quickstart.py.
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("PYTEST_ADDOPTS", None)
     return env

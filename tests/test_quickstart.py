@@ -1,0 +1,175 @@
+"""The README's quickstart, run as written on this machine's own Python.
+
+The commands are read out of README.md, so the README and this test cannot
+drift apart. They run in a clean environment, as on a fresh Debian machine:
+HOME is empty, PATH holds only /usr/bin and /bin (Debian's python3 there
+refuses pip installs, PEP 668), and nothing of the test environment leaks in;
+only the machine's network and package-index settings and the download caches
+are kept, so it stays quick. The project it renders is then committed, its own
+suite run as a user's shell runs it (bytecode and pytest's cache written), and
+updated with the command its own README gives, to a newer commit of the
+template: the recorded template source must resolve.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from releases import commit_everything, git
+from rendering import (
+    ANSWERS_FILE,
+    ON_CI,
+    REPO_ROOT,
+    assert_suite_passes,
+    copy_template,
+    pytest_plugin_flags,
+    suite_environment,
+)
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+CLEAN_PATH = "/usr/bin:/bin"
+# What a machine, not a test environment, decides: how to reach the package
+# indexes, and the download caches (warm on a developer's machine too).
+MACHINE_SETTINGS = re.compile(
+    r"^(PIP_|UV_|SSL_CERT_|REQUESTS_CA_BUNDLE$|CURL_CA_BUNDLE$|LANG$|LC_)"
+    r"|_proxy$|_PROXY$"
+)
+CHANGE_IN_NEWER_COMMIT = "A line a newer commit of the template adds."
+
+
+def console_blocks(markdown: str) -> list[list[str]]:
+    """The command lines of each ```console block, in order."""
+    return [
+        [line for line in block.splitlines() if line.strip()]
+        for block in re.findall(r"^```console\n(.*?)^```", markdown, re.M | re.S)
+    ]
+
+
+def quickstart_commands() -> list[str]:
+    return console_blocks((REPO_ROOT / "README.md").read_text())[0]
+
+
+def clean_environment(home: Path, path: str = CLEAN_PATH) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if MACHINE_SETTINGS.search(name)
+    }
+    env.setdefault("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv"))
+    env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
+    return {**env, "HOME": str(home), "PATH": path, "TERM": "dumb"}
+
+
+def shell(
+    commands: list[str], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["/bin/bash", "-e", "-u", "-o", "pipefail", "-c", "\n".join(commands)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_the_readme_quickstart_renders_a_project_that_updates(tmp_path: Path) -> None:
+    if not SYSTEM_PYTHON.exists():
+        message = f"no {SYSTEM_PYTHON}: the quickstart is run with the system Python"
+        if ON_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    home = tmp_path / "home"
+    home.mkdir()
+    clone = copy_template(tmp_path / "copier-fastapi-harness")
+    commit_everything(clone, "the template as tested")
+    first_commit = git(clone, "rev-parse", "--short", "HEAD").strip()
+
+    rendered = shell(quickstart_commands(), cwd=clone, env=clean_environment(home))
+
+    output = rendered.stdout + rendered.stderr
+    assert rendered.returncode == 0, output
+    project = tmp_path / "my-service"
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    # What `copier update` will look for: the clone, by its absolute path.
+    assert answers["_src_path"] == str(clone), answers
+    assert answers["_commit"] == first_commit, answers
+
+    # The team commits and runs its tests as a user's shell does: bytecode and
+    # pytest's cache are written, and the project's ignores must cover them.
+    commit_everything(project, "Render")
+    env = suite_environment(project)
+    del env["PYTHONDONTWRITEBYTECODE"]
+    suite = subprocess.run(
+        [sys.executable, "-m", "pytest", "-W", "error", *pytest_plugin_flags(project)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert_suite_passes(suite, at_least=4)
+    assert list(project.rglob("__pycache__")), "no bytecode was written"
+    assert git(project, "status", "--porcelain") == ""
+
+    # A newer commit of the template, taken by the project's README command.
+    readme = project / "README.md"
+    template_readme = clone / "template" / "README.md.jinja"
+    template_readme.write_text(
+        template_readme.read_text() + f"\n{CHANGE_IN_NEWER_COMMIT}\n"
+    )
+    commit_everything(clone, "a newer commit")
+    newer_commit = git(clone, "rev-parse", "--short", "HEAD").strip()
+    update = console_blocks(readme.read_text())[-1]
+    assert "copier update" in " ".join(update), update
+    with_uv = clean_environment(home, f"{home}/.uv/bin:{CLEAN_PATH}")
+
+    updated = shell(update, cwd=project, env=with_uv)
+
+    output = updated.stdout + updated.stderr
+    assert updated.returncode == 0, output
+    assert CHANGE_IN_NEWER_COMMIT in readme.read_text()
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    assert answers["_commit"] == newer_commit, answers
+    assert answers["_src_path"] == str(clone), answers
+    assert git(project, "diff", "--name-only", "--diff-filter=U") == ""
+    changed = git(project, "status", "--porcelain").splitlines()
+    assert sorted(line[3:] for line in changed) == [ANSWERS_FILE, "README.md"], changed
+
+
+def test_rendering_from_a_relative_path_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    clone = copy_template(tmp_path / "copier-fastapi-harness")
+    commit_everything(clone, "the template as tested")
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults",
+         ".", "../my-service"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+
+    assert refused.returncode != 0
+    assert 'the template\'s path "." is relative' in refused.stderr, refused.stderr
+    assert "absolute path" in refused.stderr
+    assert not (tmp_path / "my-service").exists()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    test_command = console_blocks((REPO_ROOT / "README.md").read_text())[1]
+    ci_script = (REPO_ROOT / ".ci" / "run").read_text().splitlines()
+
+    assert len(test_command) == 1, test_command
+    assert test_command[0] in ci_script
