@@ -1,5 +1,6 @@
-"""Adopt hook: merge the harness's test dependencies and pytest settings into
-the project's pyproject.toml, keeping its comments and formatting (tomlkit).
+"""Adopt hook: merge the harness's test dependencies into the project's
+pyproject.toml, and its pytest settings into the file the project's pytest reads
+(pytest_settings.py), keeping comments and formatting (tomlkit).
 
 Run by Copier in the project after rendering, with the Python running Copier
 (which needs tomlkit), and a JSON object of the answers as its one argument.
@@ -13,12 +14,14 @@ reported, never overwritten. Running it again changes nothing.
 import json
 import re
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import tomlkit
 from adopt_support import in_copier_scratch_copy
-from tomlkit.items import Array, Table
+from project_survey import Survey, pytest_config, survey
+from pytest_settings import current_value, merge_settings
+from tomlkit.items import Array
 
 NEW_PYPROJECT_HEADER = (
     "# Created when adopting the FastAPI test harness (copier-fastapi-harness):\n"
@@ -47,17 +50,35 @@ def harness_dependencies(answers: dict[str, Any]) -> list[str]:
     return wanted
 
 
-def harness_pytest_settings(answers: dict[str, Any], project: Path) -> dict[str, Any]:
+def harness_pytest_settings(
+    answers: dict[str, Any], project: Path, survey: Survey
+) -> dict[str, Any]:
     # The project root puts `tests.harness` on the path; src/ the app's package.
     settings: dict[str, Any] = {
         "pythonpath": ["."] + (["src"] if (project / "src").is_dir() else [])
     }
+    testpaths = current_value(survey.pytest_config, "testpaths")
+    if testpaths is not None and not covers_harness_tests(testpaths):
+        settings["testpaths"] = [*testpaths, "tests/test_harness_smoke.py"]
     if answers["needs_async_client"] and answers["async_runner"] == "pytest-asyncio":
         settings["asyncio_mode"] = answers["asyncio_mode"]
-        # One event loop for the session: the app's lifespan and the tests share it.
-        settings["asyncio_default_fixture_loop_scope"] = "session"
-        settings["asyncio_default_test_loop_scope"] = "session"
+        # One event loop for the session: the app's lifespan and the tests share
+        # it. A project that already runs pytest-asyncio keeps its loop scopes
+        # (its own async fixtures depend on them); the harness's fixtures and
+        # tests name the session loop themselves.
+        if not survey.uses_pytest_asyncio:
+            settings["asyncio_default_fixture_loop_scope"] = "session"
+            settings["asyncio_default_test_loop_scope"] = "session"
     return settings
+
+
+def covers_harness_tests(testpaths: list[str]) -> bool:
+    smoke = PurePosixPath("tests/test_harness_smoke.py")
+    for entry in testpaths:
+        entry = entry.strip().rstrip("/") or "."
+        if entry == "." or smoke.is_relative_to(entry) or smoke.match(entry):
+            return True
+    return False
 
 
 def package_name(requirement: str) -> str:
@@ -95,34 +116,9 @@ def dependency_list(document: tomlkit.TOMLDocument) -> tuple[str, Array]:
     return "[dependency-groups] dev", groups["dev"]
 
 
-def pytest_table(document: tomlkit.TOMLDocument) -> Table:
-    if "tool" not in document:
-        document.add("tool", tomlkit.table(is_super_table=True))
-    tool = document["tool"]
-    if "pytest" not in tool:
-        tool.add("pytest", tomlkit.table(is_super_table=True))
-    if "ini_options" not in tool["pytest"]:
-        tool["pytest"].add("ini_options", tomlkit.table())
-    return tool["pytest"]["ini_options"]
-
-
-def other_pytest_config(project: Path) -> str | None:
-    """A pytest configuration file that takes precedence over pyproject.toml."""
-    for name, marker in [
-        ("pytest.ini", ""),
-        ("pytest.toml", ""),
-        (".pytest.ini", ""),
-        ("tox.ini", "[pytest]"),
-        ("setup.cfg", "[tool:pytest]"),
-    ]:
-        path = project / name
-        if path.is_file() and marker in path.read_text():
-            return name
-    return None
-
-
 def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Merge into project/pyproject.toml; return (what changed, what conflicts)."""
+    before = survey(project)
     path = project / "pyproject.toml"
     original = path.read_text() if path.exists() else NEW_PYPROJECT_HEADER
     document = tomlkit.parse(original)
@@ -139,58 +135,17 @@ def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]
         where, target = dependency_list(document)
         for requirement in missing:
             target.append(requirement)
-        changes.append(f"{where}: added {', '.join(missing)}")
-
-    settings = harness_pytest_settings(answers, project)
-    elsewhere = other_pytest_config(project)
-    if elsewhere:
-        conflicts.append(
-            f"pytest reads its settings from {elsewhere}, not pyproject.toml: add "
-            + "; ".join(f"{key} = {value}" for key, value in settings.items())
-            + " there yourself (those not already set)."
-        )
-    else:
-        table = pytest_table(document)
-        for key, wanted in settings.items():
-            if key not in table:
-                value = (
-                    tomlkit.array(json.dumps(wanted))
-                    if isinstance(wanted, list)
-                    else wanted
-                )
-                table.add(key, value)
-                changes.append(
-                    f"[tool.pytest.ini_options] {key}: set to {json.dumps(wanted)}"
-                )
-                continue
-            current = (
-                table[key].unwrap() if hasattr(table[key], "unwrap") else table[key]
-            )
-            if isinstance(wanted, list):
-                absent = [entry for entry in wanted if entry not in current]
-                if absent:
-                    conflicts.append(
-                        f"[tool.pytest.ini_options] {key} = {json.dumps(current)} "
-                        f"lacks {json.dumps(absent)}, which the harness needs on the "
-                        "import path; add them, or make sure they are importable "
-                        "another way (e.g. an installed package)."
-                    )
-            elif current != wanted:
-                conflicts.append(
-                    f"[tool.pytest.ini_options] {key} = {json.dumps(current)} is "
-                    f"kept, but the harness was rendered for {json.dumps(wanted)}. "
-                    + (
-                        f"Re-render with -d asyncio_mode={current} (copier update) or "
-                        f"change the setting."
-                        if key == "asyncio_mode"
-                        else "Async fixtures of the harness share one event loop "
-                        "with the tests only with the session scope; change it."
-                    )
-                )
+        changes.append(f"pyproject.toml {where}: added {', '.join(missing)}")
 
     merged = tomlkit.dumps(document)
     if merged != original or not path.exists():
         path.write_text(merged)
+
+    # Read before the merge added anything, so the project's own setup decides.
+    settings = harness_pytest_settings(answers, project, before)
+    config = pytest_config(project)
+    more_changes, conflicts = merge_settings(project, config, settings)
+    changes += more_changes
     return changes, conflicts
 
 
@@ -200,9 +155,9 @@ def main(arguments: list[str]) -> int:
         return 0
     changes, conflicts = merge(project, json.loads(arguments[0]))
     for change in changes:
-        print(f"pyproject.toml: {change}")
+        print(change)
     for conflict in conflicts:
-        print(f"pyproject.toml: CONFLICT, not changed: {conflict}")
+        print(f"CONFLICT, not changed: {conflict}")
     return 0
 
 

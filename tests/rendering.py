@@ -19,7 +19,7 @@ from sqlalchemy import make_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What a template checkout consists of, as far as Copier is concerned.
-TEMPLATE_PARTS = ("copier.yml", "template", "hooks")
+TEMPLATE_PARTS = ("copier.yml", "extensions.py", "template", "hooks")
 # A new service records its answers under Copier's default name; the harness
 # adopted into an existing project under a name of its own.
 ANSWERS_FILE = ".copier-answers.yml"

@@ -33,6 +33,7 @@ from rendering import (
     HARNESS_ANSWERS_FILE,
     REPO_ROOT,
     assert_suite_passes,
+    outcome_counts,
     read_answers,
     render,
     require_server,
@@ -53,7 +54,16 @@ SMOKE_TEST_SOURCE = (
 V2_CHANGE = ("The template owns this file", "The template owns this file, v2 too")
 # Paths an adoption may add; of these, only the last two may already exist.
 HARNESS_OWNED = ("tests/harness/", SMOKE_TEST, HARNESS_ANSWERS_FILE)
-MERGED_INTO = ("pyproject.toml", "tests/conftest.py")
+MERGED_INTO = (
+    "pyproject.toml",
+    "tests/conftest.py",
+    "pytest.ini",
+    "pytest.toml",
+    "setup.cfg",
+    "tox.ini",
+)
+# Settings adopting may extend with the entries the harness needs.
+LIST_SETTINGS = ("testpaths", "pythonpath")
 NOT_SNAPSHOTTED = {".git", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
 # A test the ledger team writes once the harness is in: the test shares the
@@ -63,7 +73,9 @@ import pytest
 
 from ledger.models import Entry
 
-pytestmark = pytest.mark.asyncio
+# The harness's async fixtures live on the session's event loop; this project's
+# own tests keep the loop scope they had.
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_rows_the_test_adds_are_what_the_app_lists(db_session, async_client):
@@ -93,6 +105,11 @@ class Layout:
     # Tests the team adds after adopting: path -> source.
     added_tests: dict[str, str] = field(default_factory=dict)
 
+    def added_tests_passing(self) -> list[str]:
+        return [
+            test for test in self.own_tests if test.split("::")[0] in self.added_tests
+        ]
+
     def expected_passes(self) -> list[str]:
         smoke = [f"{SMOKE_TEST}::test_client_serves_the_app"]
         if self.async_client:
@@ -121,6 +138,51 @@ LAYOUTS = {
         },
         own_tests=("tests/test_greet.py::test_greets_politely",),
         async_client=True,
+    ),
+    # pytest 9's native [tool.pytest] table: the settings go into it, never
+    # into a second [tool.pytest.ini_options] that pytest refuses to start with.
+    "pytest9_native": Layout(
+        answers={"app_import": "notes.api:app", "concurrency": True},
+        own_tests=(
+            "tests/test_notes.py::test_a_note_can_be_read_back",
+            "tests/test_notes.py::test_an_unknown_note_is_404",
+            "tests/test_notes.py::test_many_notes",
+        ),
+        async_client=True,
+    ),
+    # Async tests on anyio with their own function-scoped anyio_backend, as
+    # FastAPI's docs write them: the harness runs on anyio too (the default that
+    # fits), and pytest-asyncio is never brought in.
+    "anyio_suite": Layout(
+        answers={
+            "app_import": "chat.main:app",
+            "websockets": True,
+            "concurrency": True,
+        },
+        own_tests=(
+            "tests/test_messages.py::test_a_posted_message_is_listed",
+            "tests/test_messages.py::test_messages_posted_at_once_are_all_kept",
+            "tests/test_messages.py::test_an_empty_room",
+            "tests/test_messages.py::test_the_app_has_a_title",
+        ),
+        async_client=True,
+    ),
+    # pytest-asyncio in its implicit strict mode, function-scoped fixture loops,
+    # settings in setup.cfg's [tool:pytest]: the harness fits strict mode and
+    # leaves the project's loop scopes alone.
+    "strict_setup_cfg": Layout(
+        answers={"app_import": "inventory.app:app", "concurrency": True},
+        own_tests=(
+            "tests/test_reserve.py::test_reserving_lowers_the_stock",
+            "tests/test_reserve.py::test_concurrent_reservations_never_oversell",
+            "tests/test_reserve.py::test_an_unknown_item_is_out_of_stock",
+        ),
+        async_client=True,
+    ),
+    # pytest.ini whose testpaths leave tests/ out, requirements files.
+    "pytest_ini": Layout(
+        answers={"app_import": "app:app"},
+        own_tests=("test/test_status.py::test_status_is_up",),
     ),
     "async_resources": Layout(
         answers={
@@ -187,6 +249,7 @@ class Adopted:
     project: Path
     before: dict[str, bytes]  # the team's files before adopting
     after: dict[str, bytes]  # everything right after adopting (1.0.0)
+    own_counts: dict[str, int]  # the project's own suite, before adopting
 
 
 @pytest.fixture(
@@ -207,13 +270,16 @@ def adopted(
     project = tmp_path_factory.mktemp(name) / "project"
     shutil.copytree(EXISTING_APPS / name, project)
     before = snapshot(project)
+    own = run_own_suite(project)
+    assert own.returncode == 0, own.stdout + own.stderr
+    own_counts = outcome_counts(own.stdout)
     commit_everything(project, "the team's project")
     adopt(tagged_template, project, layout, "1.0.0")
     after = snapshot(project)
     for path, source in layout.added_tests.items():
         (project / path).write_text(source)
     commit_everything(project, "adopt the FastAPI test harness")
-    return Adopted(name, layout, project, before, after)
+    return Adopted(name, layout, project, before, after, own_counts)
 
 
 def test_adoption_adds_only_the_harness_and_merges_the_rest(adopted: Adopted) -> None:
@@ -244,9 +310,6 @@ def test_an_existing_conftest_gains_one_line(adopted: Adopted) -> None:
 
 def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(adopted: Adopted) -> None:
     merged = adopted.after["pyproject.toml"].decode()
-    settings = tomlkit.parse(merged)["tool"]["pytest"]["ini_options"]
-
-    assert "." in settings["pythonpath"]
     if "pyproject.toml" in adopted.before:
         original = adopted.before["pyproject.toml"].decode()
         comments = [line for line in original.splitlines() if "#" in line]
@@ -256,12 +319,51 @@ def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(adopted: Adopted) 
         )
     else:
         assert merged.startswith("# Created when adopting the FastAPI test harness")
-    if (
-        adopted.layout.async_client
-        and adopted.layout.answers.get("async_runner", "pytest-asyncio")
-        == "pytest-asyncio"
-    ):
-        assert settings["asyncio_default_test_loop_scope"] == "session"
+
+
+def test_pytest_settings_go_where_the_project_keeps_them(
+    adopted: Adopted, tmp_path: Path
+) -> None:
+    survey = hook_module("project_survey")
+    after = survey.pytest_config(adopted.project)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+    before = survey.pytest_config(pristine)
+
+    if before.exists:
+        assert (after.file, after.section) == (before.file, before.section)
+    if before.exists and before.file != "pyproject.toml":  # (that one: above)
+        # Every line of it is kept, in order; only lists may grow at their end.
+        kept = iter(adopted.after[before.file].decode().splitlines())
+        for line in adopted.before[before.file].decode().splitlines():
+            if line.strip():
+                assert any(
+                    now == line
+                    or (now.startswith(line) and line.startswith(LIST_SETTINGS))
+                    for now in kept
+                ), f"{before.file}: {line!r} was changed or moved"
+    pyproject = tomlkit.parse(adopted.after["pyproject.toml"].decode()).unwrap()
+    pytest_tables = pyproject.get("tool", {}).get("pytest", {})
+    native = {key for key in pytest_tables if key != "ini_options"}
+    assert not (native and "ini_options" in pytest_tables), "pytest would refuse"
+    settings = {key: survey_value(after, key) for key in after.settings}
+    assert "." in settings["pythonpath"]
+    found = survey.survey(pristine)
+    runner = adopted.layout.answers.get("async_runner") or hook_module(
+        "adoption_fit"
+    ).fitting(found, "async_runner")
+    assert read_answers(adopted.project).get("async_runner", runner) == runner
+    if adopted.layout.async_client and runner == "pytest-asyncio":
+        if found.uses_pytest_asyncio:
+            # The project's own loop scopes are its own tests' business.
+            key = "asyncio_default_test_loop_scope"
+            assert settings.get(key) == survey_value(before, key)
+        else:
+            assert settings["asyncio_default_test_loop_scope"] == "session"
+
+
+def survey_value(config: Any, key: str) -> Any:
+    return hook_module("pytest_settings").current_value(config, key)
 
 
 def assert_only_extended(original: Any, merged: Any, where: str = "") -> None:
@@ -278,14 +380,45 @@ def assert_only_extended(original: Any, merged: Any, where: str = "") -> None:
 
 
 def test_harness_suite_and_the_projects_own_tests_pass(adopted: Adopted) -> None:
-    result = run_suite(adopted.project, "-v")
+    # -vv: one line per test even where the project's addopts has -q.
+    result = run_suite(adopted.project, "-vv")
 
     expected = adopted.layout.expected_passes()
-    assert_suite_passes(result, at_least=len(expected))
+    counts = assert_suite_passes(result, at_least=len(expected))
     passed = {
         line.split(" ")[0] for line in result.stdout.splitlines() if " PASSED" in line
     }
     assert set(expected) <= passed, result.stdout
+    # The project's own tests: as many as before adopting, with the same outcomes.
+    smoke = len(expected) - len(adopted.layout.own_tests)
+    added = len(adopted.layout.added_tests_passing())
+    assert {**counts, "passed": counts["passed"] - smoke - added} == (
+        adopted.own_counts
+    ), result.stdout
+
+
+def run_own_suite(project: Path) -> subprocess.CompletedProcess[str]:
+    """The project's own suite as its team runs it, before adopting anything."""
+    declared = hook_module("project_survey").declared_requirements(project)
+    plugins = [] if "pytest-asyncio" in declared else ["-p", "no:asyncio"]
+    command = [sys.executable, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider"]
+    return subprocess.run(
+        [*command, *plugins],
+        cwd=project,
+        env=suite_environment(project),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def hook_module(name: str) -> Any:
+    """A module of hooks/, imported as the hooks import each other."""
+    sys.path.insert(0, str(HOOKS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(HOOKS))
 
 
 def test_adopting_again_changes_nothing(
@@ -410,10 +543,10 @@ def test_a_conflicting_pytest_setting_is_reported_never_overwritten(
     assert merged.startswith(original)
     conflicts = [line for line in report.splitlines() if "CONFLICT" in line]
     assert any('asyncio_mode = "auto" is kept' in line for line in conflicts)
-    assert any("-d asyncio_mode=auto" in line for line in conflicts)
-    assert any("asyncio_default_test_loop_scope" in line for line in conflicts)
+    # A project already on pytest-asyncio keeps its loop scopes: its own async
+    # fixtures depend on them, and the harness names the session loop itself.
     settings = tomlkit.parse(merged)["tool"]["pytest"]["ini_options"]
-    assert settings["asyncio_default_fixture_loop_scope"] == "session"
+    assert "asyncio_default_fixture_loop_scope" not in settings
     assert "pytest-asyncio>=1.2" in tomlkit.parse(merged)["dependency-groups"]["dev"]
 
     again = run_hook(tmp_path, "merge_pyproject.py", answers)
@@ -423,13 +556,70 @@ def test_a_conflicting_pytest_setting_is_reported_never_overwritten(
     assert "set to" not in again
 
 
-def test_settings_in_pytest_ini_are_reported_not_duplicated(tmp_path: Path) -> None:
-    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -ra\n")
+@pytest.mark.parametrize(
+    ("file", "original", "section"),
+    [
+        ("pytest.ini", "[pytest]\naddopts = -ra\n", "[pytest]"),
+        ("setup.cfg", "[tool:pytest]\naddopts = -ra\n\n[flake8]\n", "[tool:pytest]"),
+        ("tox.ini", "[tox]\nenvlist = py311\n\n[pytest]\n", "[pytest]"),
+        ("pytest.toml", '[pytest]\naddopts = ["-ra"]\n', "[pytest]"),
+    ],
+)
+def test_settings_go_into_the_file_pytest_reads(
+    tmp_path: Path, file: str, original: str, section: str
+) -> None:
+    (tmp_path / file).write_text(original)
 
     report = run_hook(tmp_path, "merge_pyproject.py", json.dumps(STRICT_ANSWERS))
 
-    assert "pytest reads its settings from pytest.ini" in report
+    merged = (tmp_path / file).read_text()
+    assert f"{file} {section} asyncio_mode: set to" in report
+    _head, _, rest = merged.partition(section)
+    assert rest.split("\n[", 1)[0].count("asyncio_mode") == 1, merged
+    assert merged.startswith(original.split(section)[0] + section)
     assert "tool" not in tomlkit.parse((tmp_path / "pyproject.toml").read_text())
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Cannot use both" not in collected.stdout + collected.stderr
+    assert "PytestConfigWarning" not in collected.stdout + collected.stderr
+    assert collected.returncode == 5, collected.stdout + collected.stderr  # none
+
+    run_hook(tmp_path, "merge_pyproject.py", json.dumps(STRICT_ANSWERS))
+
+    assert (tmp_path / file).read_text() == merged
+
+
+def test_pytest_9_native_table_is_merged_into_not_beside(tmp_path: Path) -> None:
+    original = (
+        "[project]\n"
+        'name = "notes"\n'
+        "\n"
+        "[tool.pytest]\n"
+        'minversion = "9.0"\n'
+        'addopts = ["-ra"]  # ours\n'
+    )
+    (tmp_path / "pyproject.toml").write_text(original)
+
+    run_hook(tmp_path, "merge_pyproject.py", json.dumps(STRICT_ANSWERS))
+    run_hook(tmp_path, "merge_pyproject.py", json.dumps(STRICT_ANSWERS))
+
+    merged = tomlkit.parse((tmp_path / "pyproject.toml").read_text())
+    assert "ini_options" not in merged["tool"]["pytest"]
+    assert merged["tool"]["pytest"]["asyncio_mode"] == "strict"
+    assert merged["tool"]["pytest"]["pythonpath"] == ["."]
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert collected.returncode == 5, collected.stdout + collected.stderr
 
 
 def test_a_conftest_with_its_own_pytest_plugins_is_left_alone(tmp_path: Path) -> None:
@@ -458,11 +648,7 @@ def test_the_merged_dependencies_are_a_new_services_own(
     template: Path, tmp_path: Path
 ) -> None:
     """The hook's list mirrors template/pyproject.toml.jinja: same names, same pins."""
-    sys.path.insert(0, str(HOOKS))
-    try:
-        merge_pyproject = importlib.import_module("merge_pyproject")
-    finally:
-        sys.path.remove(str(HOOKS))
+    merge_pyproject = hook_module("merge_pyproject")
     answers = {
         "websockets": True,
         "concurrency": True,
@@ -539,3 +725,89 @@ def test_an_app_import_of_the_wrong_form_is_refused(
 
     assert result.returncode != 0
     assert "is not of the form package.module:name" in result.stdout + result.stderr
+
+
+# ── Answers that contradict the project: refused before anything is written ───
+
+
+@pytest.mark.parametrize(
+    ("layout", "answers", "conflict", "fix"),
+    [
+        (
+            "anyio_suite",
+            (
+                "app_import=chat.main:app",
+                "websockets=true",
+                "async_runner=pytest-asyncio",
+            ),
+            "this project's async tests run on anyio (tests marked anyio in "
+            "tests/test_messages.py; an anyio_backend fixture in tests/conftest.py)",
+            "Answer async_runner=anyio.",
+        ),
+        (
+            "strict_setup_cfg",
+            ("app_import=inventory.app:app", "concurrency=true", "asyncio_mode=auto"),
+            "auto mode would change how this project's async tests run",
+            "Answer asyncio_mode=strict, or set asyncio_mode = auto in setup.cfg "
+            "[tool:pytest] yourself first.",
+        ),
+        (
+            "async_resources",
+            (
+                "app_import=ledger.main:app",
+                "cache=redis",
+                "cache_dependency=ledger.cache:get_redis",
+                "asyncio_mode=auto",
+            ),
+            "this project sets asyncio_mode = strict in pyproject.toml "
+            "[tool.pytest.ini_options], which adopting never changes",
+            "Answer asyncio_mode=strict.",
+        ),
+    ],
+)
+def test_an_answer_that_contradicts_the_projects_async_setup_is_refused(
+    template: Path,
+    tmp_path: Path,
+    layout: str,
+    answers: tuple[str, ...],
+    conflict: str,
+    fix: str,
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / layout, project)
+    before = snapshot(project)
+
+    result = copier_cli(template, project, *answers)
+
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert conflict in output
+    assert fix in output
+    assert snapshot(project) == before, "a file was written before the refusal"
+
+
+def test_the_defaults_fit_the_projects_async_setup(
+    template: Path, tmp_path: Path
+) -> None:
+    """Adopting with no async answer given picks what the project runs on."""
+    for layout, app, expected in [
+        ("anyio_suite", "chat.main:app", {"async_runner": "anyio"}),
+        (
+            "strict_setup_cfg",
+            "inventory.app:app",
+            {"async_runner": "pytest-asyncio", "asyncio_mode": "strict"},
+        ),
+        (
+            "flat",
+            "main:app",
+            {"async_runner": "pytest-asyncio", "asyncio_mode": "auto"},
+        ),
+    ]:
+        project = tmp_path / layout
+        shutil.copytree(EXISTING_APPS / layout, project)
+
+        result = copier_cli(template, project, f"app_import={app}", "concurrency=true")
+
+        assert result.returncode == 0, result.stdout + result.stderr
+        recorded = read_answers(project)
+        assert {key: recorded[key] for key in expected} == expected, layout
