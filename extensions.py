@@ -69,9 +69,11 @@ def adoption_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> s
 
 
 class AdoptionExtension(Extension):
-    """Filters that judge answers against the project the harness is adopted into."""
+    """Functions that judge answers against the project the harness is adopted
+    into (globals, not filters: a template that never calls them renders in any
+    Jinja environment)."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        environment.filters["adoption_default"] = adoption_default
-        environment.filters["adoption_refusal"] = adoption_refusal
+        environment.globals["adoption_default"] = adoption_default
+        environment.globals["adoption_refusal"] = adoption_refusal
