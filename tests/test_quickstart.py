@@ -173,3 +173,18 @@ def test_ci_runs_the_readme_test_command() -> None:
 
     assert len(test_command) == 1, test_command
     assert test_command[0] in ci_script
+
+
+# What a terminal or a repository page shows before any scrolling.
+FIRST_SCREEN_LINES = 30
+
+
+def test_the_readme_opens_with_what_it_is_and_both_commands() -> None:
+    lines = (REPO_ROOT / "README.md").read_text().splitlines()
+    first_screen = "\n".join(lines[:FIRST_SCREEN_LINES])
+
+    render, run_tests = console_blocks("\n".join(lines))[:2]
+    assert console_blocks(first_screen)[:2] == [render, run_tests]
+    assert "copier copy" in " ".join(render)
+    assert "pytest" in " ".join(run_tests)
+    assert "FastAPI" in first_screen
