@@ -41,6 +41,7 @@ MACHINE_SETTINGS = re.compile(
     r"|_proxy$|_PROXY$"
 )
 CHANGE_IN_NEWER_COMMIT = "A line a newer commit of the template adds."
+RUNS_COPIER = re.compile(r"(^|\s)copier (copy|update|recopy)\b")
 
 
 def console_blocks(markdown: str) -> list[list[str]]:
@@ -188,3 +189,32 @@ def test_the_readme_opens_with_what_it_is_and_both_commands() -> None:
     assert "copier copy" in " ".join(render)
     assert "pytest" in " ".join(run_tests)
     assert "FastAPI" in first_screen
+
+
+def copier_command_lines(markdown: str) -> list[str]:
+    """Lines of console blocks that run Copier (continuations joined)."""
+    commands = []
+    for block in console_blocks(markdown):
+        joined = "\n".join(block).replace("\\\n", " ")
+        commands += [line for line in joined.splitlines() if RUNS_COPIER.search(line)]
+    return commands
+
+
+def test_every_copier_command_in_the_docs_loads_the_templates_extensions() -> None:
+    # The template's _jinja_extensions need copier-template-extensions next to
+    # Copier; a command without it fails before the first question.
+    pages = [
+        REPO_ROOT / "README.md",
+        REPO_ROOT / "template" / "README.md.jinja",
+        *sorted((REPO_ROOT / "docs").glob("*.md")),
+    ]
+    commands = {page.name: copier_command_lines(page.read_text()) for page in pages}
+
+    assert commands["README.md"], "the README's quickstart runs no Copier command"
+    missing = {
+        page: [
+            line for line in lines if "--with copier-template-extensions" not in line
+        ]
+        for page, lines in commands.items()
+    }
+    assert not any(missing.values()), missing
