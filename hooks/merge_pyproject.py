@@ -38,6 +38,10 @@ def harness_dependencies(answers: dict[str, Any]) -> list[str]:
             wanted.append("pytest-asyncio>=1.2")
         else:
             wanted.append("anyio>=4.6")
+    if answers.get("sync_client") == "inline":
+        # The inline client drives the lifespan with asgi-lifespan and its calls
+        # with anyio.
+        wanted += ["asgi-lifespan>=2.1", "anyio>=4.6"]
     if answers["websockets"]:
         wanted.append("httpx-ws>=0.7")
     if answers["async_db"] != "none":
@@ -47,7 +51,8 @@ def harness_dependencies(answers: dict[str, Any]) -> list[str]:
         )
     if answers["cache"] != "none":
         wanted += ["redis>=5.2", "fakeredis>=2.26"]
-    return wanted
+    # One entry per package, in the order first wanted.
+    return list(dict.fromkeys(wanted))
 
 
 def harness_pytest_settings(
