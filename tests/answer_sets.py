@@ -52,6 +52,28 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "async_db": "postgresql",
         "cache": "redis",
     },
+    # `client` served by the inline client: the plain project, and the sets
+    # where it runs beside WebSockets, a database, Redis and everything at once.
+    "inline": {"sync_client": "inline"},
+    "sqlite-websockets-strict-inline": {
+        "async_db": "sqlite",
+        "websockets": True,
+        "asyncio_mode": "strict",
+        "sync_client": "inline",
+    },
+    "redis-websockets-anyio-inline": {
+        "cache": "redis",
+        "websockets": True,
+        "async_runner": "anyio",
+        "sync_client": "inline",
+    },
+    "websockets-concurrency-postgresql-redis-inline": {
+        "websockets": True,
+        "concurrency": True,
+        "async_db": "postgresql",
+        "cache": "redis",
+        "sync_client": "inline",
+    },
 }
 
 # The set every feature is on in; tested in a fresh environment too.

@@ -79,7 +79,7 @@ def _fresh_environment_suite(project: Path, env: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["default", ALL_FEATURES])
+@pytest.mark.parametrize("name", ["default", "inline", ALL_FEATURES])
 def test_declared_dependencies_alone_run_the_suite(
     name: str, template: Path, tmp_path: Path
 ) -> None:
