@@ -1,17 +1,24 @@
 """What each client costs: per request, per test, and for 50 concurrent requests.
 
 The floor is a raw ASGI call: the app itself, with no client around it. Against it,
-httpx.AsyncClient over ASGITransport (the app on the caller's event loop) and
-Starlette's TestClient entered with `with` (the app on a portal thread's loop).
+httpx.AsyncClient over ASGITransport (the app on the caller's event loop),
+Starlette's TestClient entered with `with` (the app on a portal thread's loop), and
+the harness's inline client (`sync_client=inline`: the app on a loop of the
+client's own, in the caller's thread), for `async def` and for `def` endpoints.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.machinery
+import importlib.util
 import statistics
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
 
 import httpx
 from asgi_lifespan import LifespanManager
@@ -19,6 +26,17 @@ from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 
 from bench.common import Result, median_per_call
+from bench.project import REPO_ROOT
+
+# The inline client exactly as the template ships it (a plain Python file).
+INLINE_CLIENT_SOURCE = (
+    REPO_ROOT
+    / "template/tests/harness/{% if sync_client == 'inline' %}inline_client.py{% endif %}"
+)
+# Per request, against AsyncClient for async endpoints.
+INLINE_TARGET_VERSUS_ASYNC_CLIENT = 1.5
+# Per request, against TestClient for `def` endpoints: "clearly below" it.
+INLINE_TARGET_VERSUS_TEST_CLIENT = 0.67
 
 REQUESTS_PER_TEST = 3
 CONCURRENT = 50
@@ -39,6 +57,11 @@ def build_app() -> FastAPI:
 
     @app.get("/hello")
     async def hello(name: str = Query(min_length=1, max_length=50)) -> dict[str, str]:
+        return {"message": f"Hello, {name}!"}
+
+    @app.get("/sync-hello")
+    def sync_hello(name: str = Query(min_length=1, max_length=50)) -> dict[str, str]:
+        # A `def` endpoint: FastAPI runs it in the thread pool, as under a server.
         return {"message": f"Hello, {name}!"}
 
     @app.get("/slow-hello")
@@ -92,6 +115,28 @@ def _per_call(total_seconds: float, calls: int) -> float:
     return total_seconds / calls
 
 
+def load_inline_client() -> ModuleType:
+    """Import the template's inline_client.py as the module `inline_client`."""
+    # Its file name is a Jinja condition, so the loader is named, not guessed.
+    loader = importlib.machinery.SourceFileLoader(
+        "inline_client", str(INLINE_CLIENT_SOURCE)
+    )
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _sync_batch(client: httpx.Client, path: str, requests: int) -> float:
+    """Per-request time of `requests` sequential GETs through a sync client."""
+    start = time.perf_counter()
+    for _ in range(requests):
+        client.get(path, params={"name": "Ada"}).raise_for_status()
+    return _per_call(time.perf_counter() - start, requests)
+
+
 def run(quick: bool) -> list[Result]:
     requests = 50 if quick else 2000
     tests = 5 if quick else 150
@@ -111,41 +156,75 @@ def run(quick: bool) -> list[Result]:
             assert await _raw_asgi_get(app, "/hello", b"name=Ada") == 200
         return _per_call(time.perf_counter() - start, requests)
 
-    async def async_client_batch(client: httpx.AsyncClient) -> float:
+    async def async_client_batch(client: httpx.AsyncClient, path: str) -> float:
         start = time.perf_counter()
         for _ in range(requests):
-            (await client.get("/hello", params={"name": "Ada"})).raise_for_status()
+            (await client.get(path, params={"name": "Ada"})).raise_for_status()
         return _per_call(time.perf_counter() - start, requests)
 
-    async def measure_on_one_loop() -> tuple[float, float]:
+    async def measure_on_one_loop() -> tuple[float, float, float]:
         await raw_batch()  # warm-up: the middleware stack is built on first call
         raw = [await raw_batch() for _ in range(repeats)]
+        measured = []
         async with _async_client(app) as client:
-            await async_client_batch(client)
-            via_async = [await async_client_batch(client) for _ in range(repeats)]
-        return statistics.median(raw), statistics.median(via_async)
+            for path in ("/hello", "/sync-hello"):
+                await async_client_batch(client, path)
+                measured.append(
+                    statistics.median(
+                        [await async_client_batch(client, path) for _ in range(repeats)]
+                    )
+                )
+        return statistics.median(raw), measured[0], measured[1]
 
-    raw, via_async_client = asyncio.run(measure_on_one_loop())
+    raw, via_async_client, def_via_async_client = asyncio.run(measure_on_one_loop())
+
+    def sync_client_medians(client: httpx.Client) -> tuple[float, float]:
+        medians = []
+        for path in ("/hello", "/sync-hello"):
+            _sync_batch(client, path, requests)
+            medians.append(
+                median_per_call(lambda p=path: _sync_batch(client, p, requests), repeats)
+            )
+        return medians[0], medians[1]
 
     with TestClient(app) as test_client:
-
-        def test_client_batch() -> float:
-            start = time.perf_counter()
-            for _ in range(requests):
-                test_client.get("/hello", params={"name": "Ada"}).raise_for_status()
-            return _per_call(time.perf_counter() - start, requests)
-
-        test_client_batch()
-        via_test_client = median_per_call(test_client_batch, repeats)
+        via_test_client, def_via_test_client = sync_client_medians(test_client)
+    with load_inline_client().InlineClient(app) as inline_client:
+        via_inline, def_via_inline = sync_client_medians(inline_client)
 
     floor = "raw ASGI call (floor)"
     per_request.add(floor, raw)
     per_request.add("AsyncClient over ASGITransport", via_async_client, floor)
     per_request.add("TestClient inside `with`", via_test_client, floor)
+    per_request.add(
+        "inline client (sync_client=inline)", via_inline, "AsyncClient over ASGITransport"
+    )
+    def_async = "`def` endpoint: AsyncClient over ASGITransport"
+    def_test_client = "`def` endpoint: TestClient inside `with`"
+    per_request.add(def_async, def_via_async_client)
+    per_request.add(def_test_client, def_via_test_client, def_async)
+    per_request.add("`def` endpoint: inline client", def_via_inline, def_test_client)
     per_request.notes.append(
         f"per request, AsyncClient is {_faster(via_async_client, via_test_client)} "
         f"than TestClient (TestClient/AsyncClient = "
         f"{via_test_client / via_async_client:.2f}x; the common claim is ~5%)"
+    )
+    inline_versus_async = via_inline / via_async_client
+    per_request.check(
+        f"inline client within {INLINE_TARGET_VERSUS_ASYNC_CLIENT}x of AsyncClient "
+        f"for async endpoints (measured {inline_versus_async:.2f}x)",
+        inline_versus_async <= INLINE_TARGET_VERSUS_ASYNC_CLIENT,
+    )
+    def_versus_test_client = def_via_inline / def_via_test_client
+    per_request.check(
+        f"inline client at most {INLINE_TARGET_VERSUS_TEST_CLIENT}x of TestClient "
+        f"for `def` endpoints (measured {def_versus_test_client:.2f}x)",
+        def_versus_test_client <= INLINE_TARGET_VERSUS_TEST_CLIENT,
+    )
+    per_request.notes.append(
+        f"per request, the inline client is {_faster(via_inline, via_test_client)} "
+        f"than TestClient for async endpoints and "
+        f"{_faster(def_via_inline, def_via_test_client)} for `def` endpoints"
     )
 
     # ── per test: entering and exiting each client, lifespan included ───────

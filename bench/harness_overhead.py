@@ -1,10 +1,12 @@
 """What the harness fixtures cost over the least a hand-written suite can do.
 
 A project is rendered with the template and 500 generated-style tests are written
-into it: using `client` in a TestClient-only project, and `async_client` in an
-async project. Each is timed against a minimal baseline that uses the same app
-without the harness: a module-level TestClient entered once, and a session-loop
-AsyncClient. Every suite runs with pytest in a subprocess, several times.
+into it: using `client` in a TestClient-only project (once with TestClient, once
+with the inline client, `sync_client=inline`), and `async_client` in an async
+project. Each is timed against a minimal baseline that uses the same app and
+client without the harness: a module-level TestClient (or inline client) entered
+once, and a session-loop AsyncClient. Every suite runs with pytest in a
+subprocess, several times.
 """
 
 from __future__ import annotations
@@ -61,6 +63,26 @@ def teardown_module() -> None:
     )
 
 
+def _inline_baseline_suite(package: str, count: int) -> str:
+    return f'''"""Baseline: one module-level inline client, entered for the whole run."""
+
+from tests.harness.inline_client import InlineClient
+
+from {package}.main import create_app
+from {package}.settings import Settings
+
+client = InlineClient(create_app(Settings(_env_file=None)))
+client.__enter__()
+
+
+def teardown_module() -> None:
+    client.__exit__(None, None, None)
+
+''' + _tests(count, "client", asynchronous=False).replace(
+        "(client) -> None", "() -> None"
+    )
+
+
 def _async_harness_suite(count: int) -> str:
     return '"""Generated-style tests on the harness `async_client`."""\n' + _tests(
         count, "async_client", asynchronous=True
@@ -106,6 +128,12 @@ def run(quick: bool) -> list[Result]:
                 _sync_baseline_suite,
                 "module-level `with TestClient(app)`",
             ),
+            "TestClient-only project, inline client": (
+                {"sync_client": "inline"},
+                _sync_harness_suite(count),
+                _inline_baseline_suite,
+                "module-level inline client",
+            ),
             "async project (concurrency)": (
                 {"concurrency": True},
                 _async_harness_suite(count),
@@ -129,7 +157,7 @@ def run(quick: bool) -> list[Result]:
             (project / BASELINE_FILE).parent.mkdir()
             (project / BASELINE_FILE).write_text(baseline_suite(package, count))
 
-            fixture = "async_client" if answers else "client"
+            fixture = "async_client" if answers.get("concurrency") else "client"
             suites = {"baseline": BASELINE_FILE, "harness": HARNESS_FILE}
             for path in suites.values():
                 run_pytest(project, path)  # warm-up: compiled-module caches
@@ -167,4 +195,11 @@ def run(quick: bool) -> list[Result]:
                         profile_pytest(project, HARNESS_FILE, within="harness"),
                     )
                 )
+    testclient_harness = "TestClient-only project: harness `client`"
+    inline_harness = "TestClient-only project, inline client: harness `client`"
+    result.notes.append(
+        f"{count} tests on the harness `client`: the inline client takes "
+        f"{result.ratio(inline_harness, testclient_harness):.2f}x the CPU time of "
+        "TestClient"
+    )
     return [result]
