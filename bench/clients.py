@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from types import ModuleType
 
 import httpx
@@ -31,7 +30,8 @@ from bench.project import REPO_ROOT
 # The inline client exactly as the template ships it (a plain Python file).
 INLINE_CLIENT_SOURCE = (
     REPO_ROOT
-    / "template/tests/harness/{% if sync_client == 'inline' %}inline_client.py{% endif %}"
+    / "template/tests/harness"
+    / "{% if sync_client == 'inline' %}inline_client.py{% endif %}"
 )
 # Per request, against AsyncClient for async endpoints.
 INLINE_TARGET_VERSUS_ASYNC_CLIENT = 1.5
@@ -122,7 +122,8 @@ def load_inline_client() -> ModuleType:
         "inline_client", str(INLINE_CLIENT_SOURCE)
     )
     spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -183,7 +184,9 @@ def run(quick: bool) -> list[Result]:
         for path in ("/hello", "/sync-hello"):
             _sync_batch(client, path, requests)
             medians.append(
-                median_per_call(lambda p=path: _sync_batch(client, p, requests), repeats)
+                median_per_call(
+                    lambda p=path: _sync_batch(client, p, requests), repeats
+                )
             )
         return medians[0], medians[1]
 
@@ -197,7 +200,9 @@ def run(quick: bool) -> list[Result]:
     per_request.add("AsyncClient over ASGITransport", via_async_client, floor)
     per_request.add("TestClient inside `with`", via_test_client, floor)
     per_request.add(
-        "inline client (sync_client=inline)", via_inline, "AsyncClient over ASGITransport"
+        "inline client (sync_client=inline)",
+        via_inline,
+        "AsyncClient over ASGITransport",
     )
     def_async = "`def` endpoint: AsyncClient over ASGITransport"
     def_test_client = "`def` endpoint: TestClient inside `with`"

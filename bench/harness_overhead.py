@@ -64,7 +64,7 @@ def teardown_module() -> None:
 
 
 def _inline_baseline_suite(package: str, count: int) -> str:
-    return f'''"""Baseline: one module-level inline client, entered for the whole run."""
+    return f'''"""Baseline: one module-level inline client, entered for the run."""
 
 from tests.harness.inline_client import InlineClient
 

@@ -56,6 +56,8 @@ from tests.harness.inline_client import InlineClient
 
 LIFESPAN_LOG = Path(os.environ["LIFESPAN_LOG"])
 finished_in_background: list[str] = []
+# Per thread: a worker thread that serves a second request remembers the first.
+worker_memory = threading.local()
 
 
 def greeting() -> str:
@@ -94,7 +96,8 @@ def build_app(lifespan_log: Path | None = None) -> FastAPI:
 
     @app.get("/sync-where")
     def sync_where() -> dict[str, int]:
-        return {"thread": threading.get_ident()}
+        worker_memory.served = getattr(worker_memory, "served", 0) + 1
+        return {"thread": threading.get_ident(), "served": worker_memory.served}
 
     @app.api_route("/echo", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def echo(request: Request) -> dict[str, object]:
@@ -184,11 +187,13 @@ def test_async_endpoints_run_in_the_tests_thread_on_the_lifespans_loop(client):
 
 
 def test_def_endpoints_run_in_the_thread_pool_whose_workers_are_kept(client):
-    first = client.get("/sync-where").json()["thread"]
-    second = client.get("/sync-where").json()["thread"]
+    first = client.get("/sync-where").json()
+    second = client.get("/sync-where").json()
 
-    assert first != threading.get_ident()
-    assert second == first
+    assert first["thread"] != threading.get_ident()
+    # The same worker thread, not a new one under a reused thread id.
+    assert second["thread"] == first["thread"]
+    assert second["served"] == first["served"] + 1
 
 
 def test_base_url_client_address_and_user_agent_are_testclients(client):
@@ -343,7 +348,7 @@ BEHAVIOURS = [
     if line.startswith(("def test_", "async def test_"))
 ]
 
-MISUSE_TESTS = '''\
+MISUSE_TESTS = """\
 import pytest
 
 
@@ -354,7 +359,7 @@ async def test_async_test_using_client(client):
 
 def test_client_with_the_tests_cache(client, cache):
     client.get("/health")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
