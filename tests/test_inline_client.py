@@ -14,6 +14,7 @@ from pathlib import Path
 
 import copier
 import pytest
+from releases import commit_everything, versioned_template
 from rendering import (
     assert_ruff_clean,
     assert_suite_passes,
@@ -465,3 +466,33 @@ def test_an_adopted_app_object_with_websockets_passes_with_inline(
 
     assert_suite_passes(result, at_least=4)
     assert "test_harness_smoke.py::test_client_serves_the_app PASSED" in result.stdout
+
+
+def test_copier_update_switches_an_existing_project_to_inline(tmp_path: Path) -> None:
+    template = versioned_template(tmp_path / "template")
+    project = tmp_path / "svc"
+    copier.run_copy(
+        str(template),
+        str(project),
+        vcs_ref="1.0.0",
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    commit_everything(project, "a new service")
+    harness = project / "tests" / "harness"
+    assert not (harness / "inline_client.py").exists()
+
+    copier.run_update(
+        str(project),
+        data={"sync_client": "inline"},
+        overwrite=True,
+        unsafe=True,
+        defaults=True,
+        quiet=True,
+    )
+
+    assert (harness / "inline_client.py").exists()
+    assert "InlineClient" in (harness / "sync_client.py").read_text()
+    assert '"asgi-lifespan>=2.1"' in (project / "pyproject.toml").read_text()
+    assert_suite_passes(run_suite(project))
