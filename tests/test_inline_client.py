@@ -323,6 +323,19 @@ def test_run_awaits_on_the_apps_loop_where_lifespan_resources_live(client):
     assert client.run(queue.get) == "from the test"
 
 
+def test_a_failing_lifespan_raises_on_entering_and_leaves_nothing_open():
+    @asynccontextmanager
+    async def broken(app: FastAPI) -> AsyncIterator[None]:
+        raise ConnectionRefusedError("no database")
+        yield
+
+    with (
+        pytest.raises(ConnectionRefusedError, match="no database"),
+        InlineClient(FastAPI(lifespan=broken)),
+    ):
+        pass
+
+
 def test_a_client_not_entered_refuses_requests_naming_the_fix():
     with pytest.raises(RuntimeError, match="enter it with"):
         InlineClient(build_app()).get("/where")
