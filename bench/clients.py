@@ -139,7 +139,6 @@ def _sync_batch(client: httpx.Client, path: str, requests: int) -> float:
 
 
 def run(quick: bool) -> list[Result]:
-    requests = 50 if quick else 2000
     tests = 5 if quick else 150
     repeats = 3 if quick else 7
     app = build_app()
@@ -151,49 +150,53 @@ def run(quick: bool) -> list[Result]:
     )
 
     # ── per request ─────────────────────────────────────────────────────────
+    # Each round measures every client once, in turn, so that other work on the
+    # machine falls on all of them alike; the first round only warms up.
+    batch = 50 if quick else 500
+    rounds = 3 if quick else 12
+    paths = ("/hello", "/sync-hello")
+
     async def raw_batch() -> float:
         start = time.perf_counter()
-        for _ in range(requests):
+        for _ in range(batch):
             assert await _raw_asgi_get(app, "/hello", b"name=Ada") == 200
-        return _per_call(time.perf_counter() - start, requests)
+        return _per_call(time.perf_counter() - start, batch)
 
     async def async_client_batch(client: httpx.AsyncClient, path: str) -> float:
         start = time.perf_counter()
-        for _ in range(requests):
+        for _ in range(batch):
             (await client.get(path, params={"name": "Ada"})).raise_for_status()
-        return _per_call(time.perf_counter() - start, requests)
+        return _per_call(time.perf_counter() - start, batch)
 
-    async def measure_on_one_loop() -> tuple[float, float, float]:
-        await raw_batch()  # warm-up: the middleware stack is built on first call
-        raw = [await raw_batch() for _ in range(repeats)]
-        measured = []
-        async with _async_client(app) as client:
-            for path in ("/hello", "/sync-hello"):
-                await async_client_batch(client, path)
-                measured.append(
-                    statistics.median(
-                        [await async_client_batch(client, path) for _ in range(repeats)]
+    samples: dict[str, list[float]] = {}
+    inline_client_class = load_inline_client().InlineClient
+    with (
+        asyncio.Runner() as runner,
+        TestClient(app) as test_client,
+        inline_client_class(app) as inline_client,
+    ):
+        # Entered and left in separate runs on the runner's one loop.
+        async_client_context = _async_client(app)
+        async_client = runner.run(async_client_context.__aenter__())
+        try:
+            for round_number in range(rounds + 1):
+                measured = {"raw": runner.run(raw_batch())}
+                for path in paths:
+                    measured[f"async {path}"] = runner.run(
+                        async_client_batch(async_client, path)
                     )
-                )
-        return statistics.median(raw), measured[0], measured[1]
-
-    raw, via_async_client, def_via_async_client = asyncio.run(measure_on_one_loop())
-
-    def sync_client_medians(client: httpx.Client) -> tuple[float, float]:
-        medians = []
-        for path in ("/hello", "/sync-hello"):
-            _sync_batch(client, path, requests)
-            medians.append(
-                median_per_call(
-                    lambda p=path: _sync_batch(client, p, requests), repeats
-                )
-            )
-        return medians[0], medians[1]
-
-    with TestClient(app) as test_client:
-        via_test_client, def_via_test_client = sync_client_medians(test_client)
-    with load_inline_client().InlineClient(app) as inline_client:
-        via_inline, def_via_inline = sync_client_medians(inline_client)
+                    measured[f"test {path}"] = _sync_batch(test_client, path, batch)
+                    measured[f"inline {path}"] = _sync_batch(inline_client, path, batch)
+                if round_number:
+                    for key, seconds in measured.items():
+                        samples.setdefault(key, []).append(seconds)
+        finally:
+            runner.run(async_client_context.__aexit__(None, None, None))
+    median = {key: statistics.median(values) for key, values in samples.items()}
+    raw = median["raw"]
+    via_async_client, def_via_async_client = (median[f"async {p}"] for p in paths)
+    via_test_client, def_via_test_client = (median[f"test {p}"] for p in paths)
+    via_inline, def_via_inline = (median[f"inline {p}"] for p in paths)
 
     floor = "raw ASGI call (floor)"
     per_request.add(floor, raw)
