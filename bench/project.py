@@ -20,7 +20,7 @@ import copier
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What a template checkout consists of, as far as Copier is concerned.
-TEMPLATE_PARTS = ("copier.yml", "template", "hooks")
+TEMPLATE_PARTS = ("copier.yml", "extensions.py", "template", "hooks")
 
 
 def copy_template(destination: Path) -> Path:
