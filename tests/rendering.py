@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import copier
 import pytest
-from sqlalchemy import make_url
+from sqlalchemy import URL, make_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What a template checkout consists of, as far as Copier is concerned.
@@ -172,19 +172,73 @@ def redis_url_for_generated_suites() -> str:
     return urlunsplit(parts._replace(path=f"/{index}"))
 
 
-# Where the template's tests find PostgreSQL; each test names its own database.
-POSTGRES_SERVER_URL = make_url(
-    os.environ.get(
-        "TEMPLATE_TESTS_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/"
-    )
+# Where the template's tests find PostgreSQL: the machine's server when one is
+# named (TEMPLATE_TESTS_DATABASE_URL), or on CI, where one runs; otherwise an
+# embedded server, started as generated projects start theirs, so a
+# contributor needs nothing but Python. Each test names its own database.
+MACHINE_POSTGRES_URL = os.environ.get("TEMPLATE_TESTS_DATABASE_URL") or (
+    "postgresql+asyncpg://postgres@127.0.0.1:5432/" if ON_CI else None
 )
+POSTGRES_SERVER_URL = make_url(
+    MACHINE_POSTGRES_URL or "postgresql+asyncpg://postgres@127.0.0.1:5432/"
+)
+EMBEDDED_POSTGRES_MODULE = (
+    "template/tests/harness/"
+    "{% if async_db == 'postgresql' %}postgres_server.py{% endif %}.jinja"
+)
+# Set by tests/conftest.py: this run's temporary directory, where the embedded
+# server's lock lives, and whether this process joined the server.
+embedded_postgres: dict[str, Any] = {}
+
+
+def postgres_server_url() -> URL:
+    """The PostgreSQL server for the template's tests, no database named."""
+    if MACHINE_POSTGRES_URL:
+        url = make_url(MACHINE_POSTGRES_URL)
+        require_server(url.host or "127.0.0.1", url.port or 5432, "PostgreSQL")
+        return url
+    if "url" not in embedded_postgres:
+        module = embedded_postgres_module()
+        run = embedded_postgres["run"]
+        directory = module.server_directory(run)
+        embedded_postgres["leave"] = lambda: module.leave_server(
+            directory, run / "embedded-postgres.lock"
+        )
+        embedded_postgres["url"] = module.join_server(
+            directory, run / "embedded-postgres.lock"
+        )
+    return make_url(embedded_postgres["url"]).set(database="postgres")
+
+
+def embedded_postgres_module() -> Any:
+    """The generated harness's embedded-server module, rendered and imported."""
+    import importlib.util
+
+    import jinja2
+
+    run: Path = embedded_postgres["run"]
+    source = (REPO_ROOT / EMBEDDED_POSTGRES_MODULE).read_text()
+    path = run / f"embedded_postgres_w{template_test_worker()}.py"
+    path.write_text(
+        jinja2.Template(source, keep_trailing_newline=True).render(
+            package_name="template_tests", scaffold="service"
+        )
+    )
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def database_url_for(name: str) -> str:
     """TEST_DATABASE_URL for one template test (per template-test worker)."""
-    return POSTGRES_SERVER_URL.set(
-        database=f"harness_{name}_w{template_test_worker()}_test"
-    ).render_as_string(hide_password=False)
+    return (
+        postgres_server_url()
+        .set(database=f"harness_{name}_w{template_test_worker()}_test")
+        .render_as_string(hide_password=False)
+    )
 
 
 def server_environment(
@@ -197,11 +251,6 @@ def server_environment(
     """
     extra: dict[str, str] = {}
     if answers.get("async_db") == "postgresql":
-        require_server(
-            POSTGRES_SERVER_URL.host or "127.0.0.1",
-            POSTGRES_SERVER_URL.port or 5432,
-            "PostgreSQL",
-        )
         extra["TEST_DATABASE_URL"] = database_url_for(label.replace("-", "_"))
     return suite_environment(project, **extra)
 

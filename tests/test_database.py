@@ -10,13 +10,12 @@ import asyncpg
 import pytest
 import yaml
 from rendering import (
-    POSTGRES_SERVER_URL,
     assert_ruff_clean,
     assert_suite_passes,
     database_url_for,
     outcome_counts,
+    postgres_server_url,
     render,
-    require_server,
     run_suite,
     suite_environment,
 )
@@ -35,13 +34,10 @@ LOOP_ERRORS = (
 
 def existing_databases() -> set[str]:
     async def query() -> set[str]:
-        connection = await asyncpg.connect(
-            host=POSTGRES_SERVER_URL.host,
-            port=POSTGRES_SERVER_URL.port or 5432,
-            user=POSTGRES_SERVER_URL.username,
-            password=POSTGRES_SERVER_URL.password,
-            database=NOT_A_TEST_DATABASE,
+        server = postgres_server_url().set(
+            drivername="postgresql", database=NOT_A_TEST_DATABASE
         )
+        connection = await asyncpg.connect(server.render_as_string(hide_password=False))
         try:
             rows = await connection.fetch("SELECT datname FROM pg_database")
         finally:
@@ -53,11 +49,8 @@ def existing_databases() -> set[str]:
 
 @pytest.fixture
 def postgres_server() -> None:
-    host, port = (
-        POSTGRES_SERVER_URL.host or "127.0.0.1",
-        POSTGRES_SERVER_URL.port or 5432,
-    )
-    require_server(host, port, "PostgreSQL")
+    """The machine's server, or an embedded one started for the run."""
+    postgres_server_url()
 
 
 def add_test_file(project: Path, name: str, source: str) -> None:
@@ -140,8 +133,10 @@ def test_postgresql_suite_passes_serially(
 def test_refuses_a_database_not_marked_for_tests(
     postgresql_project: Path, postgres_server: None
 ) -> None:
-    url = POSTGRES_SERVER_URL.set(database=NOT_A_TEST_DATABASE).render_as_string(
-        hide_password=False
+    url = (
+        postgres_server_url()
+        .set(database=NOT_A_TEST_DATABASE)
+        .render_as_string(hide_password=False)
     )
     env = suite_environment(postgresql_project, TEST_DATABASE_URL=url)
 
