@@ -18,6 +18,7 @@ BENCHMARKS = {
     "clients": "bench.clients",
     "harness": "bench.harness_overhead",
     "database": "bench.database",
+    "embedded-postgres": "bench.embedded_postgres",
     "rendering": "bench.rendering",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"

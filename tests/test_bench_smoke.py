@@ -14,6 +14,7 @@ TABLES = {
     "Clients: 50 requests in one test": "clients_concurrency.png",
     "Harness overhead": "harness_overhead.png",
     "Database isolation on PostgreSQL": "database.png",
+    "Embedded PostgreSQL": "embedded_postgres.png",
     "Rendering": "rendering.png",
 }
 
