@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,6 +175,11 @@ def test_a_killed_runs_server_is_stopped_by_the_next_run(
     assert first.returncode == 9, first.stdout + first.stderr
     leftover = embedded_servers(temp)
     assert len(leftover) == 1, "the killed run left no server to clean"
+    # And a run killed before its server was up, an hour ago.
+    never_started = temp / f"embedded-postgres-{getpass.getuser()}" / "pytest-7-0a1b"
+    never_started.mkdir()
+    (never_started / "users.json").write_text("[[4194999, 1.0]]")
+    os.utime(never_started, (time.time() - 3600, time.time() - 3600))
 
     second = run_suite(project, "tests/test_which_server.py", env=env)
 
