@@ -99,8 +99,10 @@ def main(arguments: list[str]) -> int:
     env["PYTHONPATH"] = os.pathsep.join(
         [*map(str, roots), *filter(None, [env.get("PYTHONPATH")])]
     )
+    # -B: importing the project must not leave __pycache__ in its tree, which
+    # would then be dirty for the next `copier update`.
     probe = subprocess.run(
-        [python, "-c", PROBE, json.dumps(answers)],
+        [python, "-B", "-c", PROBE, json.dumps(answers)],
         cwd=project,
         env=env,
         capture_output=True,

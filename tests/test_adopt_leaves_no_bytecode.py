@@ -1,0 +1,58 @@
+"""Adopting leaves the project's git tree as adoption means to: the import check
+imports the project's modules, and that must not leave bytecode behind in a shell
+that does not set PYTHONDONTWRITEBYTECODE (most users' shells do not), or the
+tree is dirty for the next `copier update`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from releases import commit_everything, git
+from test_adopt import EXISTING_APPS, HARNESS_OWNED, LAYOUTS, MERGED_INTO
+
+# Every answer the import check probes is a module of this project's: the app,
+# its session dependency, its metadata and its cache dependency.
+LEDGER = LAYOUTS["async_resources"]
+
+
+def test_adopting_writes_no_bytecode_into_the_project(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "ledger"
+    shutil.copytree(EXISTING_APPS / "async_resources", project)
+    commit_everything(project, "The ledger service before adopting the harness")
+    # A shell of its own: Copier hands its tasks the environment it started
+    # with, so the variable is left out of Copier's, not just this process's.
+    env = {**os.environ}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    data = [f"--data={question}={value}" for question, value in LEDGER.answers.items()]
+
+    adopted = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet",
+         "--data=scaffold=harness", *data, str(template), str(project)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    assert not list(project.rglob("__pycache__")), list(project.rglob("__pycache__"))
+    changed = {
+        line[3:]
+        for line in git(
+            project, "status", "--porcelain", "--untracked-files=all"
+        ).splitlines()
+    }
+    assert changed, "adopting wrote nothing"
+    unexpected = {
+        path
+        for path in changed
+        if not path.startswith(HARNESS_OWNED) and path not in MERGED_INTO
+    }
+    assert not unexpected, f"adopting left these in the project: {sorted(unexpected)}"
