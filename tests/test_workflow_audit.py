@@ -1,0 +1,168 @@
+"""The CI a new service gets: a workflow zizmor finds nothing in (audited
+offline, for every answer set), the Python matrix plus one job at the declared
+floors, a Dependabot config that keeps its pins and dependencies current, and
+`copier check-update` for the template, which Dependabot does not follow."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+from answer_sets import ANSWER_SETS
+from releases import commit_everything, git
+from rendering import REPO_ROOT, copy_template, render
+
+WORKFLOW = Path(".github/workflows/tests.yml")
+DEPENDABOT = Path(".github/dependabot.yml")
+SUPPORTED_PYTHONS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())[
+    "python_versions"
+]["default"]
+# `uses: owner/repo@<40 hex digits> # vX.Y.Z`
+PINNED_USES = re.compile(r"^\s*- uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+# One worker renders every answer set once for the whole module.
+pytestmark = pytest.mark.xdist_group("workflow_audit")
+
+
+def zizmor(*inputs: Path) -> list[dict[str, Any]]:
+    """zizmor's findings for the inputs, offline (no GitHub API, no network)."""
+    result = subprocess.run(
+        [
+            Path(sys.executable).parent / "zizmor",
+            "--offline",
+            "--strict-collection",
+            "--format",
+            "json",
+            *map(str, inputs),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Exit status 0 is no findings, 10 and up findings; anything else an error.
+    assert result.returncode == 0 or result.returncode >= 10, result.stderr
+    return json.loads(result.stdout or "[]")
+
+
+@pytest.fixture(scope="module")
+def rendered(
+    template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """Every answer set, rendered once for this module."""
+    root = tmp_path_factory.mktemp("workflows")
+    return {
+        name: render(template, root / name, answers)
+        for name, answers in ANSWER_SETS.items()
+    }
+
+
+def test_every_rendered_workflow_passes_zizmor(rendered: dict[str, Path]) -> None:
+    projects = list(rendered.values())
+    for project in projects:
+        assert (project / WORKFLOW).is_file(), project.name
+        assert (project / DEPENDABOT).is_file(), project.name
+
+    findings = zizmor(*projects)
+
+    assert findings == [], json.dumps(findings, indent=1)[:4000]
+
+
+def test_zizmor_reports_what_the_workflow_avoids(
+    rendered: dict[str, Path], tmp_path: Path
+) -> None:
+    """The audit above can fail: the workflow as it was before is flagged."""
+    workflow = (rendered["default"] / WORKFLOW).read_text()
+    weakened = re.sub(r"@[0-9a-f]{40} # (v\d+)\.\d+\.\d+", r"@\1", workflow)
+    weakened = weakened.replace("          persist-credentials: false\n", "")
+    weakened = weakened.replace("        with:\n      - uses", "      - uses")
+    weakened = re.sub(r"\npermissions: \{\}\n", "\n", weakened)
+    weakened = re.sub(r"\n    permissions:\n      contents: read\n", "\n", weakened)
+    (tmp_path / WORKFLOW).parent.mkdir(parents=True)
+    (tmp_path / WORKFLOW).write_text(weakened)
+
+    audits = {finding["ident"] for finding in zizmor(tmp_path)}
+
+    assert {"unpinned-uses", "artipacked", "excessive-permissions"} <= audits
+
+
+@pytest.mark.parametrize("name", ["default", "websockets-concurrency-postgresql-redis"])
+def test_workflow_runs_every_supported_python_and_one_job_at_the_floors(
+    name: str, rendered: dict[str, Path]
+) -> None:
+    text = (rendered[name] / WORKFLOW).read_text()
+    workflow = yaml.safe_load(text)
+    job = workflow["jobs"]["tests"]
+
+    matrix = job["strategy"]["matrix"]
+    assert matrix["python-version"] == SUPPORTED_PYTHONS
+    assert matrix["resolution"] == ["highest"]
+    assert matrix["include"] == [
+        {"python-version": SUPPORTED_PYTHONS[0], "resolution": "lowest-direct"}
+    ]
+    assert job["env"]["UV_PYTHON"] == "${{ matrix.python-version }}"
+    assert job["env"]["UV_RESOLUTION"] == "${{ matrix.resolution }}"
+    assert workflow["permissions"] == {}
+    assert job["permissions"] == {"contents": "read"}
+    uses = [line for line in text.splitlines() if "uses:" in line]
+    assert uses, text
+    for line in uses:
+        assert PINNED_USES.match(line), line
+    checkout = next(step for step in job["steps"] if "checkout" in step.get("uses", ""))
+    assert checkout["with"]["persist-credentials"] is False
+
+    services = job.get("services", {})
+    if "postgresql" in name:
+        assert set(services) == {"postgres", "redis"}
+        assert job["env"]["TEST_DATABASE_URL"].startswith("postgresql+asyncpg://")
+        assert job["env"]["TEST_REDIS_URL"] == "redis://localhost:6379/0"
+    else:
+        assert services == {}
+        assert "TEST_DATABASE_URL" not in job["env"]
+
+
+def test_dependabot_watches_the_actions_and_the_uv_dependencies(
+    rendered: dict[str, Path],
+) -> None:
+    config = yaml.safe_load((rendered["default"] / DEPENDABOT).read_text())
+
+    assert config["version"] == 2
+    ecosystems = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert set(ecosystems) == {"github-actions", "uv"}
+    for update in ecosystems.values():
+        assert update["directory"] == "/"
+        assert update["schedule"]["interval"] in {"daily", "weekly", "monthly"}
+
+
+def test_copier_check_update_reports_a_newer_template_commit(tmp_path: Path) -> None:
+    """What the README offers in place of Dependabot for the template itself,
+    whose versions are the commits of its main branch (no tags)."""
+    template = copy_template(tmp_path / "template")
+    commit_everything(template, "a version")
+    older = git(template, "rev-parse", "HEAD").strip()
+    commit_everything(template, "a newer version")
+    status = {}
+    for name, commit in [("older", older), ("newest", None)]:
+        project = tmp_path / name
+        copier.run_copy(
+            str(template),
+            str(project),
+            vcs_ref=commit,
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+        )
+        commit_everything(project, "generated")
+        status[name] = subprocess.run(
+            [sys.executable, "-m", "copier", "check-update", "--quiet"],
+            cwd=project,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        ).returncode
+
+    # 2: a newer version of the template exists; 0: up to date.
+    assert status == {"older": 2, "newest": 0}
