@@ -13,7 +13,7 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from answer_sets import ANSWER_SETS
+from answer_sets import ALL_FEATURES, ANSWER_SETS
 from releases import commit_everything, git
 from rendering import REPO_ROOT, copy_template, render
 
@@ -24,8 +24,6 @@ SUPPORTED_PYTHONS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())[
 ]["default"]
 # `uses: owner/repo@<40 hex digits> # vX.Y.Z`
 PINNED_USES = re.compile(r"^\s*- uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
-# One worker renders every answer set once for the whole module.
-pytestmark = pytest.mark.xdist_group("workflow_audit")
 
 
 def zizmor(*inputs: Path) -> list[dict[str, Any]]:
@@ -48,20 +46,11 @@ def zizmor(*inputs: Path) -> list[dict[str, Any]]:
     return json.loads(result.stdout or "[]")
 
 
-@pytest.fixture(scope="module")
-def rendered(
-    template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Path]:
-    """Every answer set, rendered once for this module."""
-    root = tmp_path_factory.mktemp("workflows")
-    return {
-        name: render(template, root / name, answers)
+def test_every_rendered_workflow_passes_zizmor(template: Path, tmp_path: Path) -> None:
+    projects = [
+        render(template, tmp_path / name, answers)
         for name, answers in ANSWER_SETS.items()
-    }
-
-
-def test_every_rendered_workflow_passes_zizmor(rendered: dict[str, Path]) -> None:
-    projects = list(rendered.values())
+    ]
     for project in projects:
         assert (project / WORKFLOW).is_file(), project.name
         assert (project / DEPENDABOT).is_file(), project.name
@@ -72,28 +61,31 @@ def test_every_rendered_workflow_passes_zizmor(rendered: dict[str, Path]) -> Non
 
 
 def test_zizmor_reports_what_the_workflow_avoids(
-    rendered: dict[str, Path], tmp_path: Path
+    template: Path, tmp_path: Path
 ) -> None:
     """The audit above can fail: the workflow as it was before is flagged."""
-    workflow = (rendered["default"] / WORKFLOW).read_text()
+    project = render(template, tmp_path / "service")
+    workflow = (project / WORKFLOW).read_text()
     weakened = re.sub(r"@[0-9a-f]{40} # (v\d+)\.\d+\.\d+", r"@\1", workflow)
     weakened = weakened.replace("          persist-credentials: false\n", "")
     weakened = weakened.replace("        with:\n      - uses", "      - uses")
     weakened = re.sub(r"\npermissions: \{\}\n", "\n", weakened)
     weakened = re.sub(r"\n    permissions:\n      contents: read\n", "\n", weakened)
-    (tmp_path / WORKFLOW).parent.mkdir(parents=True)
-    (tmp_path / WORKFLOW).write_text(weakened)
+    weak = tmp_path / "weakened"
+    (weak / WORKFLOW).parent.mkdir(parents=True)
+    (weak / WORKFLOW).write_text(weakened)
 
-    audits = {finding["ident"] for finding in zizmor(tmp_path)}
+    audits = {finding["ident"] for finding in zizmor(weak)}
 
     assert {"unpinned-uses", "artipacked", "excessive-permissions"} <= audits
 
 
-@pytest.mark.parametrize("name", ["default", "websockets-concurrency-postgresql-redis"])
-def test_workflow_runs_every_supported_python_and_one_job_at_the_floors(
-    name: str, rendered: dict[str, Path]
+@pytest.mark.parametrize("name", ["default", ALL_FEATURES])
+def test_workflow_matrix_services_pins_and_dependabot_config(
+    name: str, template: Path, tmp_path: Path
 ) -> None:
-    text = (rendered[name] / WORKFLOW).read_text()
+    project = render(template, tmp_path / name, ANSWER_SETS[name])
+    text = (project / WORKFLOW).read_text()
     workflow = yaml.safe_load(text)
     job = workflow["jobs"]["tests"]
 
@@ -115,7 +107,7 @@ def test_workflow_runs_every_supported_python_and_one_job_at_the_floors(
     assert checkout["with"]["persist-credentials"] is False
 
     services = job.get("services", {})
-    if "postgresql" in name:
+    if name == ALL_FEATURES:
         assert set(services) == {"postgres", "redis"}
         assert job["env"]["TEST_DATABASE_URL"].startswith("postgresql+asyncpg://")
         assert job["env"]["TEST_REDIS_URL"] == "redis://localhost:6379/0"
@@ -123,16 +115,11 @@ def test_workflow_runs_every_supported_python_and_one_job_at_the_floors(
         assert services == {}
         assert "TEST_DATABASE_URL" not in job["env"]
 
-
-def test_dependabot_watches_the_actions_and_the_uv_dependencies(
-    rendered: dict[str, Path],
-) -> None:
-    config = yaml.safe_load((rendered["default"] / DEPENDABOT).read_text())
-
-    assert config["version"] == 2
-    ecosystems = {update["package-ecosystem"]: update for update in config["updates"]}
-    assert set(ecosystems) == {"github-actions", "uv"}
-    for update in ecosystems.values():
+    dependabot = yaml.safe_load((project / DEPENDABOT).read_text())
+    assert dependabot["version"] == 2
+    updates = {update["package-ecosystem"]: update for update in dependabot["updates"]}
+    assert set(updates) == {"github-actions", "uv"}
+    for update in updates.values():
         assert update["directory"] == "/"
         assert update["schedule"]["interval"] in {"daily", "weekly", "monthly"}
 
