@@ -228,9 +228,6 @@ def test_suite_passes_with_every_requirement_at_its_declared_floor(
     answers = FLOOR_PROJECTS[name]
     project = _rendered(template, tmp_path / name, answers)
     env = _environment(project, answers, f"floors_{name}")
-    # PostgreSQL from the embedded server, whose packages are then exercised at
-    # their floors too (asyncpg meets a real server either way).
-    env.pop("TEST_DATABASE_URL", None)
 
     sync_own_environment(
         project,
