@@ -236,6 +236,7 @@ def test_without_a_wheel_for_the_platform_the_message_names_the_fix(
     assert "set TEST_DATABASE_URL to a PostgreSQL server you run" in output
     assert "docker compose up -d postgres" in output
     assert "Traceback" not in output
+    assert "During handling" not in output
     assert not embedded_servers(temp)
 
 
@@ -256,6 +257,7 @@ def test_a_socket_path_that_cannot_be_used_is_explained(
     assert "Unix socket path is limited" in output
     assert "TMPDIR" in output
     assert "Traceback" not in output
+    assert "During handling" not in output
     assert not embedded_servers(temp)
 
 
@@ -285,6 +287,7 @@ def test_a_data_directory_that_cannot_be_written_is_explained(
     assert "cannot be written" in output
     assert "point TMPDIR at a writable directory" in output
     assert "Traceback" not in output
+    assert "During handling" not in output
     assert not embedded_servers(temp)
 
 
