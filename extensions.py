@@ -1,20 +1,483 @@
 """Jinja extensions Copier loads for this template (copier-template-extensions).
 
-Adopting the harness (`scaffold=harness`) reads the existing project before a
-single file is written: questions default to what fits it, and validators refuse
-answers that contradict it. The logic lives in hooks/ (project_survey.py,
-adoption_fit.py), shared with the adopt hooks that later write into the project.
+`AnswerFilters`: every answer that reaches generated code goes through a filter
+made for the language it lands in, and every answer with a shape (an import
+path, a package name, a yes/no) is checked by a validator here, in Python,
+rather than by logic typed into copier.yml. Each `*_problem` filter returns the
+message a refusal shows (naming the fix), or "" when the answer is fine.
+
+`AdoptionExtension`: adopting the harness (`scaffold=harness`) reads the
+existing project before a single file is written: questions default to what fits
+it, and validators refuse answers that contradict it. The logic lives in hooks/
+(project_survey.py, adoption_fit.py), shared with the adopt hooks that later
+write into the project.
 """
 
 from __future__ import annotations
 
 import importlib
+import keyword
+import re
 import sys
+import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
 from jinja2.ext import Extension
+
+# ── Escaping: one filter per target language ──────────────────────────────────
+
+
+def python_string(value: str) -> str:
+    """A Python string literal of `value`, as `ruff format` would write it.
+
+    Double quotes unless the text holds more double than single quotes (ruff's
+    rule, so `ruff format --check` passes). Everything outside printable ASCII
+    is escaped: ruff flags look-alike characters (RUF001), and a line break or
+    a NUL must not reach the source as itself.
+    """
+    quote = "'" if value.count('"') > value.count("'") else '"'
+    body = _python_escaped(value).replace(quote, "\\" + quote)
+    return f"{quote}{body}{quote}"
+
+
+def docstring_text(value: str) -> str:
+    """`value` as text inside a triple-double-quoted docstring.
+
+    Every double quote is escaped, so no `\"\"\"` in the text (nor a quote just
+    before the closing delimiter) can end the docstring early.
+    """
+    return _python_escaped(value).replace('"', '\\"')
+
+
+def _python_escaped(value: str) -> str:
+    escaped = []
+    for character in value:
+        if character == "\\":
+            escaped.append("\\\\")
+        elif " " <= character <= "~":
+            escaped.append(character)
+        else:
+            escaped.append(character.encode("unicode_escape").decode("ascii"))
+    return "".join(escaped)
+
+
+# TOML basic strings: a backslash, a double quote and control characters must
+# be escaped; everything else is UTF-8 as it is (toml.io, "String").
+_TOML_SHORT_ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def toml_string(value: str) -> str:
+    """A TOML basic string (double-quoted) of `value`."""
+    escaped = []
+    for character in value:
+        if character in _TOML_SHORT_ESCAPES:
+            escaped.append(_TOML_SHORT_ESCAPES[character])
+        elif character < " " or character == "\x7f":
+            escaped.append(f"\\u{ord(character):04X}")
+        else:
+            escaped.append(character)
+    return '"' + "".join(escaped) + '"'
+
+
+# CommonMark: any ASCII punctuation may be backslash-escaped; these are the
+# ones that can start emphasis, code, links, HTML, entities or tables, or
+# close an ATX heading.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#&!|~{}])")
+
+
+def markdown_text(value: str) -> str:
+    """`value` as literal text on one Markdown line (a heading, a sentence)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(value.split()))
+
+
+# ── Answers that become names ─────────────────────────────────────────────────
+
+# What generated projects install, by import name: the project's own
+# dependencies, its test tools and everything they pull in. A package of the
+# same name would shadow one of them. tests/test_bad_input.py derives this set
+# from the dependencies the rendered projects declare and fails, naming what
+# to add, when it falls behind.
+INSTALLED_IMPORT_NAMES = frozenset(
+    {
+        "aiosqlite",
+        "annotated_doc",
+        "annotated_types",
+        "anyio",
+        "asgi_lifespan",
+        "asyncpg",
+        "certifi",
+        "click",
+        "dotenv",
+        "execnet",
+        "fakeredis",
+        "fastapi",
+        "greenlet",
+        "h11",
+        "httpcore",
+        "httpcore2",
+        "httpx",
+        "httpx2",
+        "httpx_ws",
+        "idna",
+        "iniconfig",
+        "opentelemetry",
+        "packaging",
+        "pluggy",
+        "py",
+        "pydantic",
+        "pydantic_core",
+        "pydantic_settings",
+        "pygments",
+        "pytest",
+        "pytest_asyncio",
+        "redis",
+        "ruff",
+        "sniffio",
+        "sortedcontainers",
+        "sqlalchemy",
+        "starlette",
+        "truststore",
+        "typing_extensions",
+        "typing_inspection",
+        "uvicorn",
+        "wsproto",
+        "xdist",
+    }
+)
+# Installed on other platforms only, so not derivable here: click's colour
+# support on Windows.
+OTHER_PLATFORM_IMPORT_NAMES = frozenset({"colorama"})
+# The project's own top-level names, and those pytest's rootdir import puts
+# first on sys.path.
+PROJECT_NAMES = frozenset({"test", "tests", "conftest", "src", "app"})
+# Modules that left the standard library in Python 3.12 and 3.13 (PEP 594):
+# still importable on the oldest Python a generated project supports.
+REMOVED_STDLIB_NAMES = frozenset(
+    {
+        "aifc",
+        "asynchat",
+        "asyncore",
+        "audioop",
+        "cgi",
+        "cgitb",
+        "chunk",
+        "crypt",
+        "distutils",
+        "imghdr",
+        "imp",
+        "lib2to3",
+        "mailcap",
+        "msilib",
+        "nis",
+        "nntplib",
+        "ossaudiodev",
+        "pipes",
+        "smtpd",
+        "sndhdr",
+        "spwd",
+        "sunau",
+        "telnetlib",
+        "uu",
+        "xdrlib",
+    }
+)
+STDLIB_NAMES = frozenset(sys.stdlib_module_names) | REMOVED_STDLIB_NAMES
+KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+
+# PostgreSQL truncates names at 63 bytes. The tests' database is
+# "<package_name>_test", with "_gw<N>" per xdist worker: room for 999 workers.
+POSTGRES_NAME_BYTES = 63
+TEST_DATABASE_SUFFIX = "_test_gw999"
+PACKAGE_NAME_MAX = POSTGRES_NAME_BYTES - len(TEST_DATABASE_SUFFIX)
+
+# A project name heads the README and the docs page, and is a one-line string
+# in the generated code (settings, the package docstring): escaped for Python,
+# it must fit there within ruff's 88 columns.
+PROJECT_NAME_MAX = 60
+
+
+def project_name_problem(value: Any) -> str:
+    if not isinstance(value, str):
+        return f'project_name must be text, not {value!r}: e.g. "Orders API".'
+    if not value.strip():
+        return (
+            "project_name must not be empty: give the service a name, "
+            'e.g. "Orders API".'
+        )
+    if any(unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} for c in value):
+        return (
+            f"project_name {value!r} contains a line break or another control "
+            "character: give it on one line of plain text (it becomes the "
+            "package's one-line description)."
+        )
+    if value != value.strip():
+        return (
+            f"project_name {value!r} starts or ends with a space: remove it, "
+            f'e.g. "{value.strip()}".'
+        )
+    if "<" in value or ">" in value:
+        return (
+            f'project_name "{value}" contains < or >: FastAPI puts the name into '
+            "the HTML <title> of its docs pages unescaped, so leave them out, "
+            f'e.g. "{re.sub(r"[<>]", "", value).strip() or "Orders API"}".'
+        )
+    length = max(len(python_string(value)) - 2, len(docstring_text(value)))
+    if length > PROJECT_NAME_MAX:
+        escaped = length != len(value)
+        return (
+            f"project_name is too long: {length} characters"
+            + (
+                " once escaped for Python source (a quote, a backslash or a "
+                "character outside ASCII counts as its escape, e.g. \\xfc)"
+                if escaped
+                else ""
+            )
+            + f"; at most {PROJECT_NAME_MAX} fit on one line of the generated "
+            "code. Shorten it."
+        )
+    return ""
+
+
+def package_name_from(project_name: str) -> str:
+    """The default package name for a project name: a valid, unreserved one."""
+    ascii_name = (
+        unicodedata.normalize("NFKD", str(project_name))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
+    name = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_") or "service"
+    if name[0].isdigit():
+        name = f"service_{name}"
+    name = name[:PACKAGE_NAME_MAX].rstrip("_")
+    if _reserved_because(name):
+        name = f"{name[: PACKAGE_NAME_MAX - len('_service')]}_service"
+    return name
+
+
+def _reserved_because(name: str) -> str:
+    if name in KEYWORDS:
+        return "is a Python keyword"
+    if name in STDLIB_NAMES:
+        return "shadows the standard library module of that name"
+    if name in PROJECT_NAMES:
+        return "is a name the project's own layout uses"
+    if name in INSTALLED_IMPORT_NAMES | OTHER_PLATFORM_IMPORT_NAMES:
+        return (
+            "shadows a test tool or dependency of the same name that the "
+            "project installs"
+        )
+    return ""
+
+
+def package_name_problem(value: Any) -> str:
+    if not isinstance(value, str):
+        return f'package_name must be text, not {value!r}: e.g. "orders_api".'
+    if not value:
+        return (
+            "package_name must not be empty: use a lowercase Python identifier "
+            'such as "orders_api".'
+        )
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
+        suggestion = re.sub(r"[^a-z0-9_]", "_", value.lower()) or "orders_api"
+        if suggestion[0].isdigit():
+            suggestion = f"service_{suggestion}"
+        return (
+            f'package_name "{value}" is not a lowercase Python identifier: use '
+            "lowercase letters, digits and underscores, not starting with a "
+            f'digit (e.g. "{suggestion}").'
+        )
+    if value.startswith("_") or value.endswith("_"):
+        stripped = value.strip("_") or "orders_api"
+        return (
+            f'package_name "{value}" starts or ends with an underscore, which the '
+            "distribution name in pyproject.toml cannot (names begin and end "
+            f'with a letter or digit): use e.g. "{stripped}".'
+        )
+    reason = _reserved_because(value)
+    if reason:
+        return (
+            f'package_name "{value}" {reason}: pick another name, '
+            f'e.g. "{value}_service".'
+        )
+    if len(value.encode()) > PACKAGE_NAME_MAX:
+        return (
+            f'package_name "{value}" is {len(value)} characters; at most '
+            f"{PACKAGE_NAME_MAX} fit: the tests' PostgreSQL database is named "
+            f'"{value}_test" plus "_gw<N>" per xdist worker, and PostgreSQL cuts '
+            f"names at {POSTGRES_NAME_BYTES} bytes (the workers' databases would "
+            "collide). Pick a shorter name, "
+            f'e.g. "{value[:PACKAGE_NAME_MAX].rstrip("_")}".'
+        )
+    return ""
+
+
+# ── Answers that are import paths ─────────────────────────────────────────────
+
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_IMPORT_PATH = re.compile(
+    rf"(?P<module>{_IDENTIFIER}(?:\.{_IDENTIFIER})*):(?P<name>{_IDENTIFIER})"
+)
+
+
+def import_path_problem(value: Any, question: str, *examples: str) -> str:
+    """Refuse anything but exactly `package.module:name`.
+
+    With an example ending in `()`, `package.module:factory()` is accepted too.
+    A full match: a trailing newline or space is refused, never rendered into
+    an import line.
+    """
+    factory = any(example.endswith("()") for example in examples)
+    form = "package.module:name" + (" or package.module:factory()" if factory else "")
+    shown = " or ".join(f'"{example}"' for example in examples)
+    text = value if isinstance(value, str) else repr(value)
+    path = text.removesuffix("()") if factory else text
+    match = _IMPORT_PATH.fullmatch(path) if isinstance(value, str) else None
+    if match is None:
+        hint = (
+            " (remove the whitespace or line break around it)"
+            if isinstance(value, str) and value.strip() and value != value.strip()
+            else ""
+        )
+        return f"{question} {text!r} is not of the form {form}{hint}: e.g. {shown}."
+    parts = [*match["module"].split("."), match["name"]]
+    keywords = [part for part in parts if keyword.iskeyword(part)]
+    if keywords:
+        return (
+            f"{question} {text!r} contains the Python keyword {keywords[0]!r}, "
+            f"which no module or object can be imported as: e.g. {shown}."
+        )
+    return ""
+
+
+# ── Yes/no answers and derived answers ────────────────────────────────────────
+
+# The words Copier reads as yes or no (besides YAML's own booleans).
+BOOL_WORDS = frozenset({"true", "false", "yes", "no", "y", "n", "on", "off", "1", "0"})
+
+
+def bool_answer_problem(data: Mapping[str, Any], question: str) -> str:
+    """Refuse a yes/no answer given as anything but a boolean or a yes/no word.
+
+    Copier reads any non-empty list, mapping or unknown word as true; a typo
+    must not switch a feature on.
+    """
+    if question not in data:
+        return ""
+    given = data[question]
+    if isinstance(given, bool):
+        return ""
+    if isinstance(given, str) and given.strip().lower() in BOOL_WORDS:
+        return ""
+    return (
+        f"{question} must be true or false, not {given!r}: pass --data "
+        f"{question}=true or --data {question}=false (in a data file, "
+        f"{question}: true or {question}: false)."
+    )
+
+
+def derived_answer_problem(
+    data: Mapping[str, Any], question: str, derived_from: str
+) -> str:
+    """Refuse a value given for an answer the template computes itself."""
+    if question not in data:
+        return ""
+    return (
+        f"{question} is derived from {derived_from} and cannot be set: remove "
+        f"{question} from --data and from the data file, and answer "
+        f"{derived_from} instead."
+    )
+
+
+# ── Adoption writes only inside the project ───────────────────────────────────
+
+# What adopting writes: the harness Copier renders, the conftest.py that
+# registers it and the pyproject.toml the test dependencies are merged into
+# (and the file pytest reads its settings from, found by the project survey).
+ADOPTION_WRITES = (
+    "pyproject.toml",
+    "tests",
+    "tests/conftest.py",
+    "tests/harness",
+    "tests/test_harness_smoke.py",
+)
+
+
+def adoption_write_problem(destination: Any, answers_file: Any = "") -> str:
+    """Refuse to adopt when a file adoption writes leads outside the project.
+
+    A symbolic link (to a shared conftest.py, say) would make the write land
+    in its target; nothing is written when one points outside.
+    """
+    root = Path(str(destination)).resolve()
+    candidates: list[str] = [
+        *ADOPTION_WRITES,
+        *([str(answers_file)] if answers_file else []),
+    ]
+    if root.is_dir():
+        candidates.append(_hooks_module("project_survey").pytest_config(root).file)
+    harness = Path(str(destination), "tests", "harness")
+    if harness.is_dir() and not harness.is_symlink():
+        candidates += sorted(
+            path.relative_to(destination).as_posix() for path in harness.rglob("*")
+        )
+    for relative in candidates:
+        outside = _leads_outside(root, Path(str(destination)), relative)
+        if outside:
+            return (
+                f"{relative} is a symbolic link to {outside}, outside this project: "
+                "adopting the harness writes there, so nothing was written. Replace "
+                "the link with a copy of what it points to (or point it inside the "
+                "project), then run copier again."
+            )
+    return ""
+
+
+def _leads_outside(root: Path, destination: Path, relative: str) -> str:
+    path = destination / relative
+    # A link anywhere along the path counts, a dangling one included: writing
+    # through it creates its target.
+    if not (path.is_symlink() or path.exists()):
+        return ""
+    target = path.resolve()
+    if target == root or root in target.parents:
+        return ""
+    return str(target)
+
+
+class AnswerFilters(Extension):
+    """Registers the filters above with the template's Jinja environment."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters.update(
+            {
+                "python_string": python_string,
+                "docstring_text": docstring_text,
+                "toml_string": toml_string,
+                "markdown_text": markdown_text,
+                "package_name_from": package_name_from,
+                "project_name_problem": project_name_problem,
+                "package_name_problem": package_name_problem,
+                "import_path_problem": import_path_problem,
+                "bool_answer_problem": bool_answer_problem,
+                "derived_answer_problem": derived_answer_problem,
+                "adoption_write_problem": adoption_write_problem,
+            }
+        )
+
+
+# ── Adoption: answers judged against the existing project ─────────────────────
 
 HOOKS = Path(__file__).resolve().parent / "hooks"
 # `copier update` renders the old and the new template version into scratch

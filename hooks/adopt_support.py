@@ -1,5 +1,6 @@
 """Shared by the hooks that adopt the harness into an existing project."""
 
+import sys
 from pathlib import Path
 
 # `copier update` replays the old and the new template version into scratch
@@ -15,3 +16,22 @@ def in_copier_scratch_copy(directory: Path) -> bool:
 def import_roots(project: Path) -> list[Path]:
     """Where the project's top-level modules live: the root and, if any, src/."""
     return [project, *([project / "src"] if (project / "src").is_dir() else [])]
+
+
+def inside_project(project: Path, relative: str) -> Path:
+    """project/relative, refused (exit 1, naming the file) when it is a symbolic
+    link that leads outside the project: writing there would change a file that
+    is not the project's. Copier's validator refuses first; this holds when a
+    hook runs on its own."""
+    path = project / relative
+    if path.is_symlink() or path.exists():
+        root = project.resolve()
+        target = path.resolve()
+        if target != root and root not in target.parents:
+            sys.exit(
+                f"error: {relative} is a symbolic link to {target}, outside this "
+                "project: the harness writes to it, so it was not changed. Replace "
+                "the link with a copy of what it points to (or point it inside the "
+                "project), then run copier again."
+            )
+    return path

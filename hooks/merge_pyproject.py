@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import tomlkit
-from adopt_support import in_copier_scratch_copy
+from adopt_support import in_copier_scratch_copy, inside_project
 from project_survey import Survey, pytest_config, survey
 from pytest_settings import current_value, merge_settings
 from tomlkit.items import Array
@@ -138,7 +138,7 @@ def dependency_list(document: tomlkit.TOMLDocument) -> tuple[str, Array]:
 def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Merge into project/pyproject.toml; return (what changed, what conflicts)."""
     before = survey(project)
-    path = project / "pyproject.toml"
+    path = inside_project(project, "pyproject.toml")
     original = path.read_text() if path.exists() else NEW_PYPROJECT_HEADER
     document = tomlkit.parse(original)
     changes: list[str] = []

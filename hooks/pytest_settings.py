@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from adopt_support import inside_project
 from project_survey import PytestConfig
 from tomlkit.items import Table
 
@@ -116,7 +117,7 @@ def merge_settings(
                 f"{config.where()} {key} = {json.dumps(current)} is kept; the "
                 f"harness would set {json.dumps(value)}."
             )
-    path = project / config.file
+    path = inside_project(project, config.file)
     for key, value in extensions.items():
         _extend_list(path, config, key, value)
         added = value[len(current_value(config, key)) :]

@@ -10,7 +10,7 @@ import ast
 import sys
 from pathlib import Path
 
-from adopt_support import in_copier_scratch_copy
+from adopt_support import in_copier_scratch_copy, inside_project
 
 PLUGIN = "tests.harness"
 REGISTRATION = f'pytest_plugins = ["{PLUGIN}"]  # the FastAPI test harness\n'
@@ -40,7 +40,7 @@ def main() -> int:
     project = Path.cwd()
     if in_copier_scratch_copy(project):
         return 0
-    conftest = project / "tests" / "conftest.py"
+    conftest = inside_project(project, "tests/conftest.py")
     if not conftest.exists():
         conftest.write_text(NEW_CONFTEST)
         print("tests/conftest.py: created; it registers the harness")

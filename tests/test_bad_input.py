@@ -4,31 +4,47 @@ and says how to fix it, and the destination exactly as it was."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
 
+import copier
 import pytest
 import yaml
+from answer_sets import ANSWER_SETS
+from rendering import REPO_ROOT, load_extensions
 
 
 class BadInput(NamedTuple):
     question: str
-    value: str
+    # A string as on the command line; anything YAML holds in a data file.
+    value: object
     # Words of the fix the error must spell out.
     fix: str
     # Other answers that make `question` asked at all.
     context: tuple[tuple[str, str], ...] = ()
 
     @property
-    def answers(self) -> dict[str, str]:
+    def answers(self) -> dict[str, object]:
         return {**dict(self.context), self.question: self.value}
 
 
 RENAME = "pick another name"
 IDENTIFIER = "use lowercase letters, digits and underscores"
 ASYNC = (("websockets", "true"),)
+HARNESS = (("scaffold", "harness"),)
+ADOPTED_APP = (*HARNESS, ("app_import", "main:app"))
+ADOPTED_DB = (
+    *ADOPTED_APP,
+    ("async_db", "sqlite"),
+    ("db_session_dependency", "main:get_session"),
+)
+ADOPTED_CACHE = (*ADOPTED_APP, ("cache", "redis"))
+ONE_LINE = "remove the whitespace or line break around it"
 
 BAD_INPUTS: dict[str, BadInput] = {
     "package-keyword": BadInput("package_name", "class", RENAME),
@@ -43,7 +59,47 @@ BAD_INPUTS: dict[str, BadInput] = {
     "package-test-tool": BadInput("package_name", "pytest", RENAME),
     "package-tests-dir": BadInput("package_name", "tests", RENAME),
     "package-framework": BadInput("package_name", "fastapi", RENAME),
+    "package-leading-underscore": BadInput("package_name", "_orders", 'e.g. "orders"'),
+    "package-trailing-underscore": BadInput("package_name", "orders_", 'e.g. "orders"'),
+    # Import names of what every generated project installs.
+    "package-dependency-h11": BadInput("package_name", "h11", RENAME),
+    "package-dependency-dotenv": BadInput("package_name", "dotenv", RENAME),
+    "package-test-tool-xdist": BadInput("package_name", "xdist", RENAME),
+    "package-removed-stdlib": BadInput("package_name", "telnetlib", RENAME),
+    # orders_..._test_gw0 must fit PostgreSQL's 63 bytes, distinct per worker.
+    "package-too-long": BadInput("package_name", "o" * 53, "Pick a shorter name"),
     "project-blank": BadInput("project_name", "   ", "give the service a name"),
+    "project-newline": BadInput("project_name", "Orders\nAPI", "on one line"),
+    "project-surrounding-space": BadInput("project_name", " Orders ", 'e.g. "Orders"'),
+    "project-html": BadInput(
+        "project_name", "</title><script>alert(1)</script>", "leave them out"
+    ),
+    "project-too-long": BadInput("project_name", "x" * 61, "Shorten it"),
+    "app-import-trailing-newline": BadInput(
+        "app_import", "main:app\n", ONE_LINE, HARNESS
+    ),
+    "app-import-trailing-space": BadInput("app_import", "main:app ", ONE_LINE, HARNESS),
+    "app-import-keyword": BadInput(
+        "app_import", "orders.class:app", "keyword 'class'", HARNESS
+    ),
+    "db-session-trailing-newline": BadInput(
+        "db_session_dependency", "main:get_session\n", ONE_LINE, ADOPTED_DB
+    ),
+    "db-metadata-trailing-newline": BadInput(
+        "db_metadata", "main:Base\n", ONE_LINE, ADOPTED_DB
+    ),
+    "cache-dependency-trailing-newline": BadInput(
+        "cache_dependency", "main:get_cache\n", ONE_LINE, ADOPTED_CACHE
+    ),
+    "derived-needs-async-client": BadInput(
+        "needs_async_client", "false", "answer websockets, concurrency", ASYNC
+    ),
+    "derived-app-is-factory": BadInput(
+        "app_is_factory", "true", "answer app_import instead", ADOPTED_APP
+    ),
+    "derived-shares-one-app-instance": BadInput(
+        "shares_one_app_instance", "false", "cannot be set", ADOPTED_APP
+    ),
     "websockets-maybe": BadInput("websockets", "maybe", "--data websockets=true"),
     "concurrency-word": BadInput("concurrency", "sometimes", "concurrency=false"),
     "async-db-unknown": BadInput("async_db", "mysql", "'sqlite', 'postgresql'"),
@@ -79,10 +135,28 @@ def snapshot(directory: Path) -> dict[str, bytes] | None:
     }
 
 
-@pytest.fixture(params=["missing-destination", "existing-destination"])
+MISSING = "missing-destination"
+EXISTING = "existing-destination"
+
+
+def with_destinations(cases: dict[str, BadInput]) -> list[object]:
+    """Every case against an existing destination (the team's file must stay
+    as it was); the first case of each question against a missing one too
+    (Copier validates before it creates the directory, the same for all)."""
+    firsts = {bad.question: case for case, bad in reversed(cases.items())}
+    return [
+        pytest.param(case, kind, id=f"{kind}-{case}")
+        for case, bad in cases.items()
+        for kind in (
+            (MISSING, EXISTING) if firsts[bad.question] == case else (EXISTING,)
+        )
+    ]
+
+
+@pytest.fixture(params=[MISSING, EXISTING])
 def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     target = tmp_path / "service"
-    if request.param == "existing-destination":
+    if request.param == EXISTING:
         target.mkdir()
         (target / "NOTES.md").write_text(
             "The team's notes, written before copier ran.\n"
@@ -96,9 +170,13 @@ def assert_refused(result: subprocess.CompletedProcess[str], bad: BadInput) -> N
     message = result.stderr.strip().splitlines()[-1]
     assert f"'{bad.question}'" in message, message
     assert bad.fix in message, message
+    # The fix is about the answer, never the user's rights on a server.
+    assert "permission" not in message.lower(), message
 
 
-@pytest.mark.parametrize("case", BAD_INPUTS)
+@pytest.mark.parametrize(
+    ("case", "destination"), with_destinations(BAD_INPUTS), indirect=["destination"]
+)
 def test_bad_data_is_refused_and_nothing_is_written(
     case: str, template: Path, destination: Path
 ) -> None:
@@ -112,14 +190,34 @@ def test_bad_data_is_refused_and_nothing_is_written(
     assert snapshot(destination) == before
 
 
+# What only a data file can hold: YAML lists, mappings, numbers and booleans.
+# Copier would read each of the first ones as true.
+BAD_DATA_FILE_INPUTS: dict[str, BadInput] = {
+    "websockets-list": BadInput("websockets", [False], "websockets: false"),
+    "websockets-mapping": BadInput(
+        "websockets", {"enabled": False}, "websockets: false"
+    ),
+    "concurrency-number": BadInput("concurrency", 2, "concurrency: true"),
+    "derived-needs-async-client-bool": BadInput(
+        "needs_async_client", False, "cannot be set", ASYNC
+    ),
+    "app-import-trailing-newline": BAD_INPUTS["app-import-trailing-newline"],
+    "package-keyword": BAD_INPUTS["package-keyword"],
+    "package-stdlib": BAD_INPUTS["package-stdlib"],
+    "websockets-maybe": BAD_INPUTS["websockets-maybe"],
+    "async-db-unknown": BAD_INPUTS["async-db-unknown"],
+}
+
+
 @pytest.mark.parametrize(
-    "case",
-    ["package-keyword", "package-stdlib", "websockets-maybe", "async-db-unknown"],
+    ("case", "destination"),
+    with_destinations(BAD_DATA_FILE_INPUTS),
+    indirect=["destination"],
 )
 def test_bad_data_file_is_refused_and_nothing_is_written(
     case: str, template: Path, destination: Path, tmp_path: Path
 ) -> None:
-    bad = BAD_INPUTS[case]
+    bad = BAD_DATA_FILE_INPUTS[case]
     data_file = tmp_path / "answers.yml"
     data_file.write_text(yaml.safe_dump(bad.answers))
     before = snapshot(destination)
@@ -145,3 +243,185 @@ def test_good_data_is_accepted(template: Path, destination: Path) -> None:
     assert (destination / "src/orders_api/main.py").exists()
     assert (destination / "tests/test_notifications.py").exists()
     assert {path: after[path] for path in before} == before
+
+
+# ── Adopting never writes outside the project ─────────────────────────────────
+
+FLAT_APP = Path(__file__).parent / "existing_apps" / "flat"
+
+
+def adopt(template: Path, project: Path) -> subprocess.CompletedProcess[str]:
+    return copier_copy(
+        template, project, "--data=scaffold=harness", "--data=app_import=main:app"
+    )
+
+
+@pytest.mark.parametrize(
+    ("link", "points_to"),
+    [
+        ("tests/conftest.py", "shared/conftest.py"),
+        ("pyproject.toml", "shared/pyproject.toml"),
+        # The file pytest reads its settings from, where they are merged.
+        ("pytest.ini", "shared/pytest.ini"),
+        ("tests", "shared"),
+        ("tests/harness", "shared"),
+        # Dangling: writing through it would create the target.
+        ("tests/conftest.py", "shared/absent.py"),
+    ],
+)
+def test_adopting_refuses_a_link_leading_outside_the_project(
+    link: str, points_to: str, template: Path, tmp_path: Path
+) -> None:
+    """A team whose conftest.py or pyproject.toml is a link to a shared file
+    elsewhere: adopting would write into that file. Refused, naming the link,
+    before anything is written, the shared file untouched."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "conftest.py").write_text('"""Shared fixtures of several repos."""\n')
+    (shared / "pyproject.toml").write_text('[project]\nname = "shared"\n')
+    (shared / "pytest.ini").write_text("[pytest]\naddopts = -ra\n")
+    project = tmp_path / "project"
+    shutil.copytree(FLAT_APP, project)
+    (project / link).parent.mkdir(parents=True, exist_ok=True)
+    if (project / link).is_dir():
+        shutil.rmtree(project / link)
+    (project / link).symlink_to(tmp_path / points_to)
+    before = snapshot(tmp_path)
+
+    result = adopt(template, project)
+
+    assert result.returncode != 0, result.stdout + result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert f"{link} is a symbolic link to {tmp_path / points_to}" in message
+    assert "nothing was written" in message
+    assert "Replace the link" in message
+    assert snapshot(tmp_path) == before
+
+
+def test_adopting_follows_a_link_that_stays_inside_the_project(
+    template: Path, tmp_path: Path
+) -> None:
+    """A link within the project (config kept in a subdirectory) is the
+    project's own file: adopting writes through it."""
+    project = tmp_path / "project"
+    shutil.copytree(FLAT_APP, project)
+    (project / "config").mkdir()
+    (project / "config" / "pyproject.toml").write_text('[project]\nname = "flat"\n')
+    (project / "pyproject.toml").symlink_to(project / "config" / "pyproject.toml")
+
+    result = adopt(template, project)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "pyproject.toml").is_symlink()
+    assert "pytest" in (project / "config" / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("hook", "link", "arguments"),
+    [
+        ("register_harness.py", "tests/conftest.py", []),
+        ("merge_pyproject.py", "pyproject.toml", ['{"app_import": "main:app"}']),
+    ],
+)
+def test_adopt_hooks_refuse_a_link_leading_outside(
+    hook: str, link: str, arguments: list[str], tmp_path: Path
+) -> None:
+    """The hooks hold the line on their own too (run by hand, or by a future
+    task order): the shared file stays as it was."""
+    shared = tmp_path / "shared.txt"
+    shared.write_text("# shared\n")
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / link).symlink_to(shared)
+
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "hooks" / hook), *arguments],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert f"{link} is a symbolic link to {shared}" in result.stderr
+    assert shared.read_text() == "# shared\n"
+
+
+# ── What a package name may not shadow, derived from what projects install ────
+
+
+def installed_import_names(requirements: set[str]) -> dict[str, set[str]]:
+    """Import names of `requirements` and everything they pull in, as
+    installed in this environment (which holds every dependency any generated
+    project declares), by distribution."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    extras: dict[str, set[str]] = {}
+    pending = [Requirement(requirement) for requirement in requirements]
+    while pending:
+        requirement = pending.pop()
+        name = canonicalize_name(requirement.name)
+        if name in extras and set(requirement.extras) <= extras[name]:
+            continue
+        extras.setdefault(name, set()).update(requirement.extras)
+        for line in metadata.requires(name) or []:
+            dependency = Requirement(line)
+            wanted = extras[name] or {""}
+            if dependency.marker is None or any(
+                dependency.marker.evaluate({"extra": extra}) for extra in wanted
+            ):
+                pending.append(dependency)
+    names: dict[str, set[str]] = {}
+    for distribution in extras:
+        for file in metadata.files(distribution) or []:
+            top = file.parts[0]
+            if top == ".." or top.endswith((".dist-info", ".data", ".pth")):
+                continue
+            if len(file.parts) > 1 and top != "__pycache__":
+                names.setdefault(distribution, set()).add(top)
+            elif top.endswith((".py", ".so", ".pyd")):
+                names.setdefault(distribution, set()).add(top.split(".")[0])
+    return names
+
+
+def test_package_names_that_shadow_what_projects_install_are_refused(
+    template: Path, tmp_path: Path
+) -> None:
+    """Every import name a generated project installs (its dependencies, its
+    test tools, and theirs) is refused as a package name: derived from the
+    pyproject.toml of every curated answer set, so a dependency added to the
+    template is covered or this test names it."""
+    requirements: set[str] = set()
+    for label, answers in ANSWER_SETS.items():
+        copier.run_copy(
+            str(template),
+            str(tmp_path / label),
+            data=answers,
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+            # Only the file that declares what the project installs.
+            exclude=["/**", "!/pyproject.toml"],
+        )
+        pyproject = tomllib.loads((tmp_path / label / "pyproject.toml").read_text())
+        requirements |= set(pyproject["project"]["dependencies"])
+        for group in pyproject.get("dependency-groups", {}).values():
+            requirements |= {entry for entry in group if isinstance(entry, str)}
+
+    installed = installed_import_names(requirements)
+
+    extensions = load_extensions()
+    unrefused = {
+        f"{name} (from {distribution})"
+        for distribution, names in installed.items()
+        for name in names
+        if not extensions.package_name_problem(name)
+    }
+    assert not unrefused, (
+        f"add to INSTALLED_IMPORT_NAMES in extensions.py: {sorted(unrefused)}"
+    )
+    assert {"h11", "dotenv", "greenlet", "xdist", "sniffio", "idna"} <= {
+        name for names in installed.values() for name in names
+    }
