@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -33,15 +32,13 @@ from rendering import (
     HARNESS_ANSWERS_FILE,
     REPO_ROOT,
     assert_suite_passes,
+    database_url_for,
     outcome_counts,
     read_answers,
     render,
-    require_server,
     run_suite,
     suite_environment,
-    template_test_worker,
 )
-from sqlalchemy import make_url
 
 EXISTING_APPS = Path(__file__).parent / "existing_apps"
 HOOKS = REPO_ROOT / "hooks"
@@ -464,13 +461,8 @@ def test_db_session_on_postgresql_in_an_adopted_project(
 ) -> None:
     """The ledger adopted with async_db=postgresql: its own session dependency
     and metadata, on a database the harness creates and drops."""
-    server = make_url(
-        os.environ.get(
-            "TEMPLATE_TESTS_DATABASE_URL",
-            "postgresql+asyncpg://postgres@127.0.0.1:5432/",
-        )
-    )
-    require_server(server.host or "127.0.0.1", server.port or 5432, "PostgreSQL")
+    # The machine's server, or the template tests' embedded one.
+    url = database_url_for("adopted_ledger")
     layout = LAYOUTS["async_resources"]
     layout = Layout(
         answers={**layout.answers, "async_db": "postgresql"},
@@ -483,8 +475,6 @@ def test_db_session_on_postgresql_in_an_adopted_project(
     adopt(tagged_template, project, layout, "1.0.0")
     for path, source in layout.added_tests.items():
         (project / path).write_text(source)
-    database = f"adopted_ledger_w{template_test_worker()}_test"
-    url = server.set(database=database).render_as_string(hide_password=False)
 
     result = run_suite(
         project, "-v", env=suite_environment(project, TEST_DATABASE_URL=url)
