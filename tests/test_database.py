@@ -25,6 +25,8 @@ SQLITE_ANSWERS = {"async_db": "sqlite", "concurrency": True, "asyncio_mode": "st
 POSTGRESQL_ANSWERS = {"async_db": "postgresql", "concurrency": True}
 # A database outside the test run's own: the one the refusal must leave alone.
 NOT_A_TEST_DATABASE = "postgres"
+# In URLs, to check that no message prints it (the server trusts, ignoring it).
+PASSWORD = "s3cr3t-pw"
 LOOP_ERRORS = (
     "attached to a different loop",
     "another operation is in progress",
@@ -135,7 +137,7 @@ def test_refuses_a_database_not_marked_for_tests(
 ) -> None:
     url = (
         postgres_server_url()
-        .set(database=NOT_A_TEST_DATABASE)
+        .set(database=NOT_A_TEST_DATABASE, password=PASSWORD)
         .render_as_string(hide_password=False)
     )
     env = suite_environment(postgresql_project, TEST_DATABASE_URL=url)
@@ -149,6 +151,7 @@ def test_refuses_a_database_not_marked_for_tests(
         f"Refusing to use database '{NOT_A_TEST_DATABASE}' from TEST_DATABASE_URL"
         in output
     )
+    assert PASSWORD not in output
     databases = existing_databases()
     assert NOT_A_TEST_DATABASE in databases
     assert not {f"{NOT_A_TEST_DATABASE}_gw0", f"{NOT_A_TEST_DATABASE}_gw1"} & databases
@@ -160,7 +163,7 @@ def test_unreachable_server_names_test_database_url_and_how_to_start_one(
     # Port 1 on localhost: nothing listens there.
     env = suite_environment(
         postgresql_project,
-        TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/svc_test",
+        TEST_DATABASE_URL=f"postgresql+asyncpg://postgres:{PASSWORD}@127.0.0.1:1/svc_test",
     )
 
     result = run_suite(postgresql_project, "tests/test_items.py", env=env)
@@ -170,6 +173,8 @@ def test_unreachable_server_names_test_database_url_and_how_to_start_one(
     assert "Cannot reach the PostgreSQL server for the tests at 127.0.0.1:1" in output
     assert "docker compose up -d postgres" in output
     assert "TEST_DATABASE_URL" in output
+    assert "postgres:***@127.0.0.1:1" in output
+    assert PASSWORD not in output
 
 
 # The pattern the harness replaces: a session made on the tests' event loop,

@@ -1,0 +1,551 @@
+"""Data safety: attacks on the generated harness's PostgreSQL and Redis handling.
+
+Each test performs one attack a careless or hostile user could make (a URL that
+redirects the driver, a developer's own database under the test name, a killed
+run, two runs at once, a password in a URL, a missing role) and checks that the
+harness refuses or recovers, and that nothing it does not own is touched.
+Isolation attacks (writes through every path, in both orders) are in
+test_isolation.py.
+"""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+import redis
+from rendering import (
+    POSTGRES_SERVER_URL,
+    assert_suite_passes,
+    database_url_for,
+    outcome_counts,
+    pytest_plugin_flags,
+    redis_url_for_generated_suites,
+    render,
+    require_server,
+    run_suite,
+    suite_environment,
+    template_test_worker,
+)
+from sqlalchemy import make_url
+
+ANSWERS = {"async_db": "postgresql", "cache": "redis"}
+# One quick test that needs the database, for attacks that stop at setup.
+ONE_DATABASE_TEST = ("tests/test_items.py", "-k", "each_test_starts")
+PASSWORD = "s3cr3t-pw"
+# The first key of the harness's advisory locks (postgresql_lifecycle.py).
+LOCK_NAMESPACE = 1_179_681_097
+
+
+def admin(sql: str, *args: Any, database: str = "postgres") -> list[asyncpg.Record]:
+    """Run one statement on the template tests' PostgreSQL server."""
+
+    async def run() -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(
+            host=POSTGRES_SERVER_URL.host,
+            port=POSTGRES_SERVER_URL.port or 5432,
+            user=POSTGRES_SERVER_URL.username,
+            password=POSTGRES_SERVER_URL.password,
+            database=database,
+        )
+        try:
+            return await connection.fetch(sql, *args)
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+def databases() -> set[str]:
+    return {row["datname"] for row in admin("SELECT datname FROM pg_database")}
+
+
+def drop_database(name: str) -> None:
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_url(database: str, **parts: Any) -> str:
+    return POSTGRES_SERVER_URL.set(database=database, **parts).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture(scope="module")
+def project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_server(
+        POSTGRES_SERVER_URL.host or "127.0.0.1",
+        POSTGRES_SERVER_URL.port or 5432,
+        "PostgreSQL",
+    )
+    return render(template, tmp_path_factory.mktemp("safety") / "svc", ANSWERS)
+
+
+@pytest.fixture
+def attack_file(project: Path) -> Any:
+    """Add a test module to the generated project for one test; removed after."""
+    added: list[Path] = []
+
+    def add(name: str, source: str) -> Path:
+        path = project / "tests" / name
+        path.write_text(textwrap.dedent(source))
+        added.append(path)
+        return path
+
+    yield add
+    for path in added:
+        path.unlink()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = redis_url_for_generated_suites()
+    parts = urlsplit(url)
+    require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+def env_for(project: Path, label: str, **extra: str) -> dict[str, str]:
+    """The suite's environment with a PostgreSQL test database of its own."""
+    return suite_environment(
+        project, TEST_DATABASE_URL=database_url_for(label), **extra
+    )
+
+
+def output_of(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout + result.stderr
+
+
+def start_suite(project: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
+    """Start the generated suite in its own process group (to be killed whole)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-W",
+            "error",
+            "-p",
+            "no:cacheprovider",
+            *pytest_plugin_flags(project),
+            *args,
+        ],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["database={victim}", "dbname={victim}", "dsn=postgresql://127.0.0.1/{victim}"],
+    ids=["database", "dbname", "dsn"],
+)
+def test_query_options_cannot_redirect_the_suite_to_another_database(
+    project: Path, query: str
+) -> None:
+    victim = f"harness_victim_w{template_test_worker()}"
+    drop_database(victim)
+    admin(f'CREATE DATABASE "{victim}"')
+    url = make_url(database_url_for("redirect")).set(password=PASSWORD)
+    url = url.render_as_string(hide_password=False) + "?" + query.format(victim=victim)
+    try:
+        result = run_suite(
+            project,
+            *ONE_DATABASE_TEST,
+            env=suite_environment(project, TEST_DATABASE_URL=url),
+        )
+        tables = admin(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+            database=victim,
+        )
+    finally:
+        drop_database(victim)
+
+    output = output_of(result)
+    assert result.returncode != 0, output
+    assert "passed" not in outcome_counts(result.stdout), output
+    assert "Refusing TEST_DATABASE_URL=" in output
+    assert "its query string sets" in output
+    assert PASSWORD not in output
+    assert tables == [], f"the suite created tables in {victim}: {tables}"
+
+
+def test_a_same_named_database_the_harness_did_not_create_is_never_dropped(
+    project: Path,
+) -> None:
+    url = database_url_for("developers_own")
+    name = make_url(url).database or ""
+    drop_database(name)
+    admin(f'CREATE DATABASE "{name}"')
+    admin("CREATE TABLE notes (body text)", database=name)
+    admin("INSERT INTO notes VALUES ('keep me')", database=name)
+    try:
+        result = run_suite(
+            project,
+            *ONE_DATABASE_TEST,
+            env=suite_environment(project, TEST_DATABASE_URL=url),
+        )
+        notes = admin("SELECT body FROM notes", database=name)
+    finally:
+        drop_database(name)
+
+    output = output_of(result)
+    assert result.returncode != 0, output
+    assert f"Refusing to drop database '{name}'" in output
+    assert "was not created by this test harness" in output
+    assert "DROP DATABASE" in output, "the message names what to do"
+    assert [row["body"] for row in notes] == ["keep me"]
+
+
+SLEEPS_IN_THE_DATABASE = """\
+    import asyncio
+    from pathlib import Path
+
+
+    async def test_holds_the_database(db_session, async_client):
+        Path("started").touch()
+        await asyncio.sleep(120)
+    """
+
+
+def test_databases_of_a_killed_xdist_worker_are_dropped_by_a_plain_rerun(
+    project: Path, attack_file: Any
+) -> None:
+    """xdist worker gw3 is killed (SIGKILL, no teardown) inside a test; a plain
+    rerun drops its `_gw3` database. The worker is a plain pytest process told
+    it is gw3, as xdist tells its workers: the harness names databases by it."""
+    attack_file("test_killed.py", SLEEPS_IN_THE_DATABASE)
+    url = database_url_for("killed")
+    base = make_url(url).database or ""
+    stale = f"{base}_gw3"
+    env = suite_environment(project, TEST_DATABASE_URL=url)
+    (project / "started").unlink(missing_ok=True)
+    killed = start_suite(
+        project, {**env, "PYTEST_XDIST_WORKER": "gw3"}, "tests/test_killed.py"
+    )
+    try:
+        wait_for((project / "started").exists, "the worker to start its test")
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.communicate()
+        (project / "started").unlink(missing_ok=True)
+    assert stale in databases(), "the killed worker left its database behind"
+    # The server notices the killed connection and frees its lock.
+    wait_for(
+        lambda: (
+            not admin(
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1"
+                " AND objid = hashtext($2)::oid",
+                LOCK_NAMESPACE,
+                stale,
+            )
+        ),
+        "the killed worker's lock to be released",
+    )
+
+    rerun = run_suite(project, *ONE_DATABASE_TEST, env=env)
+
+    assert_suite_passes(rerun)
+    assert not {stale, base} & databases()
+
+
+def test_a_run_waiting_for_another_runs_database_says_what_it_waits_for(
+    project: Path,
+) -> None:
+    url = database_url_for("waiting")
+    name = make_url(url).database or ""
+    loop = asyncio.new_event_loop()
+    holder = loop.run_until_complete(
+        asyncpg.connect(
+            server_url("postgres").replace("+asyncpg", ""),
+            server_settings={"application_name": "other run"},
+        )
+    )
+    try:
+        loop.run_until_complete(
+            holder.execute(
+                "SELECT pg_advisory_lock($1, hashtext($2))", LOCK_NAMESPACE, name
+            )
+        )
+        waiting = start_suite(
+            project,
+            suite_environment(project, TEST_DATABASE_URL=url),
+            *ONE_DATABASE_TEST,
+        )
+        assert waiting.stderr is not None
+        announced = ""
+        while "Waiting" not in announced and waiting.poll() is None:
+            announced = waiting.stderr.readline()
+        # Still waiting: its database does not exist while the lock is held.
+        time.sleep(1)
+        assert waiting.poll() is None
+        assert name not in databases()
+    finally:
+        loop.run_until_complete(holder.close())
+        loop.close()
+    stdout, stderr = waiting.communicate(timeout=120)
+
+    assert f"Waiting for test database '{name}'" in announced
+    assert "another test run uses it (other run)" in announced
+    assert "set TEST_DATABASE_URL to another database name" in announced
+    assert waiting.returncode == 0, stdout + stderr
+    assert name not in databases()
+
+
+HOLDS_A_CONNECTION_PAST_THE_END = """\
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import make_url, text
+
+    # A process of its own (the shell detaches it) keeps a connection to the
+    # test database open past the end of the run, as a leaked pool would.
+    HOLD = '''
+    import asyncio, sys, asyncpg
+    async def hold():
+        connection = await asyncpg.connect(sys.argv[1])
+        await connection.execute("SELECT pg_sleep(60)")
+    asyncio.run(hold())
+    '''
+    DETACHED = '"$0" -c "$1" "$2" >/dev/null 2>&1 &'
+
+
+    async def test_leaves_a_connection_open(test_database_url, db_engine):
+        dsn = make_url(test_database_url).set(drivername="postgresql")
+        dsn = dsn.render_as_string(hide_password=False)
+        subprocess.run(
+            ["sh", "-c", DETACHED, sys.executable, HOLD, dsn],
+            check=True,
+        )
+        for _ in range(100):
+            async with db_engine.connect() as connection:
+                others = await connection.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE "
+                        "datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND query LIKE '%pg_sleep%'"
+                    )
+                )
+            if others:
+                return
+            time.sleep(0.1)
+        raise AssertionError("the other connection never arrived")
+    """
+
+
+def test_the_database_is_dropped_although_connections_to_it_remain(
+    project: Path, attack_file: Any
+) -> None:
+    attack_file("test_left_open.py", HOLDS_A_CONNECTION_PAST_THE_END)
+    url = database_url_for("left_open")
+    name = make_url(url).database or ""
+
+    result = run_suite(
+        project,
+        "tests/test_left_open.py",
+        env=suite_environment(project, TEST_DATABASE_URL=url),
+    )
+
+    assert_suite_passes(result)
+    assert "is being accessed by other users" not in output_of(result)
+    assert name not in databases()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            f"mysql+aiomysql://root:{PASSWORD}@127.0.0.1/svc_test",
+            "is not a PostgreSQL URL",
+        ),
+        (
+            server_url("svc_test", username="no_such_role_here", password=PASSWORD),
+            "refused the tests' connection as user 'no_such_role_here': role "
+            '"no_such_role_here" does not exist',
+        ),
+    ],
+    ids=[
+        "unreachable",
+        "not-postgresql",
+        "not-a-test-name",
+        "redirect",
+        "missing-role",
+    ],
+)
+def test_failures_name_the_fix_and_never_print_the_password(
+    project: Path, url: str, expected: str
+) -> None:
+    result = run_suite(
+        project,
+        *ONE_DATABASE_TEST,
+        env=suite_environment(project, TEST_DATABASE_URL=url),
+    )
+
+    output = output_of(result)
+    assert result.returncode != 0, output
+    assert expected in output
+    assert "***" in output, "the URL is shown, its password hidden"
+    assert PASSWORD not in output
+    assert "Traceback" not in output
+    assert "asyncpg.exceptions" not in output
+
+
+def test_redis_password_is_never_printed(project: Path) -> None:
+    url = f"redis://:{PASSWORD}@127.0.0.1:1/0"
+    result = run_suite(
+        project,
+        "tests/test_counters.py",
+        env=env_for(project, "redis_password", TEST_REDIS_URL=url),
+    )
+
+    output = output_of(result)
+    assert result.returncode != 0, output
+    assert "no Redis answers at redis://:***@127.0.0.1:1/0" in output
+    assert PASSWORD not in output
+
+
+USES_THE_CACHE_UNTIL_RELEASED = """\
+    import asyncio
+    from pathlib import Path
+
+
+    async def test_holds_the_cache(async_client, cache):
+        await cache.set("written-by-the-first-run", "1")
+        Path("started").touch()
+        for _ in range(600):
+            if Path("release").exists():
+                break
+            await asyncio.sleep(0.1)
+        assert await cache.get("written-by-the-first-run") == "1"
+    """
+
+
+def test_two_runs_on_one_redis_database_never_flush_each_others_keys(
+    project: Path, attack_file: Any, redis_url: str
+) -> None:
+    attack_file("test_holds_cache.py", USES_THE_CACHE_UNTIL_RELEASED)
+    for flag in ("started", "release"):
+        (project / flag).unlink(missing_ok=True)
+    first = start_suite(
+        project,
+        env_for(project, "first_run", TEST_REDIS_URL=redis_url),
+        "tests/test_holds_cache.py",
+    )
+    try:
+        wait_for((project / "started").exists, "the first run to write its key")
+
+        second = run_suite(
+            project,
+            "tests/test_counters.py",
+            env=env_for(project, "second_run", TEST_REDIS_URL=redis_url),
+        )
+
+        (project / "release").touch()
+        stdout, stderr = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        for flag in ("started", "release"):
+            (project / flag).unlink(missing_ok=True)
+
+    assert second.returncode != 0
+    assert "another test run" in second.stdout
+    assert "is using it right now" in second.stdout
+    assert outcome_counts(stdout) == {"passed": 1}, stdout + stderr
+    # The first run gave the database up empty.
+    assert redis.Redis.from_url(redis_url).dbsize() == 0
+
+
+def test_keys_written_after_a_run_are_never_flushed_by_the_next(
+    project: Path, redis_url: str
+) -> None:
+    env = env_for(project, "after_a_run", TEST_REDIS_URL=redis_url)
+    service = redis.Redis.from_url(redis_url)
+
+    assert_suite_passes(run_suite(project, "tests/test_counters.py", env=env))
+    # The app's own service writes there after the run (same URL).
+    service.set("service:session", "precious")
+    rerun = run_suite(project, "tests/test_counters.py", env=env)
+
+    assert rerun.returncode != 0
+    assert "holds keys this harness did not write (1 of them)" in rerun.stdout
+    assert service.get("service:session") == b"precious"
+    assert service.dbsize() == 1, "nothing added or left behind either"
+    service.close()
+
+
+def test_keys_left_by_a_killed_run_are_refused_not_flushed(
+    project: Path, attack_file: Any, redis_url: str
+) -> None:
+    attack_file("test_holds_cache.py", USES_THE_CACHE_UNTIL_RELEASED)
+    env = env_for(project, "killed_redis", TEST_REDIS_URL=redis_url)
+    (project / "started").unlink(missing_ok=True)
+    killed = start_suite(project, env, "tests/test_holds_cache.py")
+    try:
+        wait_for((project / "started").exists, "the run to write its key")
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.communicate()
+        (project / "started").unlink(missing_ok=True)
+    client = redis.Redis.from_url(redis_url)
+    wait_for(
+        lambda: (
+            not [
+                c
+                for c in client.client_list()
+                if c["name"].startswith("fastapi-harness")
+            ]
+        ),
+        "the killed run's connection to close",
+    )
+
+    refused = run_suite(project, "tests/test_counters.py", env=env)
+    left = client.get("written-by-the-first-run")
+    client.delete("written-by-the-first-run")
+    # With only its claim left, the database is taken over.
+    recovered = run_suite(project, "tests/test_counters.py", env=env)
+    client.close()
+
+    assert refused.returncode != 0
+    assert "ended there without cleaning up" in refused.stdout
+    assert "flushdb" in refused.stdout
+    assert left == b"1"
+    assert_suite_passes(recovered)
+
+
+def test_readme_example_redis_url_is_not_the_apps_own(project: Path) -> None:
+    readme = (project / "README.md").read_text()
+    settings = (project / "src" / "my_service" / "settings.py").read_text()
+    example = readme.split("TEST_REDIS_URL=", 1)[1].split()[0]
+    default = settings.split('redis_url: str = "', 1)[1].split('"')[0]
+
+    assert example.startswith("redis://")
+    assert example != default
+    # Nor any worker's database: the example's index plus the worker number.
+    assert int(urlsplit(example).path.strip("/")) > int(
+        urlsplit(default).path.strip("/")
+    )

@@ -1,0 +1,219 @@
+"""Isolation attacks: nothing a test writes reaches the next test, whatever path.
+
+An attack module is added to a generated project: every test first checks that
+the database, the cache and the app's overrides are as a fresh test finds them,
+then writes through one path (db_session, db_engine beside db_session, the app's
+own session factory, client, async_client, concurrent requests, the cache
+fixture, the app's own Redis client, dependency overrides). The module runs in
+file order and reversed, so each test's leftovers meet a checking test in one
+of the runs. On PostgreSQL with a real Redis, and on SQLite with fakeredis.
+Misuse that cannot be isolated (one session used by two tasks at once) must
+fail where it happens and leave the next test clean.
+"""
+
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from rendering import (
+    assert_suite_passes,
+    outcome_counts,
+    redis_url_for_generated_suites,
+    render,
+    require_server,
+    run_suite,
+    server_environment,
+    suite_environment,
+)
+
+# Every test of the attack module checks first, then writes through its path.
+ATTACKS = """\
+    import asyncio
+
+    from my_service.models import Item
+    from my_service.routers.greetings import hello
+
+
+    def assert_fresh(items, hits, app):
+        assert items == [], f"rows left by an earlier test: {items}"
+        assert hits == 0, f"a counter left by an earlier test: {hits}"
+        assert hello not in app.dependency_overrides, "an override leaked"
+
+
+    def check_with_client(client, app):
+        assert_fresh(
+            client.get("/items").json(),
+            client.get("/counters/leak").json()["hits"],
+            app,
+        )
+
+
+    async def check_with_async_client(async_client, app):
+        assert_fresh(
+            (await async_client.get("/items")).json(),
+            (await async_client.get("/counters/leak")).json()["hits"],
+            app,
+        )
+
+
+    async def test_commits_through_db_session(db_session, async_client, app):
+        await check_with_async_client(async_client, app)
+        db_session.add(Item(name="db_session"))
+        await db_session.commit()
+
+
+    async def test_commits_through_db_engine_beside_db_session(
+        db_session, db_engine, async_client, app
+    ):
+        await check_with_async_client(async_client, app)
+        async with db_engine.begin() as connection:
+            await connection.execute(Item.__table__.insert().values(name="engine"))
+
+
+    async def test_commits_through_the_apps_session_factory(
+        db_session, async_client, app
+    ):
+        await check_with_async_client(async_client, app)
+        async with app.state.db_sessions() as session:
+            session.add(Item(name="factory"))
+            await session.commit()
+
+
+    def test_writes_through_client(client, app):
+        check_with_client(client, app)
+        assert client.post("/items", json={"name": "client"}).status_code == 201
+        assert client.post("/counters/leak/hits").json()["hits"] == 1
+        app.dependency_overrides[hello] = lambda: {"message": "client"}
+
+
+    async def test_writes_through_async_client(async_client, app):
+        await check_with_async_client(async_client, app)
+        response = await async_client.post("/items", json={"name": "async"})
+        assert response.status_code == 201
+        assert (await async_client.post("/counters/leak/hits")).json()["hits"] == 1
+        app.dependency_overrides[hello] = lambda: {"message": "async"}
+
+
+    async def test_writes_through_concurrent_requests(async_client, app):
+        await check_with_async_client(async_client, app)
+        responses = await asyncio.gather(
+            *(async_client.post("/items", json={"name": f"n{n}"}) for n in range(10)),
+            *(async_client.post("/counters/leak/hits") for _ in range(10)),
+        )
+        assert {response.status_code for response in responses} == {200, 201}
+
+
+    async def test_writes_through_the_cache_fixture(cache, async_client, app):
+        await check_with_async_client(async_client, app)
+        await cache.incr("counter:leak")
+    """
+
+# Only with a real Redis: the app's own client (with fakeredis it is never used).
+ATTACKS_ON_REAL_REDIS = """\
+
+
+    async def test_writes_through_the_apps_own_redis_client(async_client, app):
+        await check_with_async_client(async_client, app)
+        await app.state.cache.incr("counter:leak")
+    """
+
+REVERSED_ORDER_PLUGIN = """\
+    def pytest_collection_modifyitems(items):
+        items.reverse()
+    """
+
+# Misuse: two tasks in one session at once, and a task left running after the
+# test; the next test must find a clean, usable session.
+MISUSE = """\
+    import asyncio
+
+    from sqlalchemy import func, select, text
+
+    from my_service.models import Item
+
+
+    async def test_gathers_requests_that_share_db_session(db_session, async_client):
+        await asyncio.gather(
+            *(async_client.post("/items", json={"name": f"g{n}"}) for n in range(5))
+        )
+
+
+    async def test_leaves_a_task_running_in_db_session(db_session):
+        asyncio.get_running_loop().create_task(
+            db_session.execute(text("SELECT pg_sleep(2)"))
+        )
+        await asyncio.sleep(0.1)
+
+
+    async def test_runs_next_on_a_clean_session(db_session, async_client):
+        assert await db_session.scalar(select(func.count()).select_from(Item)) == 0
+        assert (await async_client.get("/items")).json() == []
+        response = await async_client.post("/items", json={"name": "after"})
+        assert response.status_code == 201
+    """
+
+ANSWERS = {
+    "postgresql": {"async_db": "postgresql", "cache": "redis", "concurrency": True},
+    "sqlite": {"async_db": "sqlite", "cache": "redis", "concurrency": True},
+}
+
+
+def add_test_file(project: Path, name: str, source: str) -> None:
+    (project / "tests" / name).write_text(textwrap.dedent(source))
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def attacked(
+    request: pytest.FixtureRequest,
+    template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, str]]:
+    """A project with the attack module, and the servers it runs against."""
+    kind = request.param
+    project = render(template, tmp_path_factory.mktemp(kind) / "svc", ANSWERS[kind])
+    attacks = ATTACKS
+    env = suite_environment(project)
+    if kind == "postgresql":
+        env = server_environment(project, ANSWERS[kind], "isolation")
+        url = redis_url_for_generated_suites()
+        parts = urlsplit(url)
+        require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
+        env["TEST_REDIS_URL"] = url
+        attacks += ATTACKS_ON_REAL_REDIS
+    add_test_file(project, "test_attacks.py", attacks)
+    add_test_file(project, "reversed_order.py", REVERSED_ORDER_PLUGIN)
+    return project, env
+
+
+@pytest.mark.parametrize("order", ["file-order", "reversed"])
+def test_nothing_a_test_writes_reaches_the_next_test(
+    attacked: tuple[Path, dict[str, str]], order: str
+) -> None:
+    project, env = attacked
+    plugin = ["-p", "tests.reversed_order"] if order == "reversed" else []
+
+    result = run_suite(
+        project, "tests/test_attacks.py", "-p", "no:xdist", *plugin, env=env
+    )
+
+    assert_suite_passes(result, at_least=7)
+
+
+def test_one_session_used_by_two_tasks_fails_there_and_the_next_test_is_clean(
+    template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    answers = ANSWERS["postgresql"]
+    project = render(template, tmp_path_factory.mktemp("misuse") / "svc", answers)
+    add_test_file(project, "test_misuse.py", MISUSE)
+    env = server_environment(project, answers, "misuse")
+
+    result = run_suite(project, "tests/test_misuse.py", "-p", "no:xdist", "-v", env=env)
+
+    output = result.stdout + result.stderr
+    assert outcome_counts(result.stdout) == {"passed": 2, "failed": 1}, output
+    assert "test_gathers_requests_that_share_db_session FAILED" in output
+    assert "db_session was used by two tasks at once" in output
+    assert "test_runs_next_on_a_clean_session PASSED" in output
+    assert "current transaction is aborted" not in output
+    assert "another operation is in progress" not in output
