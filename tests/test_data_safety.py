@@ -388,13 +388,7 @@ def test_the_database_is_dropped_although_connections_to_it_remain(
             '"no_such_role_here" does not exist',
         ),
     ],
-    ids=[
-        "unreachable",
-        "not-postgresql",
-        "not-a-test-name",
-        "redirect",
-        "missing-role",
-    ],
+    ids=["not-postgresql", "missing-role"],
 )
 def test_failures_name_the_fix_and_never_print_the_password(
     project: Path, url: str, expected: str
