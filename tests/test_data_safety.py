@@ -23,10 +23,10 @@ import asyncpg
 import pytest
 import redis
 from rendering import (
-    POSTGRES_SERVER_URL,
     assert_suite_passes,
     database_url_for,
     outcome_counts,
+    postgres_server_url,
     pytest_plugin_flags,
     redis_url_for_generated_suites,
     render,
@@ -49,13 +49,8 @@ def admin(sql: str, *args: Any, database: str = "postgres") -> list[asyncpg.Reco
     """Run one statement on the template tests' PostgreSQL server."""
 
     async def run() -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(
-            host=POSTGRES_SERVER_URL.host,
-            port=POSTGRES_SERVER_URL.port or 5432,
-            user=POSTGRES_SERVER_URL.username,
-            password=POSTGRES_SERVER_URL.password,
-            database=database,
-        )
+        server = postgres_server_url().set(drivername="postgresql", database=database)
+        connection = await asyncpg.connect(server.render_as_string(hide_password=False))
         try:
             return await connection.fetch(sql, *args)
         finally:
@@ -73,18 +68,16 @@ def drop_database(name: str) -> None:
 
 
 def server_url(database: str, **parts: Any) -> str:
-    return POSTGRES_SERVER_URL.set(database=database, **parts).render_as_string(
-        hide_password=False
+    return (
+        postgres_server_url()
+        .set(database=database, **parts)
+        .render_as_string(hide_password=False)
     )
 
 
 @pytest.fixture(scope="module")
 def project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_server(
-        POSTGRES_SERVER_URL.host or "127.0.0.1",
-        POSTGRES_SERVER_URL.port or 5432,
-        "PostgreSQL",
-    )
+    postgres_server_url()  # the machine's server, or an embedded one
     return render(template, tmp_path_factory.mktemp("safety") / "svc", ANSWERS)
 
 
@@ -376,14 +369,16 @@ def test_the_database_is_dropped_although_connections_to_it_remain(
 
 
 @pytest.mark.parametrize(
-    ("url", "expected"),
+    ("url_for", "expected"),
     [
         (
-            f"mysql+aiomysql://root:{PASSWORD}@127.0.0.1/svc_test",
+            lambda: f"mysql+aiomysql://root:{PASSWORD}@127.0.0.1/svc_test",
             "is not a PostgreSQL URL",
         ),
         (
-            server_url("svc_test", username="no_such_role_here", password=PASSWORD),
+            lambda: server_url(
+                "svc_test", username="no_such_role_here", password=PASSWORD
+            ),
             "refused the tests' connection as user 'no_such_role_here': role "
             '"no_such_role_here" does not exist',
         ),
@@ -391,8 +386,9 @@ def test_the_database_is_dropped_although_connections_to_it_remain(
     ids=["not-postgresql", "missing-role"],
 )
 def test_failures_name_the_fix_and_never_print_the_password(
-    project: Path, url: str, expected: str
+    project: Path, url_for: Any, expected: str
 ) -> None:
+    url = url_for()
     result = run_suite(
         project,
         *ONE_DATABASE_TEST,
