@@ -150,10 +150,11 @@ def run(quick: bool) -> list[Result]:
     )
 
     # ── per request ─────────────────────────────────────────────────────────
-    # Each round measures every client once, in turn, so that other work on the
-    # machine falls on all of them alike; the first round only warms up.
-    batch = 50 if quick else 500
-    rounds = 3 if quick else 12
+    # Each round measures every client once, in turn, in short batches, so that
+    # bursts of other work on the machine fall on all of them alike; the first
+    # round only warms up.
+    batch = 20 if quick else 100
+    rounds = 3 if quick else 40
     paths = ("/hello", "/sync-hello")
 
     async def raw_batch() -> float:
