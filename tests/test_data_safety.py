@@ -152,18 +152,26 @@ def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
 
 
 @pytest.mark.parametrize(
-    "query",
-    ["database={victim}", "dbname={victim}", "dsn=postgresql://127.0.0.1/{victim}"],
+    ("option", "value"),
+    [
+        ("database", "{victim}"),
+        ("dbname", "{victim}"),
+        ("dsn", "postgresql://127.0.0.1/{victim}"),
+    ],
     ids=["database", "dbname", "dsn"],
 )
 def test_query_options_cannot_redirect_the_suite_to_another_database(
-    project: Path, query: str
+    project: Path, option: str, value: str
 ) -> None:
     victim = f"harness_victim_w{template_test_worker()}"
     drop_database(victim)
     admin(f'CREATE DATABASE "{victim}"')
-    url = make_url(database_url_for("redirect")).set(password=PASSWORD)
-    url = url.render_as_string(hide_password=False) + "?" + query.format(victim=victim)
+    url = (
+        make_url(database_url_for("redirect"))
+        .set(password=PASSWORD)
+        .update_query_dict({option: value.format(victim=victim)})
+        .render_as_string(hide_password=False)
+    )
     try:
         result = run_suite(
             project,
