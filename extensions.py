@@ -212,44 +212,41 @@ PACKAGE_NAME_MAX = POSTGRES_NAME_BYTES - len(TEST_DATABASE_SUFFIX)
 PROJECT_NAME_MAX = 60
 
 
+# Copier shows a refusal in the questionnaire on one line after "Validation
+# error for question 'NAME': ", cut at the terminal's edge. Messages for answers
+# typed at the prompt put the fix first and fit 80 columns with that prefix;
+# what follows the fix is detail a narrow terminal may cut.
+
+
 def project_name_problem(value: Any) -> str:
     if not isinstance(value, str):
         return f'project_name must be text, not {value!r}: e.g. "Orders API".'
     if not value.strip():
-        return (
-            "project_name must not be empty: give the service a name, "
-            'e.g. "Orders API".'
-        )
+        return "give a name, e.g. Orders API"
     if any(unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} for c in value):
         return (
-            f"project_name {value!r} contains a line break or another control "
-            "character: give it on one line of plain text (it becomes the "
-            "package's one-line description)."
+            "put it on one line of plain text (it becomes the package's one-line "
+            "description)"
         )
     if value != value.strip():
-        return (
-            f"project_name {value!r} starts or ends with a space: remove it, "
-            f'e.g. "{value.strip()}".'
-        )
+        return f'remove the outer spaces: "{value.strip()}"'
     if "<" in value or ">" in value:
         return (
-            f'project_name "{value}" contains < or >: FastAPI puts the name into '
-            "the HTML <title> of its docs pages unescaped, so leave them out, "
-            f'e.g. "{re.sub(r"[<>]", "", value).strip() or "Orders API"}".'
+            f'leave out < and >: "{re.sub(r"[<>]", "", value).strip() or "Orders API"}"'
+            " (FastAPI puts the name unescaped into its docs pages' HTML <title>)"
         )
     length = max(len(python_string(value)) - 2, len(docstring_text(value)))
     if length > PROJECT_NAME_MAX:
         escaped = length != len(value)
         return (
-            f"project_name is too long: {length} characters"
+            f"shorten to {PROJECT_NAME_MAX} characters or fewer: it is {length}"
             + (
                 " once escaped for Python source (a quote, a backslash or a "
                 "character outside ASCII counts as its escape, e.g. \\xfc)"
                 if escaped
                 else ""
             )
-            + f"; at most {PROJECT_NAME_MAX} fit on one line of the generated "
-            "code. Shorten it."
+            + ", and must fit on one line of the generated code"
         )
     return ""
 
@@ -272,16 +269,13 @@ def package_name_from(project_name: str) -> str:
 
 def _reserved_because(name: str) -> str:
     if name in KEYWORDS:
-        return "is a Python keyword"
+        return "a keyword"
     if name in STDLIB_NAMES:
-        return "shadows the standard library module of that name"
+        return "in the stdlib"
     if name in PROJECT_NAMES:
-        return "is a name the project's own layout uses"
+        return "the layout's"
     if name in INSTALLED_IMPORT_NAMES | OTHER_PLATFORM_IMPORT_NAMES:
-        return (
-            "shadows a test tool or dependency of the same name that the "
-            "project installs"
-        )
+        return "name in use"
     return ""
 
 
@@ -289,40 +283,26 @@ def package_name_problem(value: Any) -> str:
     if not isinstance(value, str):
         return f'package_name must be text, not {value!r}: e.g. "orders_api".'
     if not value:
-        return (
-            "package_name must not be empty: use a lowercase Python identifier "
-            'such as "orders_api".'
-        )
+        return "use e.g. orders_api"
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
         suggestion = re.sub(r"[^a-z0-9_]", "_", value.lower()) or "orders_api"
         if suggestion[0].isdigit():
             suggestion = f"service_{suggestion}"
-        return (
-            f'package_name "{value}" is not a lowercase Python identifier: use '
-            "lowercase letters, digits and underscores, not starting with a "
-            f'digit (e.g. "{suggestion}").'
-        )
+        return f"try {suggestion} (a-z, 0-9, _ only)"
     if value.startswith("_") or value.endswith("_"):
-        stripped = value.strip("_") or "orders_api"
-        return (
-            f'package_name "{value}" starts or ends with an underscore, which the '
-            "distribution name in pyproject.toml cannot (names begin and end "
-            f'with a letter or digit): use e.g. "{stripped}".'
-        )
+        # The distribution name in pyproject.toml begins and ends with a letter
+        # or digit.
+        return f"try {value.strip('_') or 'orders_api'} (no outer underscores)"
     reason = _reserved_because(value)
     if reason:
-        return (
-            f'package_name "{value}" {reason}: pick another name, '
-            f'e.g. "{value}_service".'
-        )
+        return f"try {value}_service ({reason})"
     if len(value.encode()) > PACKAGE_NAME_MAX:
         return (
-            f'package_name "{value}" is {len(value)} characters; at most '
-            f"{PACKAGE_NAME_MAX} fit: the tests' PostgreSQL database is named "
-            f'"{value}_test" plus "_gw<N>" per xdist worker, and PostgreSQL cuts '
-            f"names at {POSTGRES_NAME_BYTES} bytes (the workers' databases would "
-            "collide). Pick a shorter name, "
-            f'e.g. "{value[:PACKAGE_NAME_MAX].rstrip("_")}".'
+            f"shorten to {PACKAGE_NAME_MAX} characters or fewer, "
+            f'e.g. "{value[:PACKAGE_NAME_MAX].rstrip("_")}": the tests\' PostgreSQL '
+            f'database is named "{value}_test" plus "_gw<N>" per xdist worker, '
+            f"and PostgreSQL cuts names at {POSTGRES_NAME_BYTES} bytes (the "
+            "workers' databases would collide)"
         )
     return ""
 
@@ -335,33 +315,34 @@ _IMPORT_PATH = re.compile(
 )
 
 
-def import_path_problem(value: Any, question: str, *examples: str) -> str:
+def import_path_problem(
+    value: Any, question: str, *examples: str, defaults: bool = False
+) -> str:
     """Refuse anything but exactly `package.module:name`.
 
     With an example ending in `()`, `package.module:factory()` is accepted too.
     A full match: a trailing newline or space is refused, never rendered into
-    an import line.
+    an import line. `defaults`: Copier runs with --defaults, where an empty
+    answer is one never given.
     """
     factory = any(example.endswith("()") for example in examples)
     form = "package.module:name" + (" or package.module:factory()" if factory else "")
-    shown = " or ".join(f'"{example}"' for example in examples)
     text = value if isinstance(value, str) else repr(value)
+    if not text and defaults:
+        return (
+            f"{question} is required: pass -d {question}={examples[0]} "
+            f"(the form is {form})."
+        )
     path = text.removesuffix("()") if factory else text
     match = _IMPORT_PATH.fullmatch(path) if isinstance(value, str) else None
     if match is None:
-        hint = (
-            " (remove the whitespace or line break around it)"
-            if isinstance(value, str) and value.strip() and value != value.strip()
-            else ""
-        )
-        return f"{question} {text!r} is not of the form {form}{hint}: e.g. {shown}."
+        if isinstance(value, str) and value.strip() and value != value.strip():
+            return "remove the whitespace around it"
+        return f"use e.g. {examples[0]}"
     parts = [*match["module"].split("."), match["name"]]
     keywords = [part for part in parts if keyword.iskeyword(part)]
     if keywords:
-        return (
-            f"{question} {text!r} contains the Python keyword {keywords[0]!r}, "
-            f"which no module or object can be imported as: e.g. {shown}."
-        )
+        return f"use e.g. {examples[0]} ({keywords[0]!r} is a keyword)"
     return ""
 
 
@@ -440,10 +421,9 @@ def adoption_write_problem(destination: Any, answers_file: Any = "") -> str:
         outside = _leads_outside(root, Path(str(destination)), relative)
         if outside:
             return (
-                f"{relative} is a symbolic link to {outside}, outside this project: "
-                "adopting the harness writes there, so nothing was written. Replace "
-                "the link with a copy of what it points to (or point it inside the "
-                "project), then run copier again."
+                f"replace the link {relative} with a copy of what it points to (or "
+                f"point it inside the project): it leads to {outside}, outside this "
+                "project, where adopting would write; nothing was written."
             )
     return ""
 

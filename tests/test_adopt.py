@@ -714,7 +714,21 @@ def test_an_app_import_of_the_wrong_form_is_refused(
     result = copier_cli(template, tmp_path / "project", "app_import=main.app")
 
     assert result.returncode != 0
-    assert "is not of the form package.module:name" in result.stdout + result.stderr
+    assert "use e.g. myapp.main:app" in result.stdout + result.stderr
+
+
+def test_adopting_with_defaults_and_no_app_import_names_the_answer_to_give(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "flat", project)
+    before = snapshot(project)
+
+    result = copier_cli(template, project)
+
+    assert result.returncode != 0
+    assert "pass -d app_import=myapp.main:app" in result.stderr.splitlines()[-1]
+    assert snapshot(project) == before
 
 
 # ── Answers that contradict the project: refused before anything is written ───

@@ -33,8 +33,9 @@ class BadInput(NamedTuple):
         return {**dict(self.context), self.question: self.value}
 
 
-RENAME = "pick another name"
-IDENTIFIER = "use lowercase letters, digits and underscores"
+# The name suggested in place of a reserved one.
+RENAME = "_service ("
+IDENTIFIER = "(a-z, 0-9, _ only)"
 ASYNC = (("websockets", "true"),)
 HARNESS = (("scaffold", "harness"),)
 ADOPTED_APP = (*HARNESS, ("app_import", "main:app"))
@@ -44,43 +45,47 @@ ADOPTED_DB = (
     ("db_session_dependency", "main:get_session"),
 )
 ADOPTED_CACHE = (*ADOPTED_APP, ("cache", "redis"))
-ONE_LINE = "remove the whitespace or line break around it"
+ONE_LINE = "remove the whitespace around it"
 
 BAD_INPUTS: dict[str, BadInput] = {
     "package-keyword": BadInput("package_name", "class", RENAME),
     "package-soft-keyword": BadInput("package_name", "match", RENAME),
-    "package-uppercase": BadInput("package_name", "Orders", 'e.g. "orders"'),
-    "package-dash": BadInput("package_name", "orders-api", 'e.g. "orders_api"'),
+    "package-uppercase": BadInput("package_name", "Orders", "try orders "),
+    "package-dash": BadInput("package_name", "orders-api", "try orders_api "),
     "package-space": BadInput("package_name", "orders api", IDENTIFIER),
     "package-leading-digit": BadInput("package_name", "2fa", IDENTIFIER),
-    "package-empty": BadInput("package_name", "", 'such as "orders_api"'),
+    "package-empty": BadInput("package_name", "", "use e.g. orders_api"),
     "package-stdlib": BadInput("package_name", "json", RENAME),
     "package-stdlib-asyncio": BadInput("package_name", "asyncio", RENAME),
     "package-test-tool": BadInput("package_name", "pytest", RENAME),
     "package-tests-dir": BadInput("package_name", "tests", RENAME),
     "package-framework": BadInput("package_name", "fastapi", RENAME),
-    "package-leading-underscore": BadInput("package_name", "_orders", 'e.g. "orders"'),
-    "package-trailing-underscore": BadInput("package_name", "orders_", 'e.g. "orders"'),
+    "package-leading-underscore": BadInput("package_name", "_orders", "try orders "),
+    "package-trailing-underscore": BadInput("package_name", "orders_", "try orders "),
     # Import names of what every generated project installs.
     "package-dependency-h11": BadInput("package_name", "h11", RENAME),
     "package-dependency-dotenv": BadInput("package_name", "dotenv", RENAME),
     "package-test-tool-xdist": BadInput("package_name", "xdist", RENAME),
     "package-removed-stdlib": BadInput("package_name", "telnetlib", RENAME),
     # orders_..._test_gw0 must fit PostgreSQL's 63 bytes, distinct per worker.
-    "package-too-long": BadInput("package_name", "o" * 53, "Pick a shorter name"),
-    "project-blank": BadInput("project_name", "   ", "give the service a name"),
-    "project-newline": BadInput("project_name", "Orders\nAPI", "on one line"),
-    "project-surrounding-space": BadInput("project_name", " Orders ", 'e.g. "Orders"'),
-    "project-html": BadInput(
-        "project_name", "</title><script>alert(1)</script>", "leave them out"
+    "package-too-long": BadInput("package_name", "o" * 53, "shorten to 52 characters"),
+    "project-blank": BadInput("project_name", "   ", "give a name, e.g."),
+    "project-newline": BadInput(
+        "project_name", "Orders\nAPI", "one line of plain text"
     ),
-    "project-too-long": BadInput("project_name", "x" * 61, "Shorten it"),
+    "project-surrounding-space": BadInput(
+        "project_name", " Orders ", 'remove the outer spaces: "Orders"'
+    ),
+    "project-html": BadInput(
+        "project_name", "</title><script>alert(1)</script>", "leave out < and >"
+    ),
+    "project-too-long": BadInput("project_name", "x" * 61, "shorten to 60 characters"),
     "app-import-trailing-newline": BadInput(
         "app_import", "main:app\n", ONE_LINE, HARNESS
     ),
     "app-import-trailing-space": BadInput("app_import", "main:app ", ONE_LINE, HARNESS),
     "app-import-keyword": BadInput(
-        "app_import", "orders.class:app", "keyword 'class'", HARNESS
+        "app_import", "orders.class:app", "'class' is a keyword", HARNESS
     ),
     "db-session-trailing-newline": BadInput(
         "db_session_dependency", "main:get_session\n", ONE_LINE, ADOPTED_DB
@@ -292,9 +297,9 @@ def test_adopting_refuses_a_link_leading_outside_the_project(
 
     assert result.returncode != 0, result.stdout + result.stderr
     message = result.stderr.strip().splitlines()[-1]
-    assert f"{link} is a symbolic link to {tmp_path / points_to}" in message
+    assert f"replace the link {link} with a copy" in message
+    assert f"it leads to {tmp_path / points_to}" in message
     assert "nothing was written" in message
-    assert "Replace the link" in message
     assert snapshot(tmp_path) == before
 
 

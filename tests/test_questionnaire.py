@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,9 @@ import pyte
 import pytest
 import yaml
 from answer_sets import ASYNC_FEATURES
+from releases import commit_everything
 from rendering import REPO_ROOT, assert_suite_passes, read_answers, run_suite
+from test_adopt import EXISTING_APPS, LAYOUTS
 
 ENTER = "\r"
 DOWN = "\x1b[B"
@@ -121,6 +125,40 @@ class Questionnaire:
     def accept_default(self) -> None:
         self.terminal.send(ENTER)
 
+    def refusal(self, name: str, value: str) -> str:
+        """Type `value`, which the question refuses: the error line as shown.
+
+        Copier shows a validator's message on one line under the prompt, cut
+        at the terminal's edge; the line stays until the next answer is judged.
+        """
+        marker = f"Validation error for question '{name}': "
+        self.terminal.send(keys_for(self.specs[name], value))
+        self.wait_for(lambda: self.lines_with(marker), marker)
+        # The line is written in pieces: read until the terminal is quiet.
+        while self.read_some(quiet_for=1.0):
+            pass
+        last = [line for line in self.screen.lines() if line][-1]
+        # Still the same question: nothing was asked after the refusal.
+        assert marker in last, f"{value!r} was not refused:\n{self.screen.text()}"
+        return last
+
+    def lines_with(self, text: str) -> list[str]:
+        return [line for line in self.screen.lines() if text in line]
+
+    def read_some(self, quiet_for: float) -> bool:
+        """Feed what the terminal writes to the screen; False once it is quiet."""
+        try:
+            self.terminal.read_nonblocking(65536, timeout=quiet_for)
+        except pexpect.TIMEOUT:
+            return False
+        return True
+
+    def wait_for(self, condition: Any, what: str) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while not condition():
+            assert time.monotonic() < deadline, f"{what}:\n{self.screen.text()}"
+            self.read_some(quiet_for=0.1)
+
     def finish(self) -> int:
         self.terminal.expect(pexpect.EOF)
         self.terminal.close()
@@ -141,7 +179,17 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "asyncio_mode": "strict",
     },
 }
-REFUSED_NAME = "class"
+# Bad answers typed at the prompt, each with the fix its refusal must show.
+SERVICE_REFUSALS = {
+    "project_name": [("  ", "e.g. Orders API")],
+    "package_name": [
+        ("class", "try class_service"),
+        ("json", "try json_service"),
+        ("pytest", "try pytest_service"),
+        ("Orders-API", "try orders_api"),
+        ("", "e.g. orders_api"),
+    ],
+}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -149,15 +197,20 @@ def test_questionnaire_asks_what_applies_and_renders_a_passing_project(
     scenario: str, template: Path, tmp_path: Path
 ) -> None:
     plan = SCENARIOS[scenario]
+    # Every refusal in one walk; the others check the first.
+    refusals = (
+        SERVICE_REFUSALS
+        if scenario == "testclient-only"
+        else {"package_name": SERVICE_REFUSALS["package_name"][:1]}
+    )
     project = tmp_path / "orders-api"
     session = Questionnaire(template, project)
 
     while (name := session.next_question()) is not None:
+        # Each bad answer is refused with its fix, and the same question stays
+        # open until a valid answer is given.
+        refuse_each(session, name, refusals.get(name, []))
         if name == "package_name":
-            # A keyword is refused with the reason, and the same question
-            # stays open until a valid name is given.
-            session.answer(name, REFUSED_NAME)
-            session.terminal.expect_exact(f'package_name "{REFUSED_NAME}" is a')
             session.answer(name, "orders_api")
         elif name in plan:
             session.answer(name, plan[name])
@@ -182,6 +235,67 @@ def test_questionnaire_asks_what_applies_and_renders_a_passing_project(
         assert answers[question] == value
     assert (project / "src/orders_api/main.py").exists()
     assert_suite_passes(run_suite(project), at_least=4)
+
+
+def refuse_each(
+    session: Questionnaire, name: str, refusals: list[tuple[str, str]]
+) -> None:
+    for value, fix in refusals:
+        shown = session.refusal(name, value)
+        # A line cut at the terminal's edge fills every column.
+        assert len(shown) < COLUMNS, f"{value!r}: cut at {COLUMNS} columns: {shown}"
+        assert fix in shown, f"{value!r}: the fix {fix!r} is not shown: {shown}"
+
+
+ADOPTED = "async_resources"
+ADOPT_REFUSALS = {
+    "app_import": [("", "e.g. myapp.main:app"), ("ledger.main.app", "myapp.main:app")],
+    "db_session_dependency": [("get_db", "e.g. myapp.db:get_db")],
+    "db_metadata": [("ledger.models", "e.g. myapp.models:Base")],
+    "cache_dependency": [("ledger.cache:", "e.g. myapp.deps:get_redis")],
+}
+# Left to their defaults, which read the project: its async tests run in
+# pytest-asyncio's strict mode.
+FITTING_DEFAULTS = ("asyncio_mode",)
+
+
+def test_adopting_through_the_questionnaire_renders_a_passing_harness(
+    template: Path, tmp_path: Path
+) -> None:
+    """The ledger app, with async SQLAlchemy and redis.asyncio behind its own
+    dependencies, adopts the harness answering question by question: the import
+    paths are asked with no default, refused with the fix while malformed."""
+    layout = LAYOUTS[ADOPTED]
+    project = tmp_path / "ledger"
+    shutil.copytree(EXISTING_APPS / ADOPTED, project)
+    commit_everything(project, "The ledger service before adopting the harness")
+    plan = {"scaffold": "harness", **layout.answers}
+    session = Questionnaire(template, project)
+
+    while (name := session.next_question()) is not None:
+        refuse_each(session, name, ADOPT_REFUSALS.get(name, []))
+        if name in plan and name not in FITTING_DEFAULTS:
+            session.answer(name, plan[name])
+        else:
+            session.accept_default()
+
+    assert session.finish() == 0, session.screen.text()
+    assert_helps_shown_in_full(session)
+    assert set(ADOPT_REFUSALS) <= set(session.asked), session.asked
+    assert "project_name" not in session.asked
+    answers = read_answers(project)
+    for question, value in plan.items():
+        assert answers[question] == value, question
+    assert (project / "tests/harness").is_dir()
+    # The project's own tests and the harness's smoke tests (not the tests
+    # the layout's team adds later).
+    expected = set(layout.expected_passes()) - set(layout.added_tests_passing())
+    result = run_suite(project, "-vv")
+    assert_suite_passes(result, at_least=len(expected))
+    passed = {
+        line.split(" ")[0] for line in result.stdout.splitlines() if " PASSED" in line
+    }
+    assert expected <= passed, result.stdout
 
 
 def assert_helps_shown_in_full(session: Questionnaire) -> None:
