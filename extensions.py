@@ -298,8 +298,8 @@ def package_name_problem(value: Any) -> str:
         return f"try {value}_service ({reason})"
     if len(value.encode()) > PACKAGE_NAME_MAX:
         return (
-            f"shorten to {PACKAGE_NAME_MAX} characters or fewer, "
-            f'e.g. "{value[:PACKAGE_NAME_MAX].rstrip("_")}": the tests\' PostgreSQL '
+            f"shorten to {PACKAGE_NAME_MAX} characters or fewer "
+            f'(e.g. "{value[:PACKAGE_NAME_MAX].rstrip("_")}"): the tests\' PostgreSQL '
             f'database is named "{value}_test" plus "_gw<N>" per xdist worker, '
             f"and PostgreSQL cuts names at {POSTGRES_NAME_BYTES} bytes (the "
             "workers' databases would collide)"
@@ -337,7 +337,7 @@ def import_path_problem(
     match = _IMPORT_PATH.fullmatch(path) if isinstance(value, str) else None
     if match is None:
         if isinstance(value, str) and value.strip() and value != value.strip():
-            return "remove the whitespace around it"
+            return "remove the whitespace"
         return f"use e.g. {examples[0]}"
     parts = [*match["module"].split("."), match["name"]]
     keywords = [part for part in parts if keyword.iskeyword(part)]

@@ -45,7 +45,7 @@ ADOPTED_DB = (
     ("db_session_dependency", "main:get_session"),
 )
 ADOPTED_CACHE = (*ADOPTED_APP, ("cache", "redis"))
-ONE_LINE = "remove the whitespace around it"
+ONE_LINE = "remove the whitespace"
 
 BAD_INPUTS: dict[str, BadInput] = {
     "package-keyword": BadInput("package_name", "class", RENAME),

@@ -22,8 +22,16 @@ import pyte
 import pytest
 import yaml
 from answer_sets import ASYNC_FEATURES
+from jinja2.sandbox import SandboxedEnvironment
 from releases import commit_everything
-from rendering import REPO_ROOT, assert_suite_passes, read_answers, run_suite
+from rendering import (
+    HARNESS_ANSWERS_FILE,
+    REPO_ROOT,
+    assert_suite_passes,
+    load_extensions,
+    read_answers,
+    run_suite,
+)
 from test_adopt import EXISTING_APPS, LAYOUTS
 
 ENTER = "\r"
@@ -33,6 +41,8 @@ BACKSPACE = "\x08"
 TIMEOUT = 60
 # The narrowest terminal people work in; tall enough that nothing scrolls away.
 COLUMNS, ROWS = 80, 400
+# Copier's own start of a refusal's line.
+REFUSAL_PREFIX = "Validation error for question '{}': "
 
 
 def questions() -> dict[str, dict[str, Any]]:
@@ -131,7 +141,7 @@ class Questionnaire:
         Copier shows a validator's message on one line under the prompt, cut
         at the terminal's edge; the line stays until the next answer is judged.
         """
-        marker = f"Validation error for question '{name}': "
+        marker = REFUSAL_PREFIX.format(name)
         self.terminal.send(keys_for(self.specs[name], value))
         self.wait_for(lambda: self.lines_with(marker), marker)
         # The line is written in pieces: read until the terminal is quiet.
@@ -296,6 +306,64 @@ def test_adopting_through_the_questionnaire_renders_a_passing_harness(
         line.split(" ")[0] for line in result.stdout.splitlines() if " PASSED" in line
     }
     assert expected <= passed, result.stdout
+
+
+# Answers a person may type at any text prompt, with the ones each question's
+# validator tells apart (the walks above show some of them on the screen).
+TYPED_BADLY = ["", " ", "a b", "class", "Orders-API", "x:", "main.app", "main:app "]
+TYPED_BADLY_FOR = {
+    "project_name": [" Orders ", "</title>", "x" * 61],
+    "package_name": ["_orders", "json", "pytest", "tests", "o" * 53],
+    "app_import": ["orders.class:app", "main:create_app(x)"],
+}
+
+
+def typed_questions() -> list[str]:
+    """Questions answered by typing text: the ones whose refusals Copier shows
+    on one line under the prompt (choices and yes/no prompts are not judged
+    as typed)."""
+    return [
+        name
+        for name, spec in questions().items()
+        if "validator" in spec and "choices" not in spec and spec["type"] == "str"
+    ]
+
+
+@pytest.mark.parametrize("name", typed_questions())
+def test_every_refusal_puts_its_fix_within_80_columns(
+    name: str, tmp_path: Path
+) -> None:
+    """Each validator's message, rendered as Copier renders it for an answer
+    typed at the prompt: the fix (up to the first ": " or " (" that follows it)
+    fits one 80-column line after Copier's prefix. What follows may be cut."""
+    extensions = load_extensions()
+    environment = SandboxedEnvironment(
+        extensions=[
+            "jinja2_ansible_filters.AnsibleCoreFiltersExtension",
+            extensions.AnswerFilters,
+            extensions.AdoptionExtension,
+        ]
+    )
+    validator = environment.from_string(questions()[name]["validator"])
+    context = {
+        "scaffold": "harness" if name in ADOPT_REFUSALS else "service",
+        "_copier_conf": {
+            "defaults": False,
+            "data": {},
+            "dst_path": tmp_path,
+            "answers_file": HARNESS_ANSWERS_FILE,
+        },
+    }
+    refused = 0
+    for value in TYPED_BADLY + TYPED_BADLY_FOR.get(name, []):
+        message = validator.render({**context, name: value}).strip()
+        if not message:
+            continue
+        refused += 1
+        fix = re.split(r": | \(", message, maxsplit=1)[0]
+        line = REFUSAL_PREFIX.format(name) + fix
+        assert len(line) <= COLUMNS, f"{value!r}: the fix is cut: {message}"
+    assert refused, f"{name}: none of {TYPED_BADLY} was refused"
 
 
 def assert_helps_shown_in_full(session: Questionnaire) -> None:
