@@ -470,7 +470,15 @@ HOOKS = Path(__file__).resolve().parent / "hooks"
 SCRATCH_PREFIXES = ("copier._main.old_copy.", "copier._main.new_copy.")
 
 
-HOOK_MODULES = ("project_survey", "adoption_fit")
+# Imported in this order; merge_pyproject (which imports the others) holds the
+# requirements the harness declares.
+HOOK_MODULES = (
+    "adopt_support",
+    "project_survey",
+    "adoption_fit",
+    "pytest_settings",
+    "merge_pyproject",
+)
 _loaded: dict[str, Any] = {}
 
 
@@ -513,7 +521,10 @@ def adoption_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> s
     if project is None:
         return ""
     survey = _hooks_module("project_survey").survey(project)
-    return _hooks_module("adoption_fit").refusal(survey, question, answers)
+    dependencies = _hooks_module("merge_pyproject").harness_dependencies
+    return _hooks_module("adoption_fit").refusal(
+        survey, question, answers, dependencies
+    )
 
 
 class AdoptionExtension(Extension):

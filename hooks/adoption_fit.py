@@ -7,9 +7,27 @@ anything is written, with the conflict and the answer that fits in one message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from project_survey import HARNESS_FIXTURES, Survey
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+from project_survey import HARNESS_FIXTURES, Survey, package_name
+
+# Why the harness needs each floor, and the way through when a project's pins
+# exclude it.
+WHY = {
+    "pytest-asyncio": (
+        "its async fixtures take loop_scope",
+        "answer async_runner=anyio (the harness then needs no pytest-asyncio), or "
+        "raise your pin",
+    ),
+    "starlette": (
+        "its TestClient runs on httpx2",
+        "raise FastAPI (and Starlette) to a release on Starlette 1.10 or later",
+    ),
+}
 
 
 def _listed(files: list[str]) -> str:
@@ -44,6 +62,9 @@ def fitting(survey: Survey, question: str) -> str:
     if question == "async_runner":
         if survey.uses_anyio and not survey.uses_pytest_asyncio:
             return "anyio"
+        # A pytest-asyncio pinned below what the harness needs: anyio fits it.
+        if survey.asyncio_mode != "auto" and _conflict(survey, "pytest-asyncio>=1.2"):
+            return "anyio"
         return "pytest-asyncio"
     if question == "asyncio_mode":
         if survey.asyncio_mode in ("auto", "strict"):
@@ -55,11 +76,23 @@ def fitting(survey: Survey, question: str) -> str:
     raise ValueError(f"no fitting answer is derived for {question}")
 
 
-def refusal(survey: Survey, question: str, answers: dict[str, Any]) -> str:
-    """Why `answers[question]` cannot fit the project, naming the fix; or ''."""
+def refusal(
+    survey: Survey,
+    question: str,
+    answers: dict[str, Any],
+    dependencies: Callable[..., list[str]],
+) -> str:
+    """Why `answers[question]` cannot fit the project, naming the fix; or ''.
+
+    `dependencies(answers, survey)` lists what the harness declares for answers.
+    """
     answer = answers.get(question)
+    if question == "app_import":
+        return version_refusal(survey, dependencies(_NO_FEATURES, survey))
     if question == "async_runner":
-        return _runner_refusal(survey, answer, answers)
+        return _runner_refusal(survey, answer, answers) or version_refusal(
+            survey, feature_requirements(survey, answers, dependencies)
+        )
     if question == "asyncio_mode":
         return _mode_refusal(survey, answer)
     if question == "fixture_prefix":
@@ -178,3 +211,94 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
         names += ["cache", "test_redis_url"]
     assert set(names) <= set(HARNESS_FIXTURES)
     return names
+
+
+def _specifier(requirement: str) -> SpecifierSet | None:
+    try:
+        return Requirement(requirement).specifier
+    except InvalidRequirement:
+        return None
+
+
+def _conflict(survey: Survey, needed: str) -> str:
+    """How the project's declared or installed version excludes `needed`; or ''."""
+    requirement = Requirement(needed)
+    name = package_name(needed)
+    floor = next(
+        (Version(s.version) for s in requirement.specifier if s.operator == ">="),
+        None,
+    )
+    found = []
+    declared = survey.declared.get(name)
+    pins = _specifier(declared) if declared else None
+    if pins:
+        candidates = [floor, *(_version(s.version) for s in pins)]
+        if not any(
+            c is not None
+            and pins.contains(c, prereleases=True)
+            and requirement.specifier.contains(c, prereleases=True)
+            for c in candidates
+        ):
+            found.append(f"you declare {declared}")
+    installed = survey.installed.get(name)
+    if (
+        installed
+        and _version(installed)
+        and not requirement.specifier.contains(installed, prereleases=True)
+    ):
+        found.append(f".venv has {name} {installed}")
+    return " and ".join(found)
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def version_refusal(survey: Survey, requirements: list[str]) -> str:
+    problems = []
+    for needed in requirements:
+        conflict = _conflict(survey, needed)
+        if not conflict:
+            continue
+        name = package_name(needed)
+        why, fix = WHY.get(name, ("", f"raise your pin to {needed}"))
+        problems.append(
+            f"the harness needs {needed}{f' ({why})' if why else ''}, but {conflict}: "
+            f"{fix}"
+        )
+    if not problems:
+        return ""
+    return (
+        "the harness cannot be installed next to this project's versions: "
+        + "; ".join(problems)
+        + ". Nothing was written."
+    )
+
+
+def old_starlette(survey: Survey) -> bool:
+    """The project's Starlette predates 1.10, whose TestClient runs on httpx2:
+    the harness then goes with plain httpx, as that Starlette's TestClient does."""
+    return bool(_conflict(survey, "starlette>=1.10"))
+
+
+def feature_requirements(
+    survey: Survey, answers: dict[str, Any], dependencies: Callable[..., list[str]]
+) -> list[str]:
+    """What the answered features add to the harness's base requirements."""
+    full = {**_NO_FEATURES, **answers}
+    full["needs_async_client"] = bool(harness_fixture_names(full)[2:])
+    base = set(dependencies(_NO_FEATURES, survey))
+    return [r for r in dependencies(full, survey) if r not in base]
+
+
+_NO_FEATURES: dict[str, Any] = {
+    "needs_async_client": False,
+    "async_runner": "pytest-asyncio",
+    "websockets": False,
+    "concurrency": False,
+    "async_db": "none",
+    "cache": "none",
+}

@@ -20,7 +20,22 @@ from adopt_support import import_roots, in_copier_scratch_copy
 # Runs in the project's interpreter: imports each answer and reports one JSON
 # object per answer on stdout.
 PROBE = r"""
-import importlib, json, sys
+import importlib, json, os, re, sys, traceback
+
+def missing_environment(error):
+    # os.environ["NAME"] at import, or a settings class with a required field.
+    if isinstance(error, KeyError) and error.args and isinstance(error.args[0], str):
+        name = error.args[0]
+        frames = traceback.extract_tb(error.__traceback__)
+        if name not in os.environ and any("environ" in (f.line or "") for f in frames):
+            return [name]
+    if type(error).__name__ == "ValidationError" and hasattr(error, "errors"):
+        names = [
+            str(e["loc"][0]).upper() for e in error.errors()
+            if e.get("type") == "missing" and e.get("loc")
+        ]
+        return [n for n in names if n not in os.environ]
+    return []
 
 def kind_of(obj):
     return [cls.__name__ for cls in type(obj).__mro__]
@@ -38,7 +53,13 @@ for question, path in json.loads(sys.argv[1]).items():
         report.update(status="not_found" if ours else "dependency_missing",
                       detail=missing)
     except Exception as error:
-        report.update(status="import_error", detail=f"{type(error).__name__}: {error}")
+        names = missing_environment(error)
+        if names:
+            report.update(status="environment", detail=" ".join(names))
+        else:
+            report.update(
+                status="import_error", detail=f"{type(error).__name__}: {error}"
+            )
     else:
         obj = getattr(module, name, None)
         if obj is None:
@@ -76,6 +97,11 @@ FIXES = {
     "import_error": (
         "importing it raised {detail}",
         "make the module importable without side effects that fail here",
+    ),
+    "environment": (
+        "importing it reads the environment variable(s) {detail}, which are not set",
+        "run Copier with them set, as your tests run (e.g. `{example} uvx --with "
+        "copier-template-extensions --with tomlkit copier copy ...`)",
     ),
 }
 
@@ -130,6 +156,14 @@ def main(arguments: list[str]) -> int:
         detail = what.format(
             detail=report["detail"], roots=", ".join(str(root) for root in roots)
         )
+        if status == "environment":
+            example = " ".join(f"{name}=..." for name in report["detail"].split())
+            print(
+                f"error: {question}={path}: {detail}.\n  Fix: "
+                + fix.format(example=example)
+                + "."
+            )
+            continue
         print(
             f"error: {question}={path}: {detail}.\n"
             f"  Fix: {fix}, then run Copier again with "

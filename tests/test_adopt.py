@@ -815,3 +815,119 @@ def test_the_defaults_fit_the_projects_async_setup(
         assert result.returncode == 0, result.stdout + result.stderr
         recorded = read_answers(project)
         assert {key: recorded[key] for key in expected} == expected, layout
+
+
+def test_pins_the_harness_cannot_live_with_are_refused_before_writing(
+    template: Path, tmp_path: Path
+) -> None:
+    """A pinned old stack: pytest and httpx below the harness's floors."""
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "pinned_old_stack", project)
+    before = snapshot(project)
+
+    result = copier_cli(template, project, "app_import=svc.main:app")
+
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "the harness cannot be installed next to this project's versions" in output
+    assert "needs pytest>=8.3, but you declare pytest==8.1.1" in output
+    # Its Starlette predates httpx2's: the harness would go with its httpx.
+    assert "needs httpx>=0.28, but you declare httpx==0.23.3" in output
+    assert "httpx2" not in output
+    assert snapshot(project) == before
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "runner", "conflict"),
+    [
+        # Pinned below loop_scope: anyio fits, and pytest-asyncio is refused.
+        (
+            '[project]\nname = "x"\ndependencies = ["pytest-asyncio==0.21.2"]\n',
+            "anyio",
+            "you declare pytest-asyncio==0.21.2",
+        ),
+        (
+            '[tool.poetry.group.dev.dependencies]\npytest-asyncio = "^0.23"\n',
+            "anyio",
+            "you declare pytest-asyncio>=0.23,<0.24",
+        ),
+        (
+            '[project]\nname = "x"\ndependencies = ["pytest-asyncio>=1.2"]\n',
+            "pytest-asyncio",
+            "",
+        ),
+    ],
+    ids=["pep621-pin", "poetry-caret", "recent"],
+)
+def test_a_pytest_asyncio_pin_decides_the_runner(
+    tmp_path: Path, pyproject: str, runner: str, conflict: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    survey = hook_module("project_survey").survey(tmp_path)
+    fit = hook_module("adoption_fit")
+    dependencies = hook_module("merge_pyproject").harness_dependencies
+
+    assert fit.fitting(survey, "async_runner") == runner
+    refusal = fit.refusal(
+        survey,
+        "async_runner",
+        {"async_runner": "pytest-asyncio", "concurrency": True},
+        dependencies,
+    )
+    if conflict:
+        assert conflict in refusal
+        assert "answer async_runner=anyio" in refusal
+    else:
+        assert refusal == ""
+
+
+def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
+    site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
+    (site / "starlette-0.36.3.dist-info").mkdir(parents=True)
+    survey = hook_module("project_survey").survey(tmp_path)
+
+    wanted = hook_module("merge_pyproject").harness_dependencies(
+        {
+            "needs_async_client": False,
+            "websockets": False,
+            "async_db": "none",
+            "cache": "none",
+        },
+        survey,
+    )
+
+    assert wanted == ["pytest>=8.3", "httpx>=0.28"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'import os\n\nENGINE_URL = os.environ["DATABASE_URL"]\n',
+        "from pydantic_settings import BaseSettings\n\n\n"
+        "class Settings(BaseSettings):\n    database_url: str\n\n\n"
+        "settings = Settings()\n",
+    ],
+    ids=["os-environ", "settings-object"],
+)
+def test_an_app_that_reads_the_environment_at_import_is_told_to_set_it(
+    tmp_path: Path, source: str
+) -> None:
+    (tmp_path / "main.py").write_text(
+        source + "\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+
+    result = subprocess.run(
+        [sys.executable, str(HOOKS / "check_imports.py"), "app_import=main:app"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "reads the environment variable(s) DATABASE_URL" in result.stdout
+    assert "run Copier with them set" in result.stdout
+    assert "DATABASE_URL=... uvx" in result.stdout
+    assert "without side effects" not in result.stdout

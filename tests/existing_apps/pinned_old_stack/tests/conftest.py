@@ -1,0 +1,12 @@
+"""pytest-asyncio 0.20: one event loop for the whole session, the way it was done."""
+
+import asyncio
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def event_loop():
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
