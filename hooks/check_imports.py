@@ -40,6 +40,49 @@ def missing_environment(error):
 def kind_of(obj):
     return [cls.__name__ for cls in type(obj).__mro__]
 
+def calls_of_routes(app):
+    # Every dependency any route (HTTP or WebSocket) runs, through sub-dependencies.
+    calls, pending = set(), [r for r in getattr(app, "routes", [])]
+    while pending:
+        route = pending.pop()
+        pending.extend(getattr(getattr(route, "app", None), "routes", []) or [])
+        dependants = [getattr(route, "dependant", None)]
+        while dependants:
+            dependant = dependants.pop()
+            for sub in getattr(dependant, "dependencies", []) if dependant else []:
+                calls.add(sub.call)
+                dependants.append(sub)
+    return calls
+
+FACTORY_WORDS = ("sessionmaker", "session_maker", "session_factory")
+
+def hands_out_a_factory(function):
+    # A dependency yielding (or returning) a sessionmaker, not a session.
+    import ast, inspect, textwrap
+    annotation = str(inspect.signature(function).return_annotation)
+    if any(word in annotation.lower() for word in FACTORY_WORDS):
+        return True
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    namespace = getattr(function, "__globals__", {})
+    for node in ast.walk(tree):
+        value = getattr(node, "value", None) if isinstance(
+            node, (ast.Yield, ast.Return)
+        ) else None
+        if isinstance(value, ast.Attribute) and any(
+            word in value.attr.lower() for word in FACTORY_WORDS
+        ):
+            return True
+        if isinstance(value, ast.Name) and "sessionmaker" in type(
+            namespace.get(value.id)
+        ).__name__:
+            return True
+    return False
+
+application = None
+
 for question, path in json.loads(sys.argv[1]).items():
     module_name, _, name = path.partition(":")
     factory = name.endswith("()")
@@ -78,8 +121,21 @@ for question, path in json.loads(sys.argv[1]).items():
                           detail=f"{name} is neither a MetaData nor a declarative Base")
         elif question.endswith("_dependency") and not callable(obj):
             report.update(status="wrong_kind", detail=f"{name} is not callable")
+        elif question == "db_session_dependency" and hands_out_a_factory(obj):
+            report.update(status="yields_factory", detail=name)
+        elif (
+            question.endswith("_dependency")
+            and application is not None
+            and obj not in calls_of_routes(application)
+        ):
+            report.update(status="unused", detail=name)
         else:
             report.update(status="ok")
+            if question == "app_import":
+                try:
+                    application = obj() if factory else obj
+                except Exception:
+                    application = None
     print(json.dumps(report))
 """
 
@@ -97,6 +153,21 @@ FIXES = {
     "import_error": (
         "importing it raised {detail}",
         "make the module importable without side effects that fail here",
+    ),
+    "yields_factory": (
+        "{detail} hands out a sessionmaker, not a session; db_session overrides "
+        "it with the test's AsyncSession, and your routes would fail with "
+        "'AsyncSession' object is not callable",
+        "answer the dependency that yields the session itself (`async with "
+        "sessionmaker() as session: yield session`); if your routes open "
+        "sessions from the factory, add such a dependency and have them use it",
+    ),
+    "unused": (
+        "no route of the app depends on {detail}, directly or through other "
+        "dependencies, so overriding it changes nothing (a resource kept on "
+        "app.state and read there is never replaced)",
+        "name the dependency your routes use (their Depends(...)), or have "
+        "them get the resource through one",
     ),
     "environment": (
         "importing it reads the environment variable(s) {detail}, which are not set",

@@ -931,3 +931,84 @@ def test_an_app_that_reads_the_environment_at_import_is_told_to_set_it(
     assert "run Copier with them set" in result.stdout
     assert "DATABASE_URL=... uvx" in result.stdout
     assert "without side effects" not in result.stdout
+
+
+SHOP_WITH_UNFIT_DEPENDENCIES = """\
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+Sessions = async_sessionmaker(create_async_engine("sqlite+aiosqlite://"))
+
+
+async def get_sessionmaker():
+    yield Sessions
+
+
+async def get_session():
+    async with Sessions() as session:
+        yield session
+
+
+def get_redis(request: Request):
+    return request.app.state.redis
+
+
+app = FastAPI()
+
+
+@app.get("/orders")
+async def orders(factory=Depends(get_sessionmaker), session=Depends(get_session)):
+    return {}
+
+
+@app.get("/hits")
+async def hits(request: Request):
+    return {"hits": await request.app.state.redis.incr("hits")}
+"""
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (
+            "db_session_dependency=shop:get_sessionmaker",
+            "get_sessionmaker hands out a sessionmaker, not a session",
+        ),
+        (
+            "cache_dependency=shop:get_redis",
+            "no route of the app depends on get_redis",
+        ),
+    ],
+)
+def test_a_dependency_the_override_cannot_reach_is_refused(
+    tmp_path: Path, answer: str, message: str
+) -> None:
+    (tmp_path / "shop.py").write_text(SHOP_WITH_UNFIT_DEPENDENCIES)
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(HOOKS / "check_imports.py"),
+            "app_import=shop:app",
+            answer,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    fitting = subprocess.run(
+        [
+            *(sys.executable, str(HOOKS / "check_imports.py"), "app_import=shop:app"),
+            "db_session_dependency=shop:get_session",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert f"error: {answer}: {message}" in result.stdout
+    assert "Fix:" in result.stdout
+    assert fitting.returncode == 0, fitting.stdout
