@@ -506,13 +506,15 @@ def _judged(dst_path: Any) -> Path | None:
     return path
 
 
-def adoption_default(dst_path: Any, question: str, fallback: str) -> str:
+def adoption_default(
+    dst_path: Any, question: str, fallback: str, answers: dict[str, Any] | None = None
+) -> str:
     """The answer to `question` that fits the project at `dst_path`."""
     project = _judged(dst_path)
     if project is None:
         return fallback
     survey = _hooks_module("project_survey").survey(project)
-    return _hooks_module("adoption_fit").fitting(survey, question)
+    return _hooks_module("adoption_fit").fitting(survey, question, answers or {})
 
 
 def adoption_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str:

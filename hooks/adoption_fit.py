@@ -57,8 +57,12 @@ def _async_setup(survey: Survey) -> str:
     return "; ".join(facts)
 
 
-def fitting(survey: Survey, question: str) -> str:
+def fitting(
+    survey: Survey, question: str, answers: dict[str, Any] | None = None
+) -> str:
     """The answer to `question` that fits the project as it is."""
+    if question == "fixture_prefix":
+        return _free_prefix(survey, answers or {})
     if question == "async_runner":
         if survey.uses_anyio and not survey.uses_pytest_asyncio:
             return "anyio"
@@ -168,18 +172,44 @@ def _mode_refusal(survey: Survey, answer: str) -> str:
     return ""
 
 
-def _collision_refusal(survey: Survey, prefix: str, answers: dict[str, Any]) -> str:
-    wired = harness_fixture_names(answers)
+PREFIXES = ("harness_", "fastapi_harness_", "fh_")
+
+
+def _clashes(survey: Survey, prefix: str, answers: dict[str, Any]) -> list[Any]:
     own = {f.name: f for f in survey.fixtures}
-    clashes = [own[name] for name in wired if prefix + name in own]
+    return [
+        own[prefix + name]
+        for name in harness_fixture_names(answers)
+        if prefix + name in own
+    ]
+
+
+def _free_prefix(survey: Survey, answers: dict[str, Any]) -> str:
+    """'' when no fixture of the project's shares a name with the harness's."""
+    for prefix in ("", *PREFIXES):
+        if not _clashes(survey, prefix, answers):
+            return prefix
+    return PREFIXES[-1]
+
+
+def collision_report(survey: Survey, prefix: str, answers: dict[str, Any]) -> str:
+    """What the prefix steered clear of, for the adoption's report; or ''."""
+    clashes = _clashes(survey, "", answers)
+    if not prefix or not clashes:
+        return ""
+    listed = ", ".join(f"{f.name} ({f.file})" for f in clashes)
+    return (
+        f"your conftest files define {listed}: the harness's fixtures are named "
+        f"{prefix}app, {prefix}client and so on, and yours keep their names."
+    )
+
+
+def _collision_refusal(survey: Survey, prefix: str, answers: dict[str, Any]) -> str:
+    clashes = _clashes(survey, prefix, answers)
     if not clashes:
         return ""
     listed = "; ".join(f"{f.name} ({f.file})" for f in clashes)
-    suggestion = next(
-        candidate
-        for candidate in ("harness_", "fh_", "h_")
-        if not any(candidate + name in own for name in wired)
-    )
+    suggestion = _free_prefix(survey, answers)
     if prefix:
         return (
             f"with fixture_prefix={prefix} the harness's fixtures still share names "
@@ -189,8 +219,8 @@ def _collision_refusal(survey: Survey, prefix: str, answers: dict[str, Any]) -> 
         f"your conftest files define fixtures under names the harness's fixtures "
         f"use: {listed}. Yours would shadow the harness's for your tests, and its "
         f"own fixtures would get yours. Answer fixture_prefix={suggestion} to name "
-        f"the harness's fixtures {suggestion}client, {suggestion}app and so on, "
-        "or rename yours."
+        f"the harness's fixtures {suggestion}client, {suggestion}app and so on "
+        "(the default), or rename yours."
     )
 
 

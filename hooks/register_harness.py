@@ -7,10 +7,13 @@ if it does not yet register the harness. A conftest.py that already sets
 """
 
 import ast
+import json
 import sys
 from pathlib import Path
 
 from adopt_support import in_copier_scratch_copy, inside_project
+from adoption_fit import collision_report
+from project_survey import survey
 
 PLUGIN = "tests.harness"
 REGISTRATION = f'pytest_plugins = ["{PLUGIN}"]  # the FastAPI test harness\n'
@@ -36,10 +39,16 @@ def defines_pytest_plugins(source: str) -> bool:
     return False
 
 
-def main() -> int:
+def main(arguments: list[str]) -> int:
     project = Path.cwd()
     if in_copier_scratch_copy(project):
         return 0
+    answers = json.loads(arguments[0]) if arguments else {}
+    report = collision_report(
+        survey(project), answers.get("fixture_prefix", ""), answers
+    )
+    if report:
+        print(f"fixture names: {report}")
     conftest = inside_project(project, "tests/conftest.py")
     if not conftest.exists():
         conftest.write_text(NEW_CONFTEST)
@@ -61,4 +70,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

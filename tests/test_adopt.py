@@ -30,6 +30,7 @@ import tomlkit
 from releases import commit_everything, replace_in, versioned_template
 from rendering import (
     HARNESS_ANSWERS_FILE,
+    POSTGRES_SERVER_URL,
     REPO_ROOT,
     assert_suite_passes,
     database_url_for,
@@ -91,6 +92,38 @@ async def test_the_app_counts_in_the_tests_cache(db_session, cache, async_client
 
     assert response.json()["count"] == 42
     assert await cache.get("entries:count") == "42"
+"""
+
+
+# Tests the todo team writes with the harness beside its own fixtures.
+TODO_TEAM_TESTS = """\
+import pytest
+from sqlalchemy import select
+
+from todo.db import Task
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_written_through_the_api_read_in_the_session(
+    harness_db_session, harness_async_client
+):
+    await harness_async_client.post("/tasks", json={"title": "via api"})
+
+    titles = await harness_db_session.scalars(select(Task.title))
+
+    assert list(titles) == ["via api"]
+
+
+async def test_seeded_in_the_session_read_through_the_api(
+    harness_db_session, harness_async_client
+):
+    harness_db_session.add(Task(title="seeded"))
+    await harness_db_session.flush()
+
+    response = await harness_async_client.get("/tasks")
+
+    assert response.json() == ["seeded"]
 """
 
 
@@ -180,6 +213,28 @@ LAYOUTS = {
     "pytest_ini": Layout(
         answers={"app_import": "app:app"},
         own_tests=("test/test_status.py::test_status_is_up",),
+    ),
+    # The team's own `app`, `client` (an httpx.AsyncClient) and `db_session` in
+    # tests/conftest.py: the harness's fixtures take the prefix harness_ (the
+    # default that fits), and the project's keep their names and behaviour.
+    "own_fixtures": Layout(
+        answers={
+            "app_import": "todo.main:app",
+            "async_db": "sqlite",
+            "db_session_dependency": "todo.db:get_session",
+            "db_metadata": "todo.db:Base",
+        },
+        own_tests=(
+            "tests/test_tasks.py::test_a_task_added_is_read_back",
+            "tests/test_tasks.py::test_tasks_seeded_in_the_session_are_listed",
+            "tests/test_tasks.py::test_an_unknown_task_is_404",
+            "tests/test_with_the_harness.py::"
+            "test_written_through_the_api_read_in_the_session",
+            "tests/test_with_the_harness.py::"
+            "test_seeded_in_the_session_read_through_the_api",
+        ),
+        async_client=True,
+        added_tests={"tests/test_with_the_harness.py": TODO_TEAM_TESTS},
     ),
     "async_resources": Layout(
         answers={
@@ -483,6 +538,78 @@ def test_db_session_on_postgresql_in_an_adopted_project(
     expected = layout.expected_passes()
     assert_suite_passes(result, at_least=len(expected))
     assert "asyncpg>=0.30" in (project / "pyproject.toml").read_text()
+
+
+WRONG_MIX_WITH_PREFIXED_NAMES = """\
+def test_sync_client_with_the_shared_session(harness_client, harness_db_session):
+    harness_client.get("/tasks")
+"""
+
+
+@pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
+def test_prefixed_harness_beside_the_teams_fixtures_on_postgresql(
+    tagged_template: Path, tmp_path: Path, workers: str | None
+) -> None:
+    """The todo team's own app/client/db_session stay theirs; the harness's
+    harness_db_session and harness_async_client run on real PostgreSQL, with
+    and without xdist, and the loop guard speaks the prefixed names."""
+    require_server(
+        POSTGRES_SERVER_URL.host or "127.0.0.1",
+        POSTGRES_SERVER_URL.port or 5432,
+        "PostgreSQL",
+    )
+    layout = LAYOUTS["own_fixtures"]
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "own_fixtures", project)
+    adopt(
+        tagged_template,
+        project,
+        Layout({**layout.answers, "async_db": "postgresql"}, layout.own_tests),
+        "1.0.0",
+    )
+    for path, source in {
+        **layout.added_tests,
+        "tests/test_wrong_mix.py": WRONG_MIX_WITH_PREFIXED_NAMES,
+    }.items():
+        (project / path).write_text(source)
+    url = database_url_for(f"todo_{workers or 'serial'}")
+    args = ["-n", workers] if workers else ["-p", "no:xdist"]
+
+    result = run_suite(
+        project, "-v", *args, env=suite_environment(project, TEST_DATABASE_URL=url)
+    )
+
+    assert read_answers(project)["fixture_prefix"] == "harness_"
+    assert outcome_counts(result.stdout) == {
+        "passed": len(layout.expected_passes()),
+        "error": 1,
+    }, result.stdout
+    output = " ".join(result.stdout.split())
+    assert (
+        "uses `harness_client` together with loop-bound `harness_db_session`" in output
+    )
+    assert "Fix: use `harness_async_client` instead of `harness_client`" in output
+
+
+def test_an_empty_prefix_beside_colliding_fixtures_is_refused(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "own_fixtures", project)
+    before = snapshot(project)
+
+    result = copier_cli(
+        template, project, "app_import=todo.main:app", "fixture_prefix="
+    )
+
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert (
+        "your conftest files define fixtures under names the harness's fixtures "
+        "use: app (tests/conftest.py); client (tests/conftest.py)"
+    ) in output
+    assert "Answer fixture_prefix=harness_" in output
+    assert snapshot(project) == before
 
 
 # ── The hooks on their own ────────────────────────────────────────────────────
