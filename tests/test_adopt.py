@@ -30,7 +30,6 @@ import tomlkit
 from releases import commit_everything, replace_in, versioned_template
 from rendering import (
     HARNESS_ANSWERS_FILE,
-    POSTGRES_SERVER_URL,
     REPO_ROOT,
     assert_suite_passes,
     database_url_for,
@@ -553,11 +552,6 @@ def test_prefixed_harness_beside_the_teams_fixtures_on_postgresql(
     """The todo team's own app/client/db_session stay theirs; the harness's
     harness_db_session and harness_async_client run on real PostgreSQL, with
     and without xdist, and the loop guard speaks the prefixed names."""
-    require_server(
-        POSTGRES_SERVER_URL.host or "127.0.0.1",
-        POSTGRES_SERVER_URL.port or 5432,
-        "PostgreSQL",
-    )
     layout = LAYOUTS["own_fixtures"]
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / "own_fixtures", project)
