@@ -20,9 +20,10 @@ from typing import Any
 import tomlkit
 from adopt_support import in_copier_scratch_copy, inside_project
 from adoption_fit import old_starlette
+from packaging.requirements import Requirement
 from project_survey import Survey, pytest_config, survey
 from pytest_settings import current_value, merge_settings
-from tomlkit.items import Array
+from tomlkit.items import Array, Table
 
 NEW_PYPROJECT_HEADER = (
     "# Created when adopting the FastAPI test harness (copier-fastapi-harness):\n"
@@ -133,17 +134,54 @@ def declared_packages(document: tomlkit.TOMLDocument) -> set[str]:
 
 
 def dependency_list(document: tomlkit.TOMLDocument) -> tuple[str, Array]:
-    """The list test dependencies go to: an existing `test` extra, else the
-    `dev` dependency group (created if need be)."""
+    """The list test dependencies go to: an existing `test` extra, uv's
+    `[tool.uv] dev-dependencies`, else the `dev` dependency group (created if
+    need be)."""
     extras = document.get("project", {}).get("optional-dependencies", {})
     if "test" in extras:
         return "[project.optional-dependencies] test", extras["test"]
+    uv = document.get("tool", {}).get("uv", {})
+    if "dev-dependencies" in uv:
+        return "[tool.uv] dev-dependencies", uv["dev-dependencies"]
     if "dependency-groups" not in document:
         document.add("dependency-groups", tomlkit.table())
     groups = document["dependency-groups"]
     if "dev" not in groups:
         groups.add("dev", tomlkit.array().multiline(True))
     return "[dependency-groups] dev", groups["dev"]
+
+
+def poetry_group(document: tomlkit.TOMLDocument) -> tuple[str, Table] | None:
+    """A Poetry project's test group (`test`, else `dev`, created if need be);
+    None for a project Poetry does not manage."""
+    poetry = document.get("tool", {}).get("poetry")
+    if poetry is None or "dependencies" not in poetry:
+        return None
+    if "group" not in poetry:
+        poetry.add("group", tomlkit.table(is_super_table=True))
+    groups = poetry["group"]
+    name = next((g for g in ("test", "dev") if g in groups), "dev")
+    if name not in groups:
+        group = tomlkit.table()
+        group.add("dependencies", tomlkit.table())
+        groups.add(name, group)
+    return f"[tool.poetry.group.{name}.dependencies]", groups[name]["dependencies"]
+
+
+def add_to_poetry(table: Table, requirement: str) -> None:
+    """`name = "constraint"`, or an inline table with extras or markers."""
+    parsed = Requirement(requirement)
+    constraint = str(parsed.specifier) or "*"
+    if not parsed.extras and not parsed.marker:
+        table.add(parsed.name, constraint)
+        return
+    entry = tomlkit.inline_table()
+    entry.add("version", constraint)
+    if parsed.extras:
+        entry.add("extras", sorted(parsed.extras))
+    if parsed.marker:
+        entry.add("markers", str(parsed.marker))
+    table.add(parsed.name, entry)
 
 
 def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -160,8 +198,15 @@ def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]
         req
         for req in dict.fromkeys(harness_dependencies(answers, before))
         if package_name(req) not in declared
+        and package_name(req) not in before.declared
     ]
-    if missing:
+    poetry = poetry_group(document) if missing else None
+    if poetry:
+        where, table = poetry
+        for requirement in missing:
+            add_to_poetry(table, requirement)
+        changes.append(f"pyproject.toml {where}: added {', '.join(missing)}")
+    elif missing:
         where, target = dependency_list(document)
         for requirement in missing:
             target.append(requirement)

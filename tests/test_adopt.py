@@ -1133,3 +1133,51 @@ def test_a_dependency_the_override_cannot_reach_is_refused(
     assert f"error: {answer}: {message}" in result.stdout
     assert "Fix:" in result.stdout
     assert fitting.returncode == 0, fitting.stdout
+
+
+SQLITE_ANSWERS = {**STRICT_ANSWERS, "async_db": "sqlite"}
+
+
+@pytest.mark.parametrize(
+    ("original", "where", "added"),
+    [
+        (
+            '[tool.poetry]\nname = "x"\nversion = "0"\n\n'
+            '[tool.poetry.dependencies]\npython = "^3.11"\nfastapi = "^0.115"\n\n'
+            '[tool.poetry.group.dev.dependencies]\npytest = "^8.3"  # ours\n',
+            ("tool", "poetry", "group", "dev", "dependencies"),
+            {
+                "pytest": "^8.3",
+                "pytest-asyncio": ">=1.2",
+                "sqlalchemy": {"version": ">=2.0.36", "extras": ["asyncio"]},
+            },
+        ),
+        (
+            '[project]\nname = "x"\nversion = "0"\ndependencies = ["fastapi"]\n\n'
+            '[tool.uv]\ndev-dependencies = ["pytest>=8.3"]\n',
+            ("tool", "uv", "dev-dependencies"),
+            ["pytest>=8.3", "pytest-asyncio>=1.2", "sqlalchemy[asyncio]>=2.0.36"],
+        ),
+    ],
+    ids=["poetry-group", "uv-dev-dependencies"],
+)
+def test_dependencies_go_where_the_project_keeps_its_own(
+    tmp_path: Path, original: str, where: tuple[str, ...], added: Any
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(original)
+
+    report = run_hook(tmp_path, "merge_pyproject.py", json.dumps(SQLITE_ANSWERS))
+
+    merged = (tmp_path / "pyproject.toml").read_text()
+    assert merged.startswith(original.rstrip("\n").rsplit("\n", 1)[0])
+    target: Any = tomlkit.parse(merged).unwrap()
+    for key in where:
+        target = target[key]
+    if isinstance(added, dict):
+        assert {name: target[name] for name in added} == added
+    else:
+        assert [entry for entry in target if entry in added] == added
+    assert "dependency-groups" not in tomlkit.parse(merged)
+    assert "added" in report
+    run_hook(tmp_path, "merge_pyproject.py", json.dumps(SQLITE_ANSWERS))
+    assert (tmp_path / "pyproject.toml").read_text() == merged
