@@ -585,6 +585,68 @@ def test_prefixed_harness_beside_the_teams_fixtures_on_postgresql(
     assert "Fix: use `harness_async_client` instead of `harness_client`" in output
 
 
+BILLING_TEAM_TESTS = """\
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from billing.models import Customer, Invoice
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_written_through_the_api_read_in_the_session(db_session, async_client):
+    await async_client.post("/invoices", json={"customer": "ada", "cents": 250})
+
+    assert list(await db_session.scalars(select(Invoice.cents))) == [250]
+
+
+async def test_seeded_in_the_session_read_through_the_api(db_session, async_client):
+    customer = Customer(name="bob")
+    db_session.add(customer)
+    await db_session.flush()
+    db_session.add_all([Invoice(customer_id=customer.id, cents=c) for c in (1, 2)])
+    await db_session.flush()
+
+    response = await async_client.get("/customers/bob/total")
+
+    assert response.json() == {"cents": 3}
+
+
+async def test_twenty_requests_at_once_without_the_shared_session(async_client):
+    responses = await asyncio.gather(
+        *(async_client.get("/health") for _ in range(20))
+    )
+
+    assert {r.status_code for r in responses} == {200}
+"""
+
+
+def test_tables_in_postgresql_schemas(tagged_template: Path, tmp_path: Path) -> None:
+    """Metadata whose tables live in a PostgreSQL schema: the harness creates
+    the schema before the tables, and empties them after tests that commit."""
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "pg_schemas", project)
+    answers = {
+        "app_import": "billing.main:app",
+        "async_db": "postgresql",
+        "db_session_dependency": "billing.main:get_session",
+        "db_metadata": "billing.models:Base",
+        "concurrency": True,
+    }
+    adopt(tagged_template, project, Layout(answers, ()), "1.0.0")
+    (project / "tests" / "test_invoices.py").write_text(BILLING_TEAM_TESTS)
+    url = database_url_for("billing")
+
+    result = run_suite(
+        project, "-p", "no:xdist", env=suite_environment(project, TEST_DATABASE_URL=url)
+    )
+
+    # Its own test, the two smoke tests and the team's three.
+    assert outcome_counts(result.stdout) == {"passed": 6}, result.stdout
+
+
 def test_an_empty_prefix_beside_colliding_fixtures_is_refused(
     template: Path, tmp_path: Path
 ) -> None:
