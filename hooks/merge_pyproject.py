@@ -54,7 +54,7 @@ def harness_dependencies(
     else:
         wanted = ["pytest>=8.3", "httpx2>=2.16", "starlette>=1.10"]
     # The harness gives each xdist worker its own database and Redis index.
-    wanted.append("pytest-xdist>=3.6")
+    wanted.append("pytest-xdist>=3.6.1")
     if answers["needs_async_client"]:
         wanted += ["httpx>=0.28"] if "httpx>=0.28" not in wanted else []
         wanted += ["asgi-lifespan>=2.1"]
