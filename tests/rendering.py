@@ -102,7 +102,11 @@ def pytest_plugin_flags(project: Path) -> list[str]:
     This environment holds every dependency any project can declare; a project
     that does not use pytest-asyncio must not have it loaded (it would warn).
     """
-    declared = (project / "pyproject.toml").read_text()
+    # An adopted project may declare it outside pyproject.toml.
+    files = ["pyproject.toml", "setup.cfg", *(p.name for p in project.glob("req*.txt"))]
+    declared = "".join(
+        (project / name).read_text() for name in files if (project / name).is_file()
+    )
     return [] if "pytest-asyncio" in declared else ["-p", "no:asyncio"]
 
 
