@@ -10,10 +10,12 @@ team work applied: an update must leave exactly what a new project would have.
 from __future__ import annotations
 
 import filecmp
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,12 @@ from rendering import (
     read_answers,
     run_suite,
 )
+
+HOOKS = Path(__file__).resolve().parent.parent / "hooks"
+sys.path.insert(0, str(HOOKS))
+from dependencies import package_name, service_requirements  # noqa: E402
+
+sys.path.remove(str(HOOKS))
 
 CONFLICT_START = "<<<<<<< before updating"
 CONFLICT_END = ">>>>>>> after updating"
@@ -91,7 +99,7 @@ def add_team_work(project: Path) -> None:
     (project / USER_TEST).write_text(USER_TEST_TEXT)
     conftest = project / "tests/conftest.py"
     conftest.write_text(conftest.read_text() + USER_FIXTURE)
-    # First in the list: the template adds its own dependencies further down.
+    # By hand, first in the list (uv's appending is tested further down).
     replace_in(
         project / "pyproject.toml",
         "dependencies = [\n",
@@ -326,6 +334,301 @@ def test_colliding_edit_shows_inline_as_a_conflict_never_dropped(
     assert_suite_passes(run_suite(project), at_least=4)
 
 
+# ── Edits made the way teams make them, then every feature toggled ───────────
+UV = [sys.executable, "-m", "uv"]
+
+
+def uv(project: Path, *args: str) -> str:
+    """Run uv as a team does (its own PATH, no test-run environment)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTEST_XDIST_WORKER"}
+    }
+    result = subprocess.run(
+        [*UV, *args], cwd=project, capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+ORDERS_ROUTER = '''"""The team's own router."""
+
+from fastapi import APIRouter, Request
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+@router.get("")
+async def list_orders(request: Request) -> dict[str, int | bool]:
+    state = request.app.state
+    return {"page_size": state.settings.orders_page_size, "pool": bool(state.pool)}
+'''
+ORDERS_TEST = '''"""The team's tests of its router, lifespan resource and middleware."""
+
+from fastapi.testclient import TestClient
+
+
+def test_orders_use_the_team_setting_and_resource(client: TestClient) -> None:
+    assert client.get("/orders").json() == {"page_size": 25, "pool": True}
+
+
+def test_large_responses_are_compressed(client: TestClient) -> None:
+    response = client.get("/openapi.json", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+'''
+MAIN_IMPORTS = (
+    "from fastapi import FastAPI\n",
+    "from fastapi import FastAPI\nfrom fastapi.middleware.gzip import GZipMiddleware\n",
+)
+MAIN_ROUTER_IMPORT = (
+    "routers import greetings, health\n",
+    "routers import greetings, health, orders\n",
+)
+MAIN_POOL_IMPORT = (
+    "from collections.abc import AsyncIterator\n",
+    "from collections.abc import AsyncIterator\n"
+    "from concurrent.futures import ThreadPoolExecutor\n",
+)
+MAIN_RESOURCE = (
+    "            app.state.ready = True\n",
+    "            app.state.pool = resources.enter_context(ThreadPoolExecutor(2))\n"
+    "            app.state.ready = True\n",
+)
+MAIN_MIDDLEWARE = (
+    "    return app\n",
+    "    app.add_middleware(GZipMiddleware, minimum_size=500)\n    return app\n",
+)
+MAIN_ROUTER = (
+    "    return app\n",
+    "    app.include_router(orders.router)\n    return app\n",
+)
+SETTINGS_FIELD = "    orders_page_size: int = 25\n"
+README_SECTION = "\n## Deploying\n\nThe team deploys with `make deploy`.\n"
+PYTEST_OPTIONS = (
+    'addopts = ["--strict-markers"]',
+    'addopts = ["--strict-markers", "-ra"]',
+)
+PYTEST_MARKERS = 'markers = ["slow: takes more than a second"]\n'
+
+
+def make_team_edits(project: Path) -> list[tuple[str, str]]:
+    """The edits every team makes, with the tools and where people make them;
+    return (file, line) pairs every later update must keep."""
+    package = next((project / "src").iterdir()).name
+    uv(project, "add", "--frozen", "zstandard>=0.23")
+    uv(project, "add", "--frozen", "--dev", "pytest-cov>=6.0")
+    main = project / "src" / package / "main.py"
+    for old, new in (
+        MAIN_POOL_IMPORT,
+        MAIN_IMPORTS,
+        MAIN_ROUTER_IMPORT,
+        MAIN_RESOURCE,
+        MAIN_ROUTER,
+        MAIN_MIDDLEWARE,
+    ):
+        replace_in(main, old, new)
+    (project / "src" / package / "routers/orders.py").write_text(ORDERS_ROUTER)
+    settings = project / "src" / package / "settings.py"
+    settings.write_text(settings.read_text() + SETTINGS_FIELD)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + README_SECTION)
+    pyproject = project / "pyproject.toml"
+    replace_in(pyproject, *PYTEST_OPTIONS)
+    # At the end of the pytest table, whatever the template put there.
+    text = pyproject.read_text()
+    end_of_table = text.index("\n[", text.index("[tool.pytest.ini_options]"))
+    pyproject.write_text(
+        text[:end_of_table] + "\n" + PYTEST_MARKERS.rstrip("\n") + text[end_of_table:]
+    )
+    (project / "tests/test_orders.py").write_text(ORDERS_TEST)
+    return [
+        ("pyproject.toml", '"zstandard>=0.23"'),
+        ("pyproject.toml", '"pytest-cov>=6.0"'),
+        ("pyproject.toml", PYTEST_OPTIONS[1]),
+        ("pyproject.toml", PYTEST_MARKERS),
+        *(
+            (f"src/{package}/main.py", new)
+            for _, new in (
+                MAIN_POOL_IMPORT,
+                MAIN_IMPORTS,
+                MAIN_ROUTER_IMPORT,
+                MAIN_RESOURCE,
+            )
+        ),
+        (f"src/{package}/main.py", MAIN_ROUTER[1].splitlines()[0]),
+        (f"src/{package}/main.py", MAIN_MIDDLEWARE[1].splitlines()[0]),
+        (f"src/{package}/settings.py", SETTINGS_FIELD),
+        ("README.md", README_SECTION),
+        (f"src/{package}/routers/orders.py", ORDERS_ROUTER),
+        ("tests/test_orders.py", ORDERS_TEST),
+    ]
+
+
+def assert_merged_cleanly(project: Path, team_lines: list[tuple[str, str]]) -> None:
+    """No conflict markers, no .rej files, nothing unmerged; every team line kept."""
+    assert conflicted_files(project) == []
+    assert not [name for name in project_files(project) if name.endswith(".rej")]
+    assert git(project, "ls-files", "--unmerged") == ""
+    for name, line in team_lines:
+        assert line in (project / name).read_text(), f"{name} lost {line!r}"
+
+
+def declared(project: Path) -> list[str]:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    return pyproject["project"]["dependencies"] + pyproject["dependency-groups"]["dev"]
+
+
+ALL_ON = {
+    "websockets": True,
+    "concurrency": True,
+    "async_db": "sqlite",
+    "cache": "redis",
+}
+ALL_OFF = {
+    "websockets": False,
+    "concurrency": False,
+    "async_db": "none",
+    "cache": "none",
+}
+
+
+@pytest.mark.parametrize(
+    ("start", "steps"),
+    [
+        ({}, [ALL_ON, ALL_OFF]),
+        (
+            {"async_db": "sqlite", "websockets": True, "async_runner": "anyio"},
+            [
+                {"async_db": "none", "cache": "redis"},
+                {"websockets": False, "concurrency": True},
+            ],
+        ),
+    ],
+    ids=["none-all-none", "one-by-one-anyio"],
+)
+def test_toggling_features_after_real_team_edits_never_conflicts(
+    two_releases: Path,
+    tmp_path: Path,
+    start: dict[str, Any],
+    steps: list[dict[str, Any]],
+) -> None:
+    project = render_at(two_releases, tmp_path / "project", start, "2.0.0")
+    team_lines = make_team_edits(project)
+    commit_everything(project, "the team's edits")
+
+    for step in steps:
+        update(project, step)
+
+        assert_merged_cleanly(project, team_lines)
+        answers = read_answers(project)
+        expected = service_requirements(
+            {**answers, "needs_async_client": "async_runner" in answers}
+        )
+        names = [package_name(spec) for spec in declared(project)]
+        for spec in expected["runtime"] + expected["dev"]:
+            assert spec in declared(project), spec
+        for gone in {"fakeredis", "aiosqlite", "httpx-ws"} - {
+            package_name(spec) for spec in expected["dev"] + expected["runtime"]
+        }:
+            assert gone not in names, gone
+        # uv's appended entries stay where uv put them: after the template's.
+        runtime = tomllib.loads((project / "pyproject.toml").read_text())["project"][
+            "dependencies"
+        ]
+        assert runtime.index("zstandard>=0.23") > runtime.index("uvicorn>=0.30")
+        commit_everything(project, f"update {step}")
+
+    assert_suite_passes(run_suite(project), at_least=6)
+
+
+# ── Files an update deletes or finds deleted ──────────────────────────────────
+TEAM_ITEMS_TEST = """
+
+def test_team_item_names_are_trimmed(client: TestClient) -> None:
+    assert client.post("/items", json={"name": "bolt"}).json()["name"] == "bolt"
+"""
+
+
+def test_turning_a_feature_off_keeps_a_file_holding_team_edits_and_says_so(
+    two_releases: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = render_at(
+        two_releases,
+        tmp_path / "project",
+        {"async_db": "sqlite", "cache": "redis"},
+        "2.0.0",
+    )
+    items_test = project / "tests/test_items.py"
+    items_test.write_text(items_test.read_text() + TEAM_ITEMS_TEST)
+    commit_everything(project, "the team adds a test to tests/test_items.py")
+    team_version = items_test.read_text()
+    capfd.readouterr()
+
+    update(project, {"async_db": "none", "cache": "none"})
+
+    output = capfd.readouterr().out
+    assert items_test.read_text() == team_version
+    assert "tests/test_items.py" in output
+    assert "git rm" in output
+    # What the team never touched goes with its feature.
+    for gone in ("tests/test_counters.py", "tests/harness/database.py"):
+        assert not (project / gone).exists(), gone
+        assert gone not in output
+    assert_merged_cleanly(project, [])
+    # The way out the message names: the test needs the database it turned off.
+    git(project, "rm", "-q", "tests/test_items.py")
+    assert_suite_passes(run_suite(project), at_least=4)
+
+
+def test_update_restores_deleted_harness_modules_at_the_new_release(
+    two_releases: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = render_at(
+        two_releases, tmp_path / "project", {"websockets": True}, "1.0.0"
+    )
+    deleted = [HARNESS_MODULE, "tests/harness/loop_guard.py"]
+    for name in deleted:
+        (project / name).unlink()
+    commit_everything(project, "the team deletes two harness modules")
+    capfd.readouterr()
+
+    update(project)
+
+    output = capfd.readouterr().out
+    for name in deleted:
+        assert (project / name).exists(), name
+        assert f"{name}: restored" in output
+    # Restored as the new release has it, like any module the team kept.
+    assert HARNESS_CHANGE[1] in (project / HARNESS_MODULE).read_text()
+    fresh = render_at(two_releases, tmp_path / "fresh", {"websockets": True}, "2.0.0")
+    for name in deleted:
+        assert (project / name).read_text() == (fresh / name).read_text(), name
+    assert_merged_cleanly(project, [])
+    assert_suite_passes(run_suite(project), at_least=5)
+
+
+# ── The lockfile ──────────────────────────────────────────────────────────────
+def test_update_relocks_uv_lock_so_the_next_update_starts_clean(
+    two_releases: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The README's sequence: update, commit with uv.lock; `uv run` then has
+    nothing to rewrite, and the next update finds a clean tree."""
+    project = render_at(two_releases, tmp_path / "project", {}, "2.0.0")
+    uv(project, "lock")
+    commit_everything(project, "locked")
+
+    for answers, locked in (({"cache": "redis"}, True), ({"cache": "none"}, False)):
+        capfd.readouterr()
+        update(project, answers)
+
+        assert "uv.lock: relocked" in capfd.readouterr().out
+        uv(project, "lock", "--check")
+        assert ('name = "fakeredis"' in (project / "uv.lock").read_text()) is locked
+        commit_everything(project, f"update {answers}, with its lockfile")
+        assert git(project, "status", "--porcelain") == ""
+
+
 # ── Migrations: a renamed answer and a moved harness module ───────────────────
 OLD_MODULE, NEW_MODULE = "tests/harness/clients.py", HARNESS_MODULE
 OLD_ANSWER, NEW_ANSWER = "concurrent_load", "concurrency"
@@ -377,16 +680,13 @@ def older_names(repo: Path) -> None:
 
 
 def with_migrations(repo: Path) -> None:
-    """2.0.0 adds the migrations to whatever `_migrations` already lists."""
+    """2.0.0 adds the migrations after those `_migrations` already lists (the
+    update guard's comes first: it renders the project's last version)."""
     config = repo / "copier.yml"
     text = config.read_text()
-    entries = MIGRATIONS.removeprefix("_migrations:\n")
-    if re.search(r"^_migrations: \[\]\n", text, re.M):
-        text = re.sub(r"^_migrations: \[\]\n", lambda _: MIGRATIONS, text, flags=re.M)
-    else:
-        text = re.sub(r"^_migrations:\n", lambda _: MIGRATIONS, text, flags=re.M)
-    assert entries in text, "copier.yml has no _migrations list to extend"
-    config.write_text(text)
+    top_level_keys = re.findall(r"^([A-Za-z_]\w*):", text, re.M)
+    assert top_level_keys[-1] == "_migrations", "copier.yml must end with its list"
+    config.write_text(text + MIGRATIONS.removeprefix("_migrations:\n"))
 
 
 def project_with_team_edits_at_old_names(template: Path, destination: Path) -> Path:
@@ -424,22 +724,27 @@ def test_migrations_carry_a_renamed_answer_and_a_moved_module(
     assert_suite_passes(run_suite(project), at_least=6)
 
 
-def test_without_the_migrations_the_answer_and_the_edits_would_be_lost(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+def test_without_the_migrations_the_answer_is_lost_and_the_edits_left_behind(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
-    """The control for the test above: the hooks are what keeps the team's work."""
+    """The control for the test above: the hooks are what carries the team's
+    work to the new names. Without them the update guard still keeps the edited
+    module at its old path, where the harness no longer loads it, and says so."""
     template = versioned_template(tmp_path_factory.mktemp("unmigrated"), v1=older_names)
     project = project_with_team_edits_at_old_names(template, tmp_path / "project")
+    capfd.readouterr()
 
     update(project)
 
     assert read_answers(project)[NEW_ANSWER] is False
-    assert not (project / OLD_MODULE).exists()
     assert "team_headers" not in (project / NEW_MODULE).read_text()
+    assert (project / OLD_MODULE).read_text().endswith(TEAM_HARNESS_FIXTURE)
+    assert f"  {OLD_MODULE}\n" in capfd.readouterr().out
 
 
 # ── The hooks on their own: idempotent, and only what they are asked ──────────
-HOOKS = Path(__file__).resolve().parent.parent / "hooks"
 
 
 def run_hook(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
