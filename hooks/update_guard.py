@@ -77,7 +77,16 @@ def render_last_version(
 
 
 def before(project: Path, answers_file: str, template: str, old_ref: str) -> None:
-    rendered = render_last_version(project, answers_file, template, old_ref)
+    try:
+        rendered = render_last_version(project, answers_file, template, old_ref)
+    except Exception as error:  # the update itself may still work
+        shutil.rmtree(last_render(project), ignore_errors=True)
+        print(
+            f"Could not render the template's version {old_ref} ({error}): this "
+            f"update neither restores modules missing from {HARNESS}/ nor keeps "
+            "files it deletes that hold your changes. Check `git status` after it."
+        )
+        return
     restored = [
         name
         for name in files_under(rendered)
