@@ -1,0 +1,150 @@
+"""hooks/dependencies.py on its own: the semantic sync of requirements and
+settings into a pyproject.toml, on files shaped as `uv add` and teams leave them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import tomlkit
+
+HOOKS = Path(__file__).resolve().parent.parent / "hooks"
+sys.path.insert(0, str(HOOKS))
+from dependencies import (  # noqa: E402
+    REQUIREMENTS,
+    harness_requirements,
+    package_name,
+    service_requirements,
+    sync_requirements,
+    sync_settings,
+)
+
+sys.path.remove(str(HOOKS))
+
+# As `uv add` leaves a project: its entries appended, one per line.
+TEAM_PYPROJECT = """\
+[project]
+name = "orders"
+dependencies = [
+    "fastapi>=0.115",
+    "zstandard>=0.23.0",
+]
+
+[dependency-groups]
+dev = [
+    "pytest>=8.3",
+    "pytest-cov>=6.0",  # coverage in CI
+]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+markers = ["slow: takes more than a second"]
+"""
+
+
+def sync(text: str, wanted: dict[str, list[str]]) -> tuple[str, list[str]]:
+    document = tomlkit.parse(text)
+    targets = {
+        "runtime": document["project"]["dependencies"],
+        "dev": document["dependency-groups"]["dev"],
+    }
+    changes = sync_requirements(document, targets, wanted)
+    return tomlkit.dumps(document), changes
+
+
+def listed(text: str) -> tuple[list[str], list[str]]:
+    document = tomlkit.parse(text).unwrap()
+    return document["project"]["dependencies"], document["dependency-groups"]["dev"]
+
+
+def test_missing_requirements_are_appended_and_the_teams_entries_left_alone() -> None:
+    text, changes = sync(
+        TEAM_PYPROJECT,
+        {"runtime": ["fastapi>=0.120", "redis>=5.2"], "dev": ["fakeredis>=2.26"]},
+    )
+
+    runtime, dev = listed(text)
+    # fastapi is the team's entry (not recorded as the template's): kept as is.
+    assert runtime == ["fastapi>=0.115", "zstandard>=0.23.0", "redis>=5.2"]
+    assert dev == ["pytest>=8.3", "pytest-cov>=6.0", "fakeredis>=2.26"]
+    assert "# coverage in CI" in text
+    assert changes == ["added redis>=5.2", "added fakeredis>=2.26"]
+    assert tomlkit.parse(text)["tool"]["copier-fastapi-harness"][
+        "added-dependencies"
+    ].unwrap() == ["redis>=5.2", "fakeredis>=2.26"]
+    # Run again: nothing to do.
+    assert sync(text, {"runtime": ["redis>=5.2"], "dev": ["fakeredis>=2.26"]}) == (
+        text,
+        [],
+    )
+
+
+def test_only_recorded_entries_are_raised_or_removed() -> None:
+    text, _ = sync(
+        TEAM_PYPROJECT,
+        {"runtime": ["redis>=5.2", "asyncpg>=0.30"], "dev": ["fakeredis>=2.26"]},
+    )
+    # The team pins asyncpg itself, as `uv add asyncpg==0.30.0` rewrites it.
+    text = text.replace('"asyncpg>=0.30"', '"asyncpg==0.30.0"', 1)
+
+    # A release raises redis's floor and asyncpg's; the answers drop fakeredis.
+    raised, changes = sync(
+        text, {"runtime": ["redis>=6.0", "asyncpg>=0.31"], "dev": []}
+    )
+
+    runtime, dev = listed(raised)
+    assert runtime == [
+        "fastapi>=0.115",
+        "zstandard>=0.23.0",
+        "redis>=6.0",
+        "asyncpg==0.30.0",
+    ]
+    assert dev == ["pytest>=8.3", "pytest-cov>=6.0"]
+    assert changes == ["redis>=5.2 -> redis>=6.0", "removed fakeredis>=2.26"]
+
+    # Turning everything off removes the template's entry, never the team's.
+    off, changes = sync(raised, {"runtime": [], "dev": []})
+
+    runtime, _ = listed(off)
+    assert runtime == ["fastapi>=0.115", "zstandard>=0.23.0", "asyncpg==0.30.0"]
+    assert changes == ["removed redis>=6.0"]
+    assert "copier-fastapi-harness" not in off
+
+
+def test_settings_are_set_changed_and_removed_only_while_as_set() -> None:
+    document = tomlkit.parse(TEAM_PYPROJECT)
+    table = document["tool"]["pytest"]["ini_options"]
+    wanted = {"asyncio_mode": "auto", "asyncio_default_test_loop_scope": "session"}
+
+    assert sync_settings(table, document, wanted) == [
+        'set asyncio_mode = "auto"',
+        'set asyncio_default_test_loop_scope = "session"',
+    ]
+    table["asyncio_default_test_loop_scope"] = "function"  # the team's choice
+    strict = {**wanted, "asyncio_mode": "strict"}
+    assert sync_settings(table, document, strict) == ['set asyncio_mode = "strict"']
+    assert table["asyncio_default_test_loop_scope"] == "function"
+
+    assert sync_settings(table, document, {}) == ["removed asyncio_mode"]
+    assert "asyncio_mode" not in table
+    assert table["asyncio_default_test_loop_scope"] == "function"
+    assert table["markers"] == ["slow: takes more than a second"]
+
+
+def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
+    answers = {
+        "websockets": True,
+        "needs_async_client": True,
+        "async_runner": "pytest-asyncio",
+        "async_db": "postgresql",
+        "cache": "redis",
+    }
+    service = service_requirements(answers)
+    harness = harness_requirements(answers)
+
+    assert set(harness) <= set(service["runtime"] + service["dev"])
+    assert "fastapi>=0.115" in service["runtime"]
+    assert "fastapi>=0.115" not in harness
+    assert {"asyncpg>=0.30", "fakeredis>=2.26", "httpx-ws>=0.7"} <= set(harness)
+    names = [package_name(requirement.spec) for requirement in REQUIREMENTS]
+    assert len(names) == len(set(names)), "a package listed twice"
