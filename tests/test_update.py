@@ -814,3 +814,42 @@ def test_move_path_moves_in_git_once_and_stays_inside_the_project(
     assert escaping.returncode != 0
     assert "outside the project" in escaping.stderr
     assert (project / NEW_MODULE).exists()
+
+
+def test_update_guard_after_keeps_edited_files_only_and_leaves_the_index_clean(
+    tmp_path: Path,
+) -> None:
+    """The guard's second half, on a project as Copier leaves it: the update
+    deleted an edited test, an untouched one, and a harness module the guard
+    had put back before the update (staged) that the new answers drop."""
+    project = tmp_path / "project"
+    rendered = project / ".git/copier-fastapi-harness/last-render"
+    as_rendered = {
+        "tests/test_items.py": "def test_items() -> None: ...\n",
+        "tests/test_counters.py": "def test_counters() -> None: ...\n",
+        "tests/harness/loop_guard.py": "# the harness\n",
+    }
+    edited = as_rendered["tests/test_items.py"] + "\ndef test_team() -> None: ...\n"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests/test_items.py").write_text(edited)
+    (project / "tests/test_counters.py").write_text(
+        as_rendered["tests/test_counters.py"]
+    )
+    commit_everything(project, "the team's project; loop_guard.py deleted")
+    for name, text in as_rendered.items():
+        (rendered / name).parent.mkdir(parents=True, exist_ok=True)
+        (rendered / name).write_text(text)
+    (project / "tests/harness").mkdir()
+    (project / "tests/harness/loop_guard.py").write_text("# the harness\n")
+    git(project, "add", "tests/harness/loop_guard.py")
+    for name in as_rendered:
+        (project / name).unlink()
+
+    result = run_hook("update_guard.py", "after", cwd=project)
+
+    assert result.returncode == 0, result.stderr
+    assert (project / "tests/test_items.py").read_text() == edited
+    assert "  tests/test_items.py\n" in result.stdout
+    assert "test_counters" not in result.stdout
+    assert git(project, "status", "--porcelain") == " D tests/test_counters.py\n"
+    assert not rendered.exists()
