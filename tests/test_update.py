@@ -46,7 +46,10 @@ CONFLICT_END = ">>>>>>> after updating"
 
 # What v2 changes in template-owned files, so updates have something to carry.
 HARNESS_MODULE = "tests/harness/sync_client.py"
-HARNESS_CHANGE = ("the default client.", "the default client, and the first choice.")
+HARNESS_CHANGE = (
+    "TestClient, the default client.",
+    "TestClient, the default client, and the first choice.",
+)
 EXAMPLE_TEST = "tests/test_health.py"
 EXAMPLE_TEST_CHANGE = (
     '"""Smoke tests: the app starts, its lifespan runs, and it answers."""',
