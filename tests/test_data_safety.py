@@ -376,6 +376,31 @@ def test_the_database_is_dropped_although_connections_to_it_remain(
     assert name not in databases()
 
 
+def test_a_name_postgresql_would_cut_short_is_refused_before_any_database(
+    project: Path,
+) -> None:
+    # 60 bytes: `_gw0` makes 64, and PostgreSQL keeps 63, so both workers'
+    # names would be cut to one database.
+    name = f"harness_long_w{template_test_worker()}_".ljust(55, "x") + "_test"
+    assert len(name) == 60
+    result = run_suite(
+        project,
+        "-p",
+        "xdist",
+        "-n",
+        "2",
+        *ONE_DATABASE_TEST,
+        env=suite_environment(project, TEST_DATABASE_URL=server_url(name)),
+    )
+
+    output = output_of(result)
+    assert result.returncode != 0, output
+    assert "passed" not in outcome_counts(result.stdout), output
+    assert "PostgreSQL keeps only 63" in output
+    assert "at most 59 bytes" in output
+    assert not {db for db in databases() if db.startswith(name[:50])}
+
+
 @pytest.mark.parametrize(
     ("url_for", "expected"),
     [
