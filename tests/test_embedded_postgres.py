@@ -119,7 +119,10 @@ def test_readme_commands_pass_on_a_machine_with_no_server(
     """`uv sync` and `uv run pytest` from the project's own declarations, two
     workers, no TEST_DATABASE_URL: both workers share one embedded server, and
     nothing of it is left afterwards."""
-    project = render(template, tmp_path / "svc", ANSWERS)
+    # Under `temp`, not pytest's directory: the server runs PostgreSQL's binaries
+    # from the project's .venv, and any pytest run (another test's suite) locks
+    # that directory again.
+    project = render(template, temp / "svc", ANSWERS)
     conftest = project / "tests" / "conftest.py"
     conftest.write_text(
         "import pytest\n\n" + conftest.read_text() + RECORD_EACH_WORKERS_SERVER
