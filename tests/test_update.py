@@ -408,6 +408,13 @@ MAIN_ROUTER = (
 )
 SETTINGS_FIELD = "    orders_page_size: int = 25\n"
 README_SECTION = "\n## Deploying\n\nThe team deploys with `make deploy`.\n"
+# Where a person adds to the README: a section after the first one, and a
+# line into a paragraph next to the test instructions.
+README_MIDDLE_SECTION = "## Deployment\n\nStaging deploys from `main` on every merge.\n\n"
+README_PARAGRAPH = (
+    "Without uv, pip",
+    "Our CI image has no uv, so it installs this way.\nWithout uv, pip",
+)
 PYTEST_OPTIONS = (
     'addopts = ["--strict-markers"]',
     'addopts = ["--strict-markers", "-ra"]',
@@ -436,6 +443,12 @@ def make_team_edits(project: Path) -> list[tuple[str, str]]:
     settings.write_text(settings.read_text() + SETTINGS_FIELD)
     readme = project / "README.md"
     readme.write_text(readme.read_text() + README_SECTION)
+    text = readme.read_text()
+    second_section = text.index("\n## ", text.index("\n## ") + 1) + 1
+    readme.write_text(
+        text[:second_section] + README_MIDDLE_SECTION + text[second_section:]
+    )
+    replace_in(readme, *README_PARAGRAPH)
     pyproject = project / "pyproject.toml"
     replace_in(pyproject, *PYTEST_OPTIONS)
     # At the end of the pytest table, whatever the template put there.
@@ -463,6 +476,8 @@ def make_team_edits(project: Path) -> list[tuple[str, str]]:
         (f"src/{package}/main.py", MAIN_MIDDLEWARE[1].splitlines()[0]),
         (f"src/{package}/settings.py", SETTINGS_FIELD),
         ("README.md", README_SECTION),
+        ("README.md", README_MIDDLE_SECTION),
+        ("README.md", README_PARAGRAPH[1]),
         (f"src/{package}/routers/orders.py", ORDERS_ROUTER),
         ("tests/test_orders.py", ORDERS_TEST),
     ]
