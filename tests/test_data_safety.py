@@ -560,9 +560,9 @@ def test_keys_left_by_a_killed_run_are_refused_not_flushed(
     assert_suite_passes(recovered)
 
 
-def test_readme_example_redis_url_is_not_the_apps_own(project: Path) -> None:
-    readme = (project / "README.md").read_text()
-    settings = (project / "src" / "my_service" / "settings.py").read_text()
+def test_testing_md_example_redis_url_is_not_the_apps_own(project: Path) -> None:
+    readme = (project / "TESTING.md").read_text()
+    settings = (project / "src" / "my_service" / "features.py").read_text()
     example = readme.split("TEST_REDIS_URL=", 1)[1].split()[0]
     default = settings.split('redis_url: str = "', 1)[1].split('"')[0]
 

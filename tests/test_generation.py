@@ -61,12 +61,25 @@ def test_answer_sets_cover_every_value_and_pair() -> None:
     ), "no all-features answer set"
 
 
+@pytest.fixture(scope="module")
+def default_readme(template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    project = render(template, tmp_path_factory.mktemp("readme") / "default")
+    return (project / "README.md").read_text()
+
+
 @pytest.mark.parametrize("name", ANSWER_SETS)
 def test_answer_set_renders_a_passing_lint_clean_project(
-    name: str, template: Path, tmp_path: Path
+    name: str, template: Path, tmp_path: Path, default_readme: str
 ) -> None:
     answers = ANSWER_SETS[name]
     project = render(template, tmp_path / name, answers)
+
+    # The README is the team's: no answer changes it, so toggling a feature
+    # cannot conflict with their edits. What the answers wire in is described
+    # in TESTING.md, which the template owns.
+    assert (project / "README.md").read_text() == default_readme
+    assert "[TESTING.md](TESTING.md)" in default_readme
+    assert "`copier update` rewrites it" in (project / "TESTING.md").read_text()
 
     recorded = read_answers(project)
     for question, value in answers.items():

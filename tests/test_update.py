@@ -410,7 +410,7 @@ SETTINGS_FIELD = "    orders_page_size: int = 25\n"
 README_SECTION = "\n## Deploying\n\nThe team deploys with `make deploy`.\n"
 # Where a person adds to the README: a section after the first one, and a
 # line into a paragraph next to the test instructions.
-README_MIDDLE_SECTION = "## Deployment\n\nStaging deploys from `main` on every merge.\n\n"
+README_MIDDLE_SECTION = "## Deployment\n\nStaging deploys `main` on each merge.\n\n"
 README_PARAGRAPH = (
     "Without uv, pip",
     "Our CI image has no uv, so it installs this way.\nWithout uv, pip",
