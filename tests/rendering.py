@@ -183,10 +183,19 @@ def redis_url_for_generated_suites() -> str:
     each template-test worker starts 4 indexes further on, so suites run in
     parallel by different workers never share a database.
     """
+    return generated_suites_redis_urls()[0]
+
+
+def generated_suites_redis_urls() -> list[str]:
+    """The Redis databases this template-test worker's generated suites may use:
+    the first, and one more for each of up to 3 xdist workers of a suite."""
     base = os.environ.get("TEMPLATE_TESTS_REDIS_URL", "redis://127.0.0.1:6379/0")
     parts = urlsplit(base)
-    index = int(parts.path.strip("/") or 0) + 4 * template_test_worker()
-    return urlunsplit(parts._replace(path=f"/{index}"))
+    first = int(parts.path.strip("/") or 0) + 4 * template_test_worker()
+    return [
+        urlunsplit(parts._replace(path=f"/{index}"))
+        for index in range(first, first + 4)
+    ]
 
 
 # Where the template's tests find PostgreSQL: the machine's server when one is
