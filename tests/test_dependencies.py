@@ -6,10 +6,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 import tomlkit
+from answer_sets import ANSWER_SETS
 
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
 sys.path.insert(0, str(HOOKS))
+from adoption_fit import _NO_FEATURES, harness_fixture_names  # noqa: E402
 from dependencies import (  # noqa: E402
     REQUIREMENTS,
     harness_requirements,
@@ -18,6 +21,8 @@ from dependencies import (  # noqa: E402
     sync_requirements,
     sync_settings,
 )
+from merge_pyproject import harness_dependencies  # noqa: E402
+from project_survey import survey  # noqa: E402
 
 sys.path.remove(str(HOOKS))
 
@@ -148,3 +153,27 @@ def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
     assert {"asyncpg>=0.30", "fakeredis>=2.32.1", "httpx-ws>=0.8.2"} <= set(harness)
     names = [package_name(requirement.spec) for requirement in REQUIREMENTS]
     assert len(names) == len(set(names)), "a package listed twice"
+
+
+@pytest.mark.parametrize("starlette", ["1.10.0", "0.36.3"])
+@pytest.mark.parametrize("answer_set", sorted(ANSWER_SETS))
+def test_every_floor_an_adopted_harness_adds_is_the_tables(
+    tmp_path: Path, answer_set: str, starlette: str
+) -> None:
+    # The project's installed Starlette decides httpx2 or plain httpx.
+    site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
+    (site / f"starlette-{starlette}.dist-info").mkdir(parents=True)
+    answers = {**_NO_FEATURES, **ANSWER_SETS[answer_set]}
+    answers["needs_async_client"] = bool(harness_fixture_names(answers)[2:])
+    table = {requirement.spec for requirement in REQUIREMENTS}
+
+    adopted = harness_dependencies(answers, survey(tmp_path))
+
+    assert set(adopted) <= table
+    assert len(adopted) == len(set(adopted))
+    assert adopted == harness_requirements(answers, old_starlette=starlette == "0.36.3")
+    if starlette == "0.36.3":
+        assert "httpx>=0.28" in adopted
+        assert not {"httpx2>=2.16", "starlette>=1.10"} & set(adopted)
+    else:
+        assert {"httpx2>=2.16", "starlette>=1.10"} <= set(adopted)
