@@ -36,6 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import copier
 import pytest
 import yaml
 from answer_sets import ALL_FEATURES, ANSWER_SETS
@@ -266,3 +267,86 @@ def test_all_features_suite_passes_on_every_python(
     result = run_own_suite(project, env)
     assert_suite_passes(result, at_least=3)
     assert f"python {python}." in result.stdout.lower(), result.stdout
+
+
+# The ledger app (tests/existing_apps/async_resources: SQLite, Redis, its own
+# strict pytest-asyncio suite), declaring only what the harness does not bring,
+# so that every floor the harness adds is the one resolved.
+ADOPTING_APP = Path(__file__).parent / "existing_apps" / "async_resources"
+ADOPTING_PYPROJECT = """\
+[project]
+name = "ledger"
+version = "1.0.0"
+requires-python = ">=3.11"
+dependencies = ["fastapi>=0.133"]
+
+[dependency-groups]
+dev = []
+
+[tool.pytest.ini_options]
+asyncio_mode = "strict"
+asyncio_default_fixture_loop_scope = "function"
+filterwarnings = ["error"]
+"""
+ADOPTED_ANSWERS = {
+    "scaffold": "harness",
+    "app_import": "ledger.main:app",
+    "async_db": "sqlite",
+    "db_session_dependency": "ledger.db:get_db",
+    "db_metadata": "ledger.models:Model",
+    "cache": "redis",
+    "cache_dependency": "ledger.cache:get_redis",
+    "asyncio_mode": "strict",
+    "websockets": True,
+    "concurrency": True,
+}
+
+
+@pytest.mark.slow
+def test_an_adopted_harness_passes_with_what_it_adds_at_its_floors(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "ledger"
+    shutil.copytree(ADOPTING_APP, project)
+    (project / "pyproject.toml").write_text(ADOPTING_PYPROJECT)
+    copier.run_copy(
+        str(template),
+        str(project),
+        data=ADOPTED_ANSWERS,
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        quiet=True,
+    )
+    added = {
+        package: floor
+        for package, floor in declared_floors(project).items()
+        if package != "fastapi"
+    }
+    assert {"sqlalchemy", "redis", "pytest", "httpx-ws"} <= set(added), added
+    env = _environment(project, ADOPTED_ANSWERS, "floors_adopted")
+
+    sync_own_environment(
+        project,
+        python_for(OLDEST_PYTHON),
+        env,
+        "--quiet",
+        "--resolution",
+        "lowest-direct",
+    )
+
+    locked = locked_versions(project)
+    not_at_floor = {
+        package: f"the harness adds >={floor}, lowest installable is {locked[package]}"
+        for package, floor in added.items()
+        if locked[package] != floor
+    }
+    assert not not_at_floor, not_at_floor
+    result = run_own_suite(project, env, "-vv")
+    assert_suite_passes(result, at_least=3)
+    assert "test_entries.py::test_added_entry_is_listed_and_counted PASSED" in (
+        result.stdout
+    ), result.stdout
+    assert "test_harness_smoke.py::test_async_client_serves_the_app PASSED" in (
+        result.stdout
+    ), result.stdout
