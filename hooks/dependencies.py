@@ -199,11 +199,9 @@ def harness_requirements(answers: Answers, *, old_starlette: bool = False) -> li
     TestClient runs on plain httpx, so the harness goes with httpx, not httpx2.
     """
     judged = {**answers, OLD_STARLETTE: old_starlette}
-    return [
-        requirement.spec
-        for requirement in REQUIREMENTS
-        if requirement.harness and requirement.needed(judged)
-    ]
+    wanted = [r for r in REQUIREMENTS if r.harness and r.needed(judged)]
+    # The test tools first, then the libraries the harness shares with the app.
+    return [r.spec for r in sorted(wanted, key=lambda r: r.group != DEV)]
 
 
 # ── Reading and changing a pyproject.toml ────────────────────────────────────
