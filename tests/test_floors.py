@@ -208,6 +208,18 @@ def _rendered(template: Path, destination: Path, answers: dict[str, Any]) -> Pat
     return project
 
 
+def sync_at_lowest_direct(project: Path, env: dict[str, str]) -> None:
+    """`uv sync` every direct requirement at its lowest, on the oldest Python."""
+    sync_own_environment(
+        project,
+        python_for(OLDEST_PYTHON),
+        env,
+        "--quiet",
+        "--resolution",
+        "lowest-direct",
+    )
+
+
 def test_supported_pythons_match_what_generated_projects_declare(
     template: Path, tmp_path: Path
 ) -> None:
@@ -230,14 +242,7 @@ def test_suite_passes_with_every_requirement_at_its_declared_floor(
     project = _rendered(template, tmp_path / name, answers)
     env = _environment(project, answers, f"floors_{name}")
 
-    sync_own_environment(
-        project,
-        python_for(OLDEST_PYTHON),
-        env,
-        "--quiet",
-        "--resolution",
-        "lowest-direct",
-    )
+    sync_at_lowest_direct(project, env)
 
     locked = locked_versions(project)
     not_at_floor = {
@@ -326,14 +331,7 @@ def test_an_adopted_harness_passes_with_what_it_adds_at_its_floors(
     assert {"sqlalchemy", "redis", "pytest", "httpx-ws"} <= set(added), added
     env = _environment(project, ADOPTED_ANSWERS, "floors_adopted")
 
-    sync_own_environment(
-        project,
-        python_for(OLDEST_PYTHON),
-        env,
-        "--quiet",
-        "--resolution",
-        "lowest-direct",
-    )
+    sync_at_lowest_direct(project, env)
 
     locked = locked_versions(project)
     not_at_floor = {
