@@ -254,10 +254,7 @@ def _conflict(survey: Survey, needed: str) -> str:
     """How the project's declared or installed version excludes `needed`; or ''."""
     requirement = Requirement(needed)
     name = package_name(needed)
-    floor = next(
-        (Version(s.version) for s in requirement.specifier if s.operator == ">="),
-        None,
-    )
+    floor = harness_floor(needed)
     found = []
     declared = survey.declared.get(name)
     pins = _specifier(declared) if declared else None
@@ -287,6 +284,78 @@ def _version(text: str) -> Version | None:
         return None
 
 
+def harness_floor(needed: str) -> Version | None:
+    """The `>=` floor of a requirement of the harness's."""
+    specifier = Requirement(needed).specifier
+    return next((Version(s.version) for s in specifier if s.operator == ">="), None)
+
+
+def lowest_admitted(specifier: SpecifierSet) -> Version | None:
+    """The lower bound a specifier sets (None: none, any old release resolves)."""
+    bounds = [
+        _version(s.version.removesuffix(".*"))
+        for s in specifier
+        if s.operator in (">=", ">", "==", "~=", "===")
+    ]
+    return max(filter(None, bounds), default=None)
+
+
+def below_floor(declared: str, needed: str) -> bool:
+    """`declared` admits releases below the harness's floor for `needed` (while
+    admitting the floor: a pin that excludes it is a conflict): resolved at its
+    lowest, the project would install one the harness cannot import."""
+    floor = harness_floor(needed)
+    specifier = _specifier(declared)
+    if floor is None or specifier is None:
+        return False
+    if not specifier.contains(floor, prereleases=True):
+        return False  # a conflict, refused as one
+    lowest = lowest_admitted(specifier)
+    return lowest is None or lowest < floor
+
+
+def raised_floor(declared: str, needed: str) -> str:
+    """`declared` with its floor raised to the harness's: a lower `>=` or `>` is
+    replaced, every other part (extras, upper bounds, markers) kept."""
+    requirement = Requirement(declared)
+    floor = harness_floor(needed)
+    kept = [
+        str(s)
+        for s in requirement.specifier
+        if not (s.operator in (">=", ">") and floor and Version(s.version) < floor)
+    ]
+    requirement.specifier = SpecifierSet(",".join([f">={floor}", *kept]))
+    return str(requirement)
+
+
+def low_floors(survey: Survey, requirements: list[str]) -> list[tuple[Any, str]]:
+    """(declaration, the harness's requirement) for each declaration of a package
+    the harness needs whose floor is below the harness's."""
+    found = []
+    for needed in requirements:
+        name = package_name(needed)
+        if _conflict(survey, needed):
+            continue
+        found += [
+            (declaration, needed)
+            for declaration in survey.declarations
+            if declaration.name == name and below_floor(declaration.text, needed)
+        ]
+    return found
+
+
+def _floor_problems(survey: Survey, requirements: list[str]) -> list[str]:
+    """Low floors in files adopting never writes (requirements files, setup.cfg)."""
+    return [
+        f"{declaration.where} declares {declaration.text}, below the harness's "
+        f"{needed} (resolved at its lowest, the harness cannot import it): set "
+        f"{raised_floor(declaration.text, needed)} there (adopting raises such floors "
+        "only in pyproject.toml)"
+        for declaration, needed in low_floors(survey, requirements)
+        if not declaration.in_pyproject
+    ]
+
+
 def version_refusal(survey: Survey, requirements: list[str]) -> str:
     problems = []
     for needed in requirements:
@@ -299,6 +368,7 @@ def version_refusal(survey: Survey, requirements: list[str]) -> str:
             f"the harness needs {needed}{f' ({why})' if why else ''}, but {conflict}: "
             f"{fix}"
         )
+    problems += _floor_problems(survey, requirements)
     if not problems:
         return ""
     return (

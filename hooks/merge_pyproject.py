@@ -18,10 +18,17 @@ from typing import Any
 
 import tomlkit
 from adopt_support import in_copier_scratch_copy, inside_project
-from adoption_fit import old_starlette
+from adoption_fit import below_floor, old_starlette, raised_floor
 from dependencies import declared_packages, harness_requirements, package_name
 from packaging.requirements import Requirement
-from project_survey import Survey, pytest_config, survey
+from project_survey import (
+    Survey,
+    poetry_constraint,
+    poetry_tables,
+    pytest_config,
+    requirement_lists,
+    survey,
+)
 from pytest_settings import current_value, merge_settings
 from tomlkit.items import Array, Table
 
@@ -122,6 +129,37 @@ def add_to_poetry(table: Table, requirement: str) -> None:
     table.add(parsed.name, entry)
 
 
+def raise_floors(document: tomlkit.TOMLDocument, requirements: list[str]) -> list[str]:
+    """Raise each floor the project declares below the harness's, where it is
+    declared; return one line per raised entry (`redis>=5 -> redis>=5.2`)."""
+    needed = {package_name(requirement): requirement for requirement in requirements}
+    changes = []
+    for where, array in requirement_lists(document):
+        for index, item in enumerate(array):
+            name = package_name(item) if isinstance(item, str) else ""
+            if name in needed and below_floor(str(item), needed[name]):
+                raised = raised_floor(str(item), needed[name])
+                array[index] = raised
+                changes.append(f"pyproject.toml {where}: {item} -> {raised}")
+    for where, table in poetry_tables(document):
+        for key, value in table.items():
+            name = package_name(key)
+            inline = hasattr(value, "get") and not isinstance(value, str)
+            constraint = str(value.get("version", "") if inline else value)
+            declared = f"{name}{poetry_constraint(constraint)}"
+            if name not in needed or not below_floor(declared, needed[name]):
+                continue
+            raised = str(Requirement(raised_floor(declared, needed[name])).specifier)
+            if inline:
+                value["version"] = raised
+            else:
+                table[key] = raised
+            changes.append(
+                f'pyproject.toml {where}: {key} = "{constraint}" -> "{raised}"'
+            )
+    return changes
+
+
 def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Merge into project/pyproject.toml; return (what changed, what conflicts)."""
     before = survey(project)
@@ -149,6 +187,8 @@ def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]
         for requirement in missing:
             target.append(requirement)
         changes.append(f"pyproject.toml {where}: added {', '.join(missing)}")
+
+    changes += raise_floors(document, harness_dependencies(answers, before))
 
     merged = tomlkit.dumps(document)
     if merged != original or not path.exists():

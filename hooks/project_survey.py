@@ -89,6 +89,8 @@ class Survey:
     anyio_marked: list[str]  # test files that mark tests with anyio
     asyncio_marked: list[str]  # test files that mark tests with asyncio
     installed: dict[str, str] = field(default_factory=dict)  # in .venv, if any
+    # Every declaration, where it is (a package may be declared more than once).
+    declarations: list[Declaration] = field(default_factory=list)
 
     @property
     def asyncio_mode(self) -> str | None:
@@ -163,50 +165,95 @@ def pytest_config(project: Path) -> PytestConfig:
     )
 
 
-def declared_requirements(project: Path) -> dict[str, str]:
-    """Every requirement the project declares, wherever: PEP 621, groups, Poetry,
-    uv's dev-dependencies, requirements files."""
-    declared: dict[str, str] = {}
+@dataclass
+class Declaration:
+    """One requirement the project declares, and where."""
 
-    def add(requirement: str) -> None:
+    name: str  # normalized package name
+    text: str  # PEP 508 (a Poetry constraint spelled out in PEP 440 terms)
+    where: str  # "pyproject.toml [dependency-groups] dev", "requirements.txt line 3"
+    # In pyproject.toml, which adopting edits (tomlkit); requirements files and
+    # setup.cfg it never writes.
+    in_pyproject: bool
+
+
+def declarations(project: Path) -> list[Declaration]:
+    """Every requirement the project declares, wherever: PEP 621, groups, Poetry,
+    uv's dev-dependencies, setup.cfg, requirements files."""
+    found: list[Declaration] = []
+
+    def add(requirement: str, where: str, in_pyproject: bool) -> None:
         name = package_name(requirement)
         if name:
-            declared.setdefault(name, requirement.strip())
+            found.append(Declaration(name, requirement.strip(), where, in_pyproject))
 
     document = _read_toml(project / "pyproject.toml")
-    project_table = document.get("project", {})
-    lists = [project_table.get("dependencies", [])]
-    lists += list(project_table.get("optional-dependencies", {}).values())
-    lists += list(document.get("dependency-groups", {}).values())
-    lists.append(document.get("tool", {}).get("uv", {}).get("dev-dependencies", []))
-    for entries in lists:
+    for where, entries in requirement_lists(document):
         for entry in entries:
             if isinstance(entry, str):
-                add(entry)
-    poetry = document.get("tool", {}).get("poetry", {})
-    tables = [poetry.get("dependencies", {}), poetry.get("dev-dependencies", {})]
-    tables += [g.get("dependencies", {}) for g in poetry.get("group", {}).values()]
-    for table in tables:
+                add(entry, f"pyproject.toml {where}", True)
+    for where, table in poetry_tables(document):
         for name, spec in table.items():
             version = spec.get("version", "") if isinstance(spec, dict) else str(spec)
-            add(f"{name}{_poetry_constraint(version)}")
+            add(f"{name}{poetry_constraint(version)}", f"pyproject.toml {where}", True)
     setup_cfg = _read_ini(project / "setup.cfg")
     if setup_cfg.has_option("options", "install_requires"):
         for line in setup_cfg.get("options", "install_requires").splitlines():
-            add(line)
+            add(line, "setup.cfg [options] install_requires", False)
     if setup_cfg.has_section("options.extras_require"):
-        for _extra, lines in setup_cfg.items("options.extras_require"):
+        for extra, lines in setup_cfg.items("options.extras_require"):
             for line in lines.splitlines():
-                add(line)
+                add(line, f"setup.cfg [options.extras_require] {extra}", False)
     for requirements in sorted(project.glob("requirements*.txt")):
-        for line in requirements.read_text().splitlines():
+        lines = requirements.read_text(errors="replace").splitlines()
+        for number, line in enumerate(lines, start=1):
             line = line.split("#", 1)[0].strip()
             if line and not line.startswith("-"):
-                add(line)
+                add(line, f"{requirements.name} line {number}", False)
+    return found
+
+
+def requirement_lists(document: Any) -> list[tuple[str, list[Any]]]:
+    """pyproject.toml's PEP 621, PEP 735 and uv lists of requirements, each with
+    the table it is in (a parsed dict, or a tomlkit document to edit)."""
+    project = document.get("project", {})
+    lists = [("[project] dependencies", project.get("dependencies"))]
+    lists += [
+        (f"[project.optional-dependencies] {extra}", entries)
+        for extra, entries in project.get("optional-dependencies", {}).items()
+    ]
+    lists += [
+        (f"[dependency-groups] {group}", entries)
+        for group, entries in document.get("dependency-groups", {}).items()
+    ]
+    uv = document.get("tool", {}).get("uv", {})
+    lists.append(("[tool.uv] dev-dependencies", uv.get("dev-dependencies")))
+    return [(where, entries) for where, entries in lists if isinstance(entries, list)]
+
+
+def poetry_tables(document: Any) -> list[tuple[str, Any]]:
+    """Poetry's tables of requirements, each with its name."""
+    poetry = document.get("tool", {}).get("poetry", {})
+    tables = [
+        ("[tool.poetry.dependencies]", poetry.get("dependencies")),
+        ("[tool.poetry.dev-dependencies]", poetry.get("dev-dependencies")),
+    ]
+    tables += [
+        (f"[tool.poetry.group.{name}.dependencies]", group.get("dependencies"))
+        for name, group in poetry.get("group", {}).items()
+    ]
+    return [(where, table) for where, table in tables if table is not None]
+
+
+def declared_requirements(project: Path) -> dict[str, str]:
+    """Each declared package's first requirement, by normalized name."""
+    declared: dict[str, str] = {}
+    for declaration in declarations(project):
+        declared.setdefault(declaration.name, declaration.text)
     return declared
 
 
-def _poetry_constraint(version: str) -> str:
+def poetry_constraint(version: str) -> str:
     """A Poetry constraint in PEP 440 terms (caret and tilde spelled out)."""
     version = version.strip()
     if not version or version == "*":
@@ -321,6 +368,7 @@ def survey(project: Path | str) -> Survey:
         project=project,
         pytest_config=pytest_config(project),
         declared=declared_requirements(project),
+        declarations=declarations(project),
         fixtures=conftest_fixtures(project),
         anyio_marked=marked_test_files(project, "anyio"),
         asyncio_marked=marked_test_files(project, "asyncio"),

@@ -360,10 +360,34 @@ def test_an_existing_conftest_gains_one_line(adopted: Adopted) -> None:
         assert adopted.after[conftest].decode().endswith(registration)
 
 
-def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(adopted: Adopted) -> None:
+NO_ASYNC_ANSWERS = {
+    "async_runner": "pytest-asyncio",
+    "websockets": False,
+    "concurrency": False,
+    "async_db": "none",
+    "cache": "none",
+}
+
+
+def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(
+    adopted: Adopted, tmp_path: Path
+) -> None:
     merged = adopted.after["pyproject.toml"].decode()
     if "pyproject.toml" in adopted.before:
-        original = adopted.before["pyproject.toml"].decode()
+        # Floors below the harness's are raised in place (tests/test_adopt_fit.py).
+        pristine = tmp_path / "pristine"
+        shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+        merging = hook_module("merge_pyproject")
+        document = tomlkit.parse(adopted.before["pyproject.toml"].decode())
+        answers = {**NO_ASYNC_ANSWERS, **read_answers(adopted.project)}
+        answers["needs_async_client"] = adopted.layout.async_client
+        merging.raise_floors(
+            document,
+            merging.harness_dependencies(
+                answers, hook_module("project_survey").survey(pristine)
+            ),
+        )
+        original = tomlkit.dumps(document)
         comments = [line for line in original.splitlines() if "#" in line]
         assert all(comment in merged.splitlines() for comment in comments)
         assert_only_extended(

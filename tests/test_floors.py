@@ -275,18 +275,27 @@ def test_all_features_suite_passes_on_every_python(
 
 
 # The ledger app (tests/existing_apps/async_resources: SQLite, Redis, its own
-# strict pytest-asyncio suite), declaring only what the harness does not bring,
-# so that every floor the harness adds is the one resolved.
+# strict pytest-asyncio suite). It declares some packages the harness needs
+# itself, with floors below the harness's (at which the harness cannot import:
+# redis 5.0 has no redis.parsers), and nothing else the harness brings, so that
+# every floor the harness adds or raises is the one resolved.
 ADOPTING_APP = Path(__file__).parent / "existing_apps" / "async_resources"
 ADOPTING_PYPROJECT = """\
 [project]
 name = "ledger"
 version = "1.0.0"
 requires-python = ">=3.11"
-dependencies = ["fastapi>=0.133"]
+dependencies = [
+    "fastapi>=0.133",
+    "sqlalchemy[asyncio]>=2.0",  # async engine and sessions
+    "redis>=5",
+]
 
 [dependency-groups]
-dev = []
+dev = [
+    "pytest>=8",  # the test runner
+    "fakeredis>=2",
+]
 
 [tool.pytest.ini_options]
 asyncio_mode = "strict"
@@ -329,13 +338,22 @@ def test_an_adopted_harness_passes_with_what_it_adds_at_its_floors(
         if package != "fastapi"
     }
     assert {"sqlalchemy", "redis", "pytest", "httpx-ws"} <= set(added), added
+    pyproject = (project / "pyproject.toml").read_text()
+    # The ledger's own low floors, raised where they were, comments kept.
+    for raised in (
+        '"sqlalchemy[asyncio]>=2.0.36",  # async engine and sessions',
+        '"redis>=5.2",',
+        '"pytest>=8.3",  # the test runner',
+        '"fakeredis>=2.32.1",',
+    ):
+        assert raised in pyproject, pyproject
     env = _environment(project, ADOPTED_ANSWERS, "floors_adopted")
 
     sync_at_lowest_direct(project, env)
 
     locked = locked_versions(project)
     not_at_floor = {
-        package: f"the harness adds >={floor}, lowest installable is {locked[package]}"
+        package: f"the harness needs >={floor}; lowest installable: {locked[package]}"
         for package, floor in added.items()
         if locked[package] != floor
     }

@@ -1,0 +1,132 @@
+"""Adopting into projects whose setup the harness must fit or refuse, before a
+single file is written.
+
+- Floors: a package the harness needs, declared by the project with a lower
+  floor, would resolve (at lowest-direct, or in an old lock) to a release the
+  harness cannot import. Adopting raises such floors where it edits
+  (pyproject.toml), and refuses, naming the file, the line and the floor, where
+  it does not (requirements files, setup.cfg). tests/test_floors.py resolves a
+  raised project at lowest-direct.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomlkit
+from test_adopt import (
+    EXISTING_APPS,
+    STRICT_ANSWERS,
+    copier_cli,
+    run_hook,
+    snapshot,
+)
+
+# ── Floors below the harness's ────────────────────────────────────────────────
+
+REDIS_ANSWERS = {**STRICT_ANSWERS, "cache": "redis"}
+
+
+@pytest.mark.parametrize(
+    ("original", "where", "raised", "report"),
+    [
+        (
+            '[project]\nname = "x"\nversion = "0"\n'
+            'dependencies = [\n    "redis>=5",  # the cache\n]\n',
+            ("project", "dependencies", 0),
+            "redis>=5.2",
+            "pyproject.toml [project] dependencies: redis>=5 -> redis>=5.2",
+        ),
+        (
+            '[project]\nname = "x"\nversion = "0"\n\n'
+            '[dependency-groups]\ndev = ["fakeredis>=2,<3", "redis"]  # ours\n',
+            ("dependency-groups", "dev", 0),
+            "fakeredis<3,>=2.32.1",
+            "pyproject.toml [dependency-groups] dev: fakeredis>=2,<3 -> "
+            "fakeredis<3,>=2.32.1",
+        ),
+        (
+            '[project]\nname = "x"\nversion = "0"\n\n'
+            "[tool.uv]\ndev-dependencies = [\"pytest>=8; python_version >= '3.11'\"]\n",
+            ("tool", "uv", "dev-dependencies", 0),
+            'pytest>=8.3; python_version >= "3.11"',
+            "pyproject.toml [tool.uv] dev-dependencies: pytest>=8; "
+            "python_version >= '3.11' -> pytest>=8.3; python_version >= \"3.11\"",
+        ),
+        (
+            '[tool.poetry]\nname = "x"\nversion = "0"\n\n'
+            '[tool.poetry.dependencies]\npython = "^3.11"\nredis = "^5.0"  # cache\n\n'
+            "[tool.poetry.group.test.dependencies]\n"
+            'pytest = {version = ">=8", allow-prereleases = false}\n',
+            ("tool", "poetry", "group", "test", "dependencies", "pytest"),
+            {"version": ">=8.3", "allow-prereleases": False},
+            'pyproject.toml [tool.poetry.dependencies]: redis = "^5.0" -> "<6,>=5.2"',
+        ),
+    ],
+    ids=["pep621", "dependency-group", "uv-dev", "poetry"],
+)
+def test_a_floor_below_the_harnesss_is_raised_where_it_is_declared(
+    tmp_path: Path, original: str, where: tuple[Any, ...], raised: Any, report: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(original)
+
+    output = run_hook(tmp_path, "merge_pyproject.py", json.dumps(REDIS_ANSWERS))
+
+    merged = (tmp_path / "pyproject.toml").read_text()
+    entry: Any = tomlkit.parse(merged).unwrap()
+    for key in where:
+        entry = entry[key]
+    assert entry == raised, merged
+    assert report in output.splitlines(), output
+    # Comments and layout kept: each line of the original is there, but for
+    # those of raised requirements (and lists the missing requirements extend).
+    kept = set(merged.splitlines())
+    changed = [line for line in original.splitlines() if line not in kept]
+    assert len(changed) <= output.count(" -> "), changed
+    comments = [line.split("#", 1)[1] for line in original.splitlines() if "#" in line]
+    assert all(comment in merged for comment in comments), merged
+    # Raised once: adopting again changes nothing.
+    run_hook(tmp_path, "merge_pyproject.py", json.dumps(REDIS_ANSWERS))
+    assert (tmp_path / "pyproject.toml").read_text() == merged
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"requirements-dev.txt": "# test tools\npytest>=8\nhttpx>=0.28\n"},
+            "requirements-dev.txt line 2 declares pytest>=8, below the harness's "
+            "pytest>=8.3 (resolved at its lowest, the harness cannot import it): "
+            "set pytest>=8.3 there",
+        ),
+        (
+            {
+                "setup.cfg": "[metadata]\nname = flat\n\n[options]\n"
+                "install_requires =\n    fastapi>=0.115\n    pytest\n"
+            },
+            "setup.cfg [options] install_requires declares pytest, below the "
+            "harness's pytest>=8.3 (resolved at its lowest, the harness cannot "
+            "import it): set pytest>=8.3 there",
+        ),
+    ],
+    ids=["requirements-file", "setup-cfg"],
+)
+def test_a_low_floor_adopting_cannot_edit_is_refused_before_writing(
+    template: Path, tmp_path: Path, files: dict[str, str], message: str
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "flat", project)
+    for name, text in files.items():
+        (project / name).write_text(text)
+    before = snapshot(project)
+
+    result = copier_cli(template, project, "app_import=main:app")
+
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert message in output, output
+    assert snapshot(project) == before
