@@ -474,6 +474,7 @@ SCRATCH_PREFIXES = ("copier._main.old_copy.", "copier._main.new_copy.")
 # requirements the harness declares.
 HOOK_MODULES = (
     "adopt_support",
+    "check_imports",
     "project_survey",
     "adoption_fit",
     "pytest_settings",
@@ -529,6 +530,17 @@ def adoption_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> s
     )
 
 
+def import_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str:
+    """Why the import path answering `question` names the wrong object (a
+    sessionmaker for db_session_dependency, a dependency no route uses), with
+    the fix; or ''. The project's own Python imports it (hooks/check_imports.py)."""
+    project = _judged(dst_path)
+    if project is None:
+        return ""
+    paths = {name: str(value) for name, value in answers.items() if value}
+    return _hooks_module("check_imports").refusal(project, question, paths)
+
+
 class AdoptionExtension(Extension):
     """Functions that judge answers against the project the harness is adopted
     into (globals, not filters: a template that never calls them renders in any
@@ -538,3 +550,4 @@ class AdoptionExtension(Extension):
         super().__init__(environment)
         environment.globals["adoption_default"] = adoption_default
         environment.globals["adoption_refusal"] = adoption_refusal
+        environment.globals["import_refusal"] = import_refusal

@@ -9,6 +9,7 @@ which answer, what failed and how to fix it; a third-party package missing from
 the interpreter only warns, since it proves nothing about the answer.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 from adopt_support import import_roots, in_copier_scratch_copy
+from project_survey import NOT_SEARCHED
 
 # Runs in the project's interpreter: imports each answer and reports one JSON
 # object per answer on stdout.
@@ -184,12 +186,8 @@ def project_python(project: Path) -> str:
     return sys.executable
 
 
-def main(arguments: list[str]) -> int:
-    project = Path.cwd()
-    if in_copier_scratch_copy(project):
-        return 0
-    answers = dict(argument.split("=", 1) for argument in arguments)
-    answers = {question: path for question, path in answers.items() if path}
+def probe(project: Path, answers: dict[str, str]) -> list[dict[str, str]]:
+    """One report per answered import path, from the project's own interpreter."""
     roots = import_roots(project)
     python = project_python(project)
     env = dict(os.environ)
@@ -198,7 +196,7 @@ def main(arguments: list[str]) -> int:
     )
     # -B: importing the project must not leave __pycache__ in its tree, which
     # would then be dirty for the next `copier update`.
-    probe = subprocess.run(
+    result = subprocess.run(
         [python, "-B", "-c", PROBE, json.dumps(answers)],
         cwd=project,
         env=env,
@@ -206,12 +204,101 @@ def main(arguments: list[str]) -> int:
         text=True,
         check=False,
     )
-    if probe.returncode:
-        print(f"Could not run the import check with {python}:\n{probe.stderr}")
+    if result.returncode:
+        raise ProbeError(
+            f"Could not run the import check with {python}:\n{result.stderr}"
+        )
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+class ProbeError(Exception):
+    """The project's interpreter could not run the import check."""
+
+
+# Refused by Copier's validators, before anything is written: what the answer
+# names is not what the harness needs. The short fix leads, so that it shows on
+# the one line Copier gives a refusal at the prompt. (An import that fails for
+# another reason, a missing environment variable say, is reported after
+# rendering, by main().)
+REFUSED_BEFORE_WRITING = {
+    "not_found": "give the module as you import it",
+    "no_name": "name the object as the module defines it",
+    "wrong_kind": "point the answer at the right object",
+    "yields_factory": "answer the dependency that yields the session",
+    "unused": "answer the dependency your routes use",
+}
+
+
+def refusal(project: Path, question: str, answers: dict[str, str]) -> str:
+    """Why the answer to `question` names the wrong object, with the fix; or ''.
+
+    `answers` holds the answer and those it is judged with (app_import, whose
+    routes must depend on a dependency answer).
+    """
+    answers = {name: path for name, path in answers.items() if path}
+    if question not in answers:
+        return ""
+    try:
+        reports = _probed(project, json.dumps(answers), _sources_state(project))
+    except ProbeError:
+        return ""  # main() reports it after rendering
+    for report in reports:
+        if report["question"] == question and report["status"] in (
+            REFUSED_BEFORE_WRITING
+        ):
+            detail, fix = explained(report, import_roots(project))
+            return (
+                f"{REFUSED_BEFORE_WRITING[report['status']]}: {detail}. Fix: {fix}. "
+                "Nothing was written."
+            )
+    return ""
+
+
+@functools.cache
+def _probed(project: Path, answers: str, state: object) -> list[dict[str, str]]:
+    # Copier renders a validator several times per answer: import once, until
+    # a source file changes.
+    return probe(project, json.loads(answers))
+
+
+def _sources_state(project: Path) -> tuple[tuple[str, int], ...]:
+    """Each Python file of the project with its modification time."""
+    state = []
+    for directory, subdirectories, files in os.walk(project):
+        subdirectories[:] = [d for d in subdirectories if d not in NOT_SEARCHED]
+        state += [
+            (
+                os.path.join(directory, name),
+                os.lstat(os.path.join(directory, name)).st_mtime_ns,
+            )
+            for name in files
+            if name.endswith(".py")
+        ]
+    return tuple(state)
+
+
+def explained(report: dict[str, str], roots: list[Path]) -> tuple[str, str]:
+    """What failed, and the fix, for a report that is not "ok"."""
+    what, fix = FIXES[report["status"]]
+    roots_shown = ", ".join(str(root) for root in roots)
+    return what.format(detail=report["detail"], roots=roots_shown), fix
+
+
+def main(arguments: list[str]) -> int:
+    project = Path.cwd()
+    if in_copier_scratch_copy(project):
+        return 0
+    answers = dict(argument.split("=", 1) for argument in arguments)
+    answers = {question: path for question, path in answers.items() if path}
+    roots = import_roots(project)
+    python = project_python(project)
+    try:
+        reports = probe(project, answers)
+    except ProbeError as error:
+        print(error)
         return 1
     failures = 0
-    for line in probe.stdout.splitlines():
-        report = json.loads(line)
+    for report in reports:
         status, question, path = report["status"], report["question"], report["path"]
         if status == "ok":
             continue
@@ -223,10 +310,7 @@ def main(arguments: list[str]) -> int:
             )
             continue
         failures += 1
-        what, fix = FIXES[status]
-        detail = what.format(
-            detail=report["detail"], roots=", ".join(str(root) for root in roots)
-        )
+        detail, fix = explained(report, roots)
         if status == "environment":
             example = " ".join(f"{name}=..." for name in report["detail"].split())
             print(

@@ -7,6 +7,9 @@ single file is written.
   (pyproject.toml), and refuses, naming the file, the line and the floor, where
   it does not (requirements files, setup.cfg). tests/test_floors.py resolves a
   raised project at lowest-direct.
+- Dependencies the harness cannot override (a sessionmaker handed out instead
+  of a session; a dependency no route uses) are refused by the questions'
+  validators, which import them in the project: nothing is written.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 import tomlkit
 from test_adopt import (
     EXISTING_APPS,
+    SHOP_WITH_UNFIT_DEPENDENCIES,
     STRICT_ANSWERS,
     copier_cli,
     run_hook,
@@ -129,4 +133,41 @@ def test_a_low_floor_adopting_cannot_edit_is_refused_before_writing(
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
     assert message in output, output
+    assert snapshot(project) == before
+
+
+# ── Dependencies the harness cannot override ──────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (
+            ("async_db=sqlite", "db_session_dependency=shop:get_sessionmaker"),
+            "Validation error for question 'db_session_dependency': answer the "
+            "dependency that yields the session: get_sessionmaker hands out a "
+            "sessionmaker, not a session",
+        ),
+        (
+            ("cache=redis", "cache_dependency=shop:get_redis"),
+            "Validation error for question 'cache_dependency': answer the "
+            "dependency your routes use: no route of the app depends on get_redis",
+        ),
+    ],
+    ids=["sessionmaker", "unused"],
+)
+def test_a_dependency_the_override_cannot_reach_is_refused_before_writing(
+    template: Path, tmp_path: Path, answers: tuple[str, ...], message: str
+) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / "shop.py").write_text(SHOP_WITH_UNFIT_DEPENDENCIES)
+    before = snapshot(project)
+
+    result = copier_cli(template, project, "app_import=shop:app", *answers)
+
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert message in output, output
+    assert "Nothing was written." in output
     assert snapshot(project) == before
