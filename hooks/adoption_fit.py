@@ -237,6 +237,8 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
         names.append("async_client")
     if answers.get("async_db", "none") != "none":
         names += ["db_session", "db_engine", "test_database_url"]
+        if answers.get("factories"):
+            names.append("factories")
     if answers.get("cache", "none") != "none":
         names += ["cache", "test_redis_url"]
     assert set(names) <= set(HARNESS_FIXTURES)

@@ -173,6 +173,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement("filelock>=3.16", DEV, True, _embedded_postgres, "one server per run"),
     Requirement("psutil>=5.9.4", DEV, True, _embedded_postgres, "stops a killed run's"),
     Requirement(
+        "polyfactory>=3.0",
+        DEV,
+        True,
+        lambda answers: (
+            bool(answers.get("factories")) and answers["async_db"] != "none"
+        ),
+        "the test data factories (HarnessFactory)",
+    ),
+    Requirement(
         "fakeredis>=2.32.1",
         DEV,
         True,

@@ -41,6 +41,7 @@ HARNESS_FIXTURES = (
     "db_session",
     "db_engine",
     "test_database_url",
+    "factories",
     "cache",
     "test_redis_url",
 )

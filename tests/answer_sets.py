@@ -11,6 +11,9 @@ ASYNC_FEATURES = {
     "async_db": ("sqlite", "postgresql"),
     "cache": ("redis",),
 }
+# Asked only with a database: each is on in a set beside every async feature
+# and each database.
+DATABASE_OPTIONS = ("factories",)
 
 ANSWER_SETS: dict[str, dict[str, object]] = {
     "default": {},
@@ -45,12 +48,14 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "async_db": "sqlite",
         "cache": "redis",
         "async_runner": "anyio",
+        "factories": True,
     },
     "websockets-concurrency-postgresql-redis": {
         "websockets": True,
         "concurrency": True,
         "async_db": "postgresql",
         "cache": "redis",
+        "factories": True,
     },
     # `client` served by the inline client: the plain project, and the sets
     # where it runs beside WebSockets, a database, Redis and everything at once.
@@ -60,6 +65,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "websockets": True,
         "asyncio_mode": "strict",
         "sync_client": "inline",
+        "factories": True,
     },
     "redis-websockets-anyio-inline": {
         "cache": "redis",

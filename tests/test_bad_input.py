@@ -107,6 +107,9 @@ BAD_INPUTS: dict[str, BadInput] = {
     ),
     "websockets-maybe": BadInput("websockets", "maybe", "--data websockets=true"),
     "concurrency-word": BadInput("concurrency", "sometimes", "concurrency=false"),
+    "factories-word": BadInput(
+        "factories", "yes please", "factories=true", (("async_db", "sqlite"),)
+    ),
     "async-db-unknown": BadInput("async_db", "mysql", "'sqlite', 'postgresql'"),
     "async-db-wrong-case": BadInput("async_db", "SQLite", "'sqlite'"),
     "cache-unknown": BadInput("cache", "memcached", "'none', 'redis'"),

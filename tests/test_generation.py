@@ -7,7 +7,7 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
-from answer_sets import ANSWER_SETS, ASYNC_FEATURES
+from answer_sets import ANSWER_SETS, ASYNC_FEATURES, DATABASE_OPTIONS
 from rendering import (
     REPO_ROOT,
     assert_ruff_clean,
@@ -55,8 +55,17 @@ def test_answer_sets_cover_every_value_and_pair() -> None:
             _enabled(answers, first) and _enabled(answers, second)
             for answers in ANSWER_SETS.values()
         ), f"no answer set combines {first} and {second}"
+    for option in DATABASE_OPTIONS:
+        on = [answers for answers in ANSWER_SETS.values() if answers.get(option)]
+        for feature in ASYNC_FEATURES:
+            assert any(_enabled(answers, feature) for answers in on), (option, feature)
+        for database in ASYNC_FEATURES["async_db"]:
+            assert any(a["async_db"] == database for a in on), (option, database)
     assert any(
-        all(_enabled(answers, feature) for feature in ASYNC_FEATURES)
+        all(
+            _enabled(answers, feature)
+            for feature in [*ASYNC_FEATURES, *DATABASE_OPTIONS]
+        )
         for answers in ANSWER_SETS.values()
     ), "no all-features answer set"
 

@@ -599,6 +599,80 @@ def test_turning_a_feature_off_keeps_a_file_holding_team_edits_and_says_so(
     assert_suite_passes(run_suite(project), at_least=4)
 
 
+TEAM_FACTORY = """
+
+class BulkItemFactory(ItemFactory):
+    \"\"\"Pallets: the team's own factory.\"\"\"
+
+    quantity = Use(HarnessFactory.__random__.randint, 500, 1000)
+"""
+TEAM_FACTORY_TEST = '''"""The team's test of its own factory."""
+
+import httpx
+
+from tests.factories import BulkItemFactory
+
+
+async def test_pallets_are_listed(
+    async_client: httpx.AsyncClient, factories: None
+) -> None:
+    pallet = await BulkItemFactory.create_async()
+
+    response = await async_client.get("/items")
+
+    assert response.json()[0]["quantity"] == pallet.quantity >= 500
+'''
+
+
+def test_factories_off_and_on_again_keep_the_teams_factories_module(
+    two_releases: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """tests/factories.py is the team's: turning factories off keeps it once
+    edited (and says so), and turning them on again neither conflicts with it
+    nor puts the template's version back."""
+    project = render_at(
+        two_releases, tmp_path / "project", {"async_db": "sqlite"}, "2.0.0"
+    )
+    add_team_work(project)
+    commit_everything(project, "database project, with the team's work")
+    without = project_files(project)
+
+    update(project, {"factories": True})
+
+    assert conflicted_files(project) == []
+    assert project_files(project) - without == {
+        "tests/factories.py",
+        "tests/harness/factories.py",
+        "tests/test_item_factories.py",
+    }
+    assert '"polyfactory>=' in (project / "pyproject.toml").read_text()
+    assert_same_as_fresh_render(project, two_releases, tmp_path)
+    factories = project / "tests/factories.py"
+    factories.write_text(factories.read_text() + TEAM_FACTORY)
+    (project / "tests/test_team_factories.py").write_text(TEAM_FACTORY_TEST)
+    commit_everything(project, "factories on; the team adds a factory and its test")
+    team_factories = factories.read_text()
+    capfd.readouterr()
+
+    update(project, {"factories": False})
+
+    assert_merged_cleanly(project, [("tests/factories.py", TEAM_FACTORY)])
+    assert "tests/factories.py" in capfd.readouterr().out
+    assert project_files(project) - without == {
+        "tests/factories.py",
+        "tests/test_team_factories.py",
+    }
+    assert "polyfactory" not in (project / "pyproject.toml").read_text()
+    commit_everything(project, "factories off, the team's module kept")
+
+    update(project, {"factories": True})
+
+    assert_merged_cleanly(project, [])
+    assert factories.read_text() == team_factories
+    assert_team_work_present(project)
+    assert_suite_passes(run_suite(project), at_least=10)
+
+
 def test_update_restores_deleted_harness_modules_at_the_new_release(
     two_releases: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
