@@ -501,6 +501,7 @@ ALL_ON = {
     "websockets": True,
     "concurrency": True,
     "async_db": "sqlite",
+    "factories": True,
     "cache": "redis",
 }
 ALL_OFF = {
@@ -546,7 +547,7 @@ def test_toggling_features_after_real_team_edits_never_conflicts(
         names = [package_name(spec) for spec in declared(project)]
         for spec in expected["runtime"] + expected["dev"]:
             assert spec in declared(project), spec
-        for gone in {"fakeredis", "aiosqlite", "httpx-ws"} - {
+        for gone in {"fakeredis", "aiosqlite", "httpx-ws", "polyfactory"} - {
             package_name(spec) for spec in expected["dev"] + expected["runtime"]
         }:
             assert gone not in names, gone
