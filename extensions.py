@@ -346,6 +346,44 @@ def import_path_problem(
     return ""
 
 
+# ── Answers that name environment variables ───────────────────────────────────
+
+# What the harness reads itself: the app's variable can never be one of these.
+HARNESS_ENVIRONMENT = frozenset({"TEST_DATABASE_URL", "TEST_REDIS_URL"})
+_ENVIRONMENT_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def environment_variable_problem(
+    value: Any, question: str, example: str, taken: Any = ""
+) -> str:
+    """Refuse anything but an environment variable's name (or empty: none).
+
+    The name reaches the harness's code as a string literal (python_string),
+    and becomes a key of os.environ in every test run.
+    """
+    if value == "":
+        return ""
+    text = value if isinstance(value, str) else repr(value)
+    if not isinstance(value, str) or not _ENVIRONMENT_VARIABLE.fullmatch(value):
+        if isinstance(value, str) and value.strip() != value:
+            return "remove the whitespace"
+        return (
+            f"use the variable's name as your app reads it, e.g. {example} (letters, "
+            f"digits and _, not starting with a digit), not {text!r}"
+        )
+    if value.upper() in HARNESS_ENVIRONMENT or value.upper().startswith("PYTEST_"):
+        return (
+            f"use the variable your app reads, e.g. {example}: {value} is the "
+            "harness's (or pytest's) own"
+        )
+    if taken and value == taken:
+        return (
+            f"use another variable than database_url_env's {value}: one variable "
+            "cannot name both the test database and the test Redis"
+        )
+    return ""
+
+
 # ── Yes/no answers and derived answers ────────────────────────────────────────
 
 # The words Copier reads as yes or no (besides YAML's own booleans).
@@ -455,6 +493,7 @@ class AnswerFilters(Extension):
                 "project_name_problem": project_name_problem,
                 "package_name_problem": package_name_problem,
                 "import_path_problem": import_path_problem,
+                "environment_variable_problem": environment_variable_problem,
                 "bool_answer_problem": bool_answer_problem,
                 "derived_answer_problem": derived_answer_problem,
                 "adoption_write_problem": adoption_write_problem,

@@ -2,8 +2,11 @@
 
 Run by Copier in the project after rendering, with the Python running Copier:
     check_imports.py app_import=pkg.module:app db_metadata=pkg.models:Base ...
-Empty answers are skipped. The import runs in the project's own interpreter
-(.venv/bin/python when there is one), with the project root and src/ on the path.
+Empty answers are skipped. `--environment=<JSON>` names the environment
+variables the app reads at import (database_url_env, redis_url_env): each
+gets a placeholder when unset, as the harness sets them in tests. The import
+runs in the project's own interpreter (.venv/bin/python when there is one),
+with the project root and src/ on the path.
 A module of the project that cannot be found, or a missing name, fails with
 which answer, what failed and how to fix it; a third-party package missing from
 the interpreter only warns, since it proves nothing about the answer.
@@ -179,6 +182,43 @@ FIXES = {
 }
 
 
+# Set for the import when unset, for the variables the answers name: the
+# harness points them at the test services before the tests import the app.
+PLACEHOLDERS = {
+    "postgresql": "postgresql+asyncpg://harness@import-check.invalid/harness_test",
+    "sqlite": "sqlite+aiosqlite:///:memory:",
+    "redis": "redis://import-check.invalid:6379/0",
+}
+# Words in a variable's name that say which answer it belongs to.
+DATABASE_WORDS = ("DATABASE", "DB", "POSTGRES", "PG", "SQL", "DSN")
+REDIS_WORDS = ("REDIS", "CACHE")
+
+
+def placeholders(environment: dict[str, str]) -> dict[str, str]:
+    """Values for the answered variables (database_url_env, redis_url_env)."""
+    values = {}
+    if environment.get("database_url_env"):
+        values[environment["database_url_env"]] = PLACEHOLDERS.get(
+            environment.get("async_db", ""), PLACEHOLDERS["postgresql"]
+        )
+    if environment.get("redis_url_env"):
+        values[environment["redis_url_env"]] = PLACEHOLDERS["redis"]
+    return values
+
+
+def answer_for(variable: str, environment: dict[str, str]) -> str:
+    """The answer naming `variable` that the harness lacks, or ''."""
+    words = variable.upper().replace("-", "_").split("_")
+    for answer, service, kinds in (
+        ("database_url_env", "async_db", DATABASE_WORDS),
+        ("redis_url_env", "cache", REDIS_WORDS),
+    ):
+        asked = environment.get(service, "none") != "none"
+        if asked and not environment.get(answer) and set(words) & set(kinds):
+            return answer
+    return ""
+
+
 def project_python(project: Path) -> str:
     for candidate in (".venv/bin/python", ".venv/Scripts/python.exe"):
         if (project / candidate).exists():
@@ -186,11 +226,14 @@ def project_python(project: Path) -> str:
     return sys.executable
 
 
-def probe(project: Path, answers: dict[str, str]) -> list[dict[str, str]]:
-    """One report per answered import path, from the project's own interpreter."""
+def probe(
+    project: Path, answers: dict[str, str], variables: dict[str, str] | None = None
+) -> list[dict[str, str]]:
+    """One report per answered import path, from the project's own interpreter;
+    `variables` are set where the environment lacks them."""
     roots = import_roots(project)
     python = project_python(project)
-    env = dict(os.environ)
+    env = {**(variables or {}), **os.environ}
     env["PYTHONPATH"] = os.pathsep.join(
         [*map(str, roots), *filter(None, [env.get("PYTHONPATH")])]
     )
@@ -289,11 +332,12 @@ def main(arguments: list[str]) -> int:
     if in_copier_scratch_copy(project):
         return 0
     answers = dict(argument.split("=", 1) for argument in arguments)
+    environment = json.loads(answers.pop("--environment", "{}"))
     answers = {question: path for question, path in answers.items() if path}
     roots = import_roots(project)
     python = project_python(project)
     try:
-        reports = probe(project, answers)
+        reports = probe(project, answers, placeholders(environment))
     except ProbeError as error:
         print(error)
         return 1
@@ -312,7 +356,23 @@ def main(arguments: list[str]) -> int:
         failures += 1
         detail, fix = explained(report, roots)
         if status == "environment":
-            example = " ".join(f"{name}=..." for name in report["detail"].split())
+            names = report["detail"].split()
+            answers_to_give = {
+                name: answer
+                for name in names
+                if (answer := answer_for(name, environment))
+            }
+            if answers_to_give:
+                # The harness sets these itself: the answer is what is missing.
+                give = " ".join(f"-d {a}={n}" for n, a in answers_to_give.items())
+                print(
+                    f"error: {question}={path}: {detail}.\n  Fix: if your app builds "
+                    "its engine or Redis client from it when imported, run Copier "
+                    f"again with {give}: the harness then points it at the test "
+                    "database or Redis before your app is imported."
+                )
+                continue
+            example = " ".join(f"{name}=..." for name in names)
             print(
                 f"error: {question}={path}: {detail}.\n  Fix: "
                 + fix.format(example=example)

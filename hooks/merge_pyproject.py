@@ -57,6 +57,12 @@ def harness_pytest_settings(
     testpaths = current_value(survey.pytest_config, "testpaths")
     if testpaths is not None and not covers_harness_tests(testpaths):
         settings["testpaths"] = [*testpaths, "tests/test_harness_smoke.py"]
+    if answers.get("database_url_env") or answers.get("redis_url_env"):
+        # The harness loaded before any conftest.py, its environment module
+        # first: the app's variables are set before anything imports the app.
+        # (The whole package, not the one module: a package pytest imported
+        # before registering it would warn that it cannot rewrite its asserts.)
+        settings["addopts"] = ["-p", "tests.harness"]
     if answers["needs_async_client"] and answers["async_runner"] == "pytest-asyncio":
         settings["asyncio_mode"] = answers["asyncio_mode"]
         # One event loop for the session: the app's lifespan and the tests share

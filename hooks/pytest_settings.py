@@ -22,7 +22,7 @@ from project_survey import PytestConfig
 from tomlkit.items import Table
 
 # pytest's INI settings that are lists: written space-separated, one line.
-LIST_SETTINGS = {"pythonpath", "testpaths"}
+LIST_SETTINGS = {"pythonpath", "testpaths", "addopts"}
 
 
 def as_text(value: Any) -> str:
@@ -110,6 +110,10 @@ def merge_settings(
         elif isinstance(value, list):
             current_list = current if isinstance(current, list) else [current]
             absent = [entry for entry in value if entry not in current_list]
+            if key == "addopts":
+                # Options go as a whole: `-p NAME`, even where `-p` is there.
+                given = f" {' '.join(map(str, current_list))} "
+                absent = [] if f" {' '.join(value)} " in given else value
             if absent:
                 extensions[key] = [*current_list, *absent]
         elif str(current) != str(value):
