@@ -368,8 +368,8 @@ def environment_variable_problem(
         if isinstance(value, str) and value.strip() != value:
             return "remove the whitespace"
         return (
-            f"use the variable's name as your app reads it, e.g. {example} (letters, "
-            f"digits and _, not starting with a digit), not {text!r}"
+            f"use e.g. {example} (the variable's name as your app reads it: "
+            f"letters, digits and _, not starting with a digit), not {text!r}"
         )
     if value.upper() in HARNESS_ENVIRONMENT or value.upper().startswith("PYTEST_"):
         return (

@@ -50,11 +50,6 @@ def _new_starlette(answers: Answers) -> bool:
     return not answers.get(OLD_STARLETTE, False)
 
 
-def _reads_environment(answers: Answers) -> bool:
-    # An adopted app that builds its engine or Redis client at import.
-    return bool(answers.get("database_url_env") or answers.get("redis_url_env"))
-
-
 def _embedded_postgres(answers: Answers) -> bool:
     return answers["async_db"] == "postgresql"
 
@@ -117,16 +112,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "redis.asyncio, the cache client",
     ),
     # ── The tests ──
-    Requirement(
-        "pytest>=8.3",
-        DEV,
-        True,
-        lambda answers: not _reads_environment(answers),
-        "runs the tests",
-    ),
-    # 8.4 puts `pythonpath` on sys.path before loading `-p` plugins: the
+    # 8.4 puts `pythonpath` on sys.path before loading `-p` plugins: an adopted
     # harness is one (`-p tests.harness`), to set the app's environment first.
-    Requirement("pytest>=8.4", DEV, True, _reads_environment, "runs the tests"),
+    Requirement("pytest>=8.4", DEV, True, _always, "runs the tests"),
     # The harness gives each xdist worker its own database and Redis index.
     Requirement("pytest-xdist>=3.6.1", DEV, True, _always, "runs them in parallel"),
     Requirement("ruff>=0.8", DEV, False, _always, "lint and format"),

@@ -1032,7 +1032,7 @@ def test_pins_the_harness_cannot_live_with_are_refused_before_writing(
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
     assert "the harness cannot be installed next to this project's versions" in output
-    assert "needs pytest>=8.3, but you declare pytest==8.1.1" in output
+    assert "needs pytest>=8.4, but you declare pytest==8.1.1" in output
     # Its Starlette predates httpx2's: the harness would go with its httpx.
     assert "needs httpx>=0.28, but you declare httpx==0.23.3" in output
     assert "httpx2" not in output
@@ -1098,7 +1098,7 @@ def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
         survey,
     )
 
-    assert sorted(wanted) == ["httpx>=0.28", "pytest-xdist>=3.6.1", "pytest>=8.3"]
+    assert sorted(wanted) == ["httpx>=0.28", "pytest-xdist>=3.6.1", "pytest>=8.4"]
 
 
 @pytest.mark.parametrize(
