@@ -1225,19 +1225,19 @@ SQLITE_ANSWERS = {**STRICT_ANSWERS, "async_db": "sqlite"}
         (
             '[tool.poetry]\nname = "x"\nversion = "0"\n\n'
             '[tool.poetry.dependencies]\npython = "^3.11"\nfastapi = "^0.115"\n\n'
-            '[tool.poetry.group.dev.dependencies]\npytest = "^8.3"  # ours\n',
+            '[tool.poetry.group.dev.dependencies]\npytest = "^8.4"  # ours\n',
             ("tool", "poetry", "group", "dev", "dependencies"),
             {
-                "pytest": "^8.3",
+                "pytest": "^8.4",
                 "pytest-asyncio": ">=1.2",
                 "sqlalchemy": {"version": ">=2.0.36", "extras": ["asyncio"]},
             },
         ),
         (
             '[project]\nname = "x"\nversion = "0"\ndependencies = ["fastapi"]\n\n'
-            '[tool.uv]\ndev-dependencies = ["pytest>=8.3"]\n',
+            '[tool.uv]\ndev-dependencies = ["pytest>=8.4"]\n',
             ("tool", "uv", "dev-dependencies"),
-            ["pytest>=8.3", "pytest-asyncio>=1.2", "sqlalchemy[asyncio]>=2.0.36"],
+            ["pytest>=8.4", "pytest-asyncio>=1.2", "sqlalchemy[asyncio]>=2.0.36"],
         ),
     ],
     ids=["poetry-group", "uv-dev-dependencies"],
