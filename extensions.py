@@ -569,6 +569,25 @@ def adoption_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> s
     )
 
 
+def adoption_verdict(dst_path: Any, answers: dict[str, Any]) -> bool:
+    """True when every answer fits the project at `dst_path`; otherwise stop
+    Copier before it writes anything, naming each conflict and its fix."""
+    project = _judged(dst_path)
+    if project is None:
+        return True
+    survey = _hooks_module("project_survey").survey(project)
+    dependencies = _hooks_module("merge_pyproject").harness_dependencies
+    problems = _hooks_module("adoption_fit").verdict(survey, answers, dependencies)
+    if not problems:
+        return True
+    from copier.errors import UserMessageError  # this runs inside Copier
+
+    raise UserMessageError(
+        "These answers do not fit this project; nothing was written:\n"
+        + "\n".join(f"- {problem}" for problem in problems)
+    )
+
+
 def import_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str:
     """Why the import path answering `question` names the wrong object (a
     sessionmaker for db_session_dependency, a dependency no route uses), with
@@ -590,3 +609,4 @@ class AdoptionExtension(Extension):
         environment.globals["adoption_default"] = adoption_default
         environment.globals["adoption_refusal"] = adoption_refusal
         environment.globals["import_refusal"] = import_refusal
+        environment.globals["adoption_verdict"] = adoption_verdict

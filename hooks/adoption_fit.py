@@ -104,6 +104,32 @@ def refusal(
     return ""
 
 
+def verdict(
+    survey: Survey, answers: dict[str, Any], dependencies: Callable[..., list[str]]
+) -> list[str]:
+    """Every answer that contradicts the project, as `question=answer: why`;
+    judged once all are given. Copier runs no validator on a choice picked at
+    its prompt (async_runner, asyncio_mode), nor on the versions the features
+    picked together need (sync_client=inline brings anyio, say)."""
+    judged = {
+        "fixture_prefix": _collision_refusal(
+            survey, answers.get("fixture_prefix") or "", answers
+        )
+    }
+    if answers.get("needs_async_client"):
+        runner = answers.get("async_runner")
+        judged["async_runner"] = _runner_refusal(survey, runner, answers)
+        if runner == "pytest-asyncio":
+            judged["asyncio_mode"] = _mode_refusal(survey, answers.get("asyncio_mode"))
+    problems = [
+        f"{question}={answers.get(question)}: {why}"
+        for question, why in judged.items()
+        if why
+    ]
+    versions = version_refusal(survey, dependencies(answers, survey))
+    return [*problems, *([versions] if versions else [])]
+
+
 def _runner_refusal(survey: Survey, answer: str, answers: dict[str, Any]) -> str:
     if (
         answer == "pytest-asyncio"

@@ -10,17 +10,25 @@ single file is written.
 - Dependencies the harness cannot override (a sessionmaker handed out instead
   of a session; a dependency no route uses) are refused by the questions'
   validators, which import them in the project: nothing is written.
+- The command docs/adoption.md gives works without a terminal (`--defaults`)
+  and offers pytest-xdist.
+- Messages: adopting renders no compose file, so nothing it writes or prints
+  tells the team to `docker compose up`.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomlkit
+from rendering import REPO_ROOT, ruff
 from test_adopt import (
     EXISTING_APPS,
     SHOP_WITH_UNFIT_DEPENDENCIES,
@@ -29,6 +37,7 @@ from test_adopt import (
     run_hook,
     snapshot,
 )
+from test_quickstart import copier_command_lines
 
 # ── Floors below the harness's ────────────────────────────────────────────────
 
@@ -171,3 +180,89 @@ def test_a_dependency_the_override_cannot_reach_is_refused_before_writing(
     assert message in output, output
     assert "Nothing was written." in output
     assert snapshot(project) == before
+
+
+# ── Messages an adopted project can show ──────────────────────────────────────
+
+
+def test_an_adopted_harness_never_points_at_a_compose_file(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "ledger"
+    shutil.copytree(EXISTING_APPS / "async_resources", project)
+    before = set(snapshot(project))
+
+    result = copier_cli(
+        template,
+        project,
+        "app_import=ledger.main:app",
+        "async_db=postgresql",
+        "db_session_dependency=ledger.db:get_db",
+        "db_metadata=ledger.models:Model",
+        "cache=redis",
+        "cache_dependency=ledger.cache:get_redis",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "compose" not in (result.stdout + result.stderr).lower()
+    written = {
+        path: text
+        for path, text in snapshot(project).items()
+        if path not in before or path == "pyproject.toml"
+    }
+    assert "tests/harness/postgresql_lifecycle.py" in written, sorted(written)
+    assert "tests/harness/cache.py" in written, sorted(written)
+    mentioning = [path for path, text in written.items() if b"compose" in text.lower()]
+    assert not mentioning, mentioning
+    # How to get a server instead: TEST_DATABASE_URL, or the embedded one.
+    lifecycle = written["tests/harness/postgresql_lifecycle.py"].decode()
+    assert "or unset it to run on an embedded server" in lifecycle
+    assert "Point TEST_REDIS_URL at a Redis server you" in (
+        written["tests/harness/cache.py"].decode()
+    )
+    # The adopt-mode branches render formatted code.
+    formatting = ruff(project, "format", "--isolated", "--check", "tests/harness/")
+    assert formatting.returncode == 0, formatting.stdout + formatting.stderr
+
+
+# ── The documented command ────────────────────────────────────────────────────
+
+
+def test_the_documented_adoption_command_runs_without_a_terminal(
+    template: Path, tmp_path: Path
+) -> None:
+    (command,) = [
+        line
+        for line in copier_command_lines((REPO_ROOT / "docs/adoption.md").read_text())
+        if "copier copy" in line
+    ]
+    words = shlex.split(command)
+    assert "--defaults" in words, command
+    # The documented Copier, run by this Python (uvx would fetch it).
+    arguments = [
+        {
+            "/path/to/copier-fastapi-harness": str(template),
+            "app_import=myapp.main:app": "app_import=main:app",
+        }.get(word, word)
+        for word in words[words.index("copier") + 1 :]
+    ]
+    project = tmp_path / "flat"
+    shutil.copytree(EXISTING_APPS / "flat", project)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", *arguments],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "tests/harness/__init__.py").exists()
+    # pytest-xdist comes with the harness: each worker gets its own database.
+    declared = tomlkit.parse((project / "pyproject.toml").read_text()).unwrap()
+    assert any(
+        entry.startswith("pytest-xdist>=")
+        for entry in declared["dependency-groups"]["dev"]
+    ), declared

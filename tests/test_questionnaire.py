@@ -32,10 +32,11 @@ from rendering import (
     read_answers,
     run_suite,
 )
-from test_adopt import EXISTING_APPS, LAYOUTS
+from test_adopt import EXISTING_APPS, LAYOUTS, snapshot
 
 ENTER = "\r"
 DOWN = "\x1b[B"
+UP = "\x1b[A"
 # prompt_toolkit reads Ctrl-H as backspace.
 BACKSPACE = "\x08"
 TIMEOUT = 60
@@ -98,6 +99,13 @@ class Screen:
 
     def text(self) -> str:
         return "\n".join(self.lines()).strip()
+
+    def unwrapped(self) -> str:
+        """The text with lines the terminal wrapped at its edge joined again."""
+        rows = [row.rstrip("\n") for row in self.screen.display]
+        return "".join(
+            row if len(row) == COLUMNS else row.rstrip() + "\n" for row in rows
+        )
 
 
 class Questionnaire:
@@ -306,6 +314,40 @@ def test_adopting_through_the_questionnaire_renders_a_passing_harness(
         line.split(" ")[0] for line in result.stdout.splitlines() if " PASSED" in line
     }
     assert expected <= passed, result.stdout
+
+
+def test_a_choice_picked_at_the_prompt_that_contradicts_the_project_is_refused(
+    template: Path, tmp_path: Path
+) -> None:
+    """Copier runs no validator on a choice picked from a list (only on typed
+    and --data answers): asyncio_mode=auto, picked against the ledger's strict
+    mode, is refused once the questions are answered, with nothing written."""
+    layout = LAYOUTS[ADOPTED]
+    project = tmp_path / "ledger"
+    shutil.copytree(EXISTING_APPS / ADOPTED, project)
+    before = snapshot(project)
+    plan = {"scaffold": "harness", **layout.answers}
+    session = Questionnaire(template, project)
+
+    while (name := session.next_question()) is not None:
+        if name == "asyncio_mode":
+            # The list opens on the fitting default, strict; auto is above it.
+            session.terminal.send(UP + ENTER)
+        elif name in plan:
+            session.answer(name, plan[name])
+        else:
+            session.accept_default()
+
+    assert session.finish() != 0, session.screen.text()
+    assert "asyncio_mode" in session.asked
+    shown = session.screen.unwrapped()
+    assert "These answers do not fit this project; nothing was written:" in shown
+    assert (
+        "- asyncio_mode=auto: this project sets asyncio_mode = strict in "
+        "pyproject.toml [tool.pytest.ini_options], which adopting never changes. "
+        "Answer asyncio_mode=strict."
+    ) in shown, shown
+    assert snapshot(project) == before
 
 
 # Answers a person may type at any text prompt, with the ones each question's
