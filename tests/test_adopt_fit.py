@@ -34,6 +34,7 @@ from test_adopt import (
     SHOP_WITH_UNFIT_DEPENDENCIES,
     STRICT_ANSWERS,
     copier_cli,
+    hook_module,
     run_hook,
     snapshot,
 )
@@ -42,6 +43,12 @@ from test_quickstart import copier_command_lines
 # ── Floors below the harness's ────────────────────────────────────────────────
 
 REDIS_ANSWERS = {**STRICT_ANSWERS, "cache": "redis"}
+# The harness's pytest requirement, from the one table (hooks/dependencies.py).
+PYTEST = next(
+    spec
+    for spec in hook_module("dependencies").harness_requirements(REDIS_ANSWERS)
+    if spec.startswith("pytest>=")
+)
 
 
 @pytest.mark.parametrize(
@@ -66,9 +73,9 @@ REDIS_ANSWERS = {**STRICT_ANSWERS, "cache": "redis"}
             '[project]\nname = "x"\nversion = "0"\n\n'
             "[tool.uv]\ndev-dependencies = [\"pytest>=8; python_version >= '3.11'\"]\n",
             ("tool", "uv", "dev-dependencies", 0),
-            'pytest>=8.3; python_version >= "3.11"',
+            f'{PYTEST}; python_version >= "3.11"',
             "pyproject.toml [tool.uv] dev-dependencies: pytest>=8; "
-            "python_version >= '3.11' -> pytest>=8.3; python_version >= \"3.11\"",
+            f"python_version >= '3.11' -> {PYTEST}; python_version >= \"3.11\"",
         ),
         (
             '[tool.poetry]\nname = "x"\nversion = "0"\n\n'
@@ -76,7 +83,7 @@ REDIS_ANSWERS = {**STRICT_ANSWERS, "cache": "redis"}
             "[tool.poetry.group.test.dependencies]\n"
             'pytest = {version = ">=8", allow-prereleases = false}\n',
             ("tool", "poetry", "group", "test", "dependencies", "pytest"),
-            {"version": ">=8.3", "allow-prereleases": False},
+            {"version": PYTEST.removeprefix("pytest"), "allow-prereleases": False},
             'pyproject.toml [tool.poetry.dependencies]: redis = "^5.0" -> "<6,>=5.2"',
         ),
     ],
@@ -113,8 +120,8 @@ def test_a_floor_below_the_harnesss_is_raised_where_it_is_declared(
         (
             {"requirements-dev.txt": "# test tools\npytest>=8\nhttpx>=0.28\n"},
             "requirements-dev.txt line 2 declares pytest>=8, below the harness's "
-            "pytest>=8.3 (resolved at its lowest, the harness cannot import it): "
-            "set pytest>=8.3 there",
+            f"{PYTEST} (resolved at its lowest, the harness cannot import it): "
+            f"set {PYTEST} there",
         ),
         (
             {
@@ -122,8 +129,8 @@ def test_a_floor_below_the_harnesss_is_raised_where_it_is_declared(
                 "install_requires =\n    fastapi>=0.115\n    pytest\n"
             },
             "setup.cfg [options] install_requires declares pytest, below the "
-            "harness's pytest>=8.3 (resolved at its lowest, the harness cannot "
-            "import it): set pytest>=8.3 there",
+            f"harness's {PYTEST} (resolved at its lowest, the harness cannot "
+            f"import it): set {PYTEST} there",
         ),
     ],
     ids=["requirements-file", "setup-cfg"],
@@ -231,11 +238,12 @@ def test_an_adopted_harness_never_points_at_a_compose_file(
 def test_the_documented_adoption_command_runs_without_a_terminal(
     template: Path, tmp_path: Path
 ) -> None:
-    (command,) = [
+    # The first: the one "The command" gives.
+    command = next(
         line
         for line in copier_command_lines((REPO_ROOT / "docs/adoption.md").read_text())
         if "copier copy" in line
-    ]
+    )
     words = shlex.split(command)
     assert "--defaults" in words, command
     # The documented Copier, run by this Python (uvx would fetch it).

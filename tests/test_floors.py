@@ -343,7 +343,7 @@ def test_an_adopted_harness_passes_with_what_it_adds_at_its_floors(
     for raised in (
         '"sqlalchemy[asyncio]>=2.0.36",  # async engine and sessions',
         '"redis>=5.2",',
-        '"pytest>=8.3",  # the test runner',
+        '"pytest>=8.4",  # the test runner',
         '"fakeredis>=2.32.1",',
     ):
         assert raised in pyproject, pyproject
