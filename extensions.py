@@ -21,7 +21,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from jinja2 import Environment
@@ -478,6 +478,29 @@ def _leads_outside(root: Path, destination: Path, relative: str) -> str:
     return str(target)
 
 
+def alembic_config_problem(value: Any, destination: Any) -> str:
+    """Refuse an alembic.ini answer that is not a file inside the project."""
+    relative = str(value or "")
+    if not relative:
+        return ""
+    path = PurePosixPath(relative)
+    if path.is_absolute() or ".." in path.parts or "\\" in relative:
+        return (
+            f"give alembic_config as a path inside the project, relative to it and "
+            f'with "/" (e.g. alembic.ini or db/alembic.ini), not "{relative}".'
+        )
+    if any(not part.isprintable() for part in relative):
+        return "give alembic_config as a plain path, without control characters."
+    project = _judged(destination)
+    if project is not None and not (project / path).is_file():
+        return (
+            f"there is no file {relative} in the project: give the path of your "
+            "alembic.ini relative to the project, or leave alembic_config empty "
+            "to build the test schema from db_metadata."
+        )
+    return ""
+
+
 class AnswerFilters(Extension):
     """Registers the filters above with the template's Jinja environment."""
 
@@ -497,6 +520,7 @@ class AnswerFilters(Extension):
                 "bool_answer_problem": bool_answer_problem,
                 "derived_answer_problem": derived_answer_problem,
                 "adoption_write_problem": adoption_write_problem,
+                "alembic_config_problem": alembic_config_problem,
             }
         )
 

