@@ -13,7 +13,7 @@ ASYNC_FEATURES = {
 }
 # Asked only with a database: each is on in a set beside every async feature
 # and each database.
-DATABASE_OPTIONS = ("factories",)
+DATABASE_OPTIONS = ("factories", "migrations")
 
 ANSWER_SETS: dict[str, dict[str, object]] = {
     "default": {},
@@ -33,11 +33,16 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
     },
     "redis-concurrency": {"cache": "redis", "concurrency": True},
     "sqlite": {"async_db": "sqlite"},
-    "postgresql-anyio": {"async_db": "postgresql", "async_runner": "anyio"},
+    "postgresql-anyio": {
+        "async_db": "postgresql",
+        "async_runner": "anyio",
+        "migrations": "alembic",
+    },
     "sqlite-websockets-strict": {
         "async_db": "sqlite",
         "websockets": True,
         "asyncio_mode": "strict",
+        "migrations": "alembic",
     },
     "postgresql-concurrency-strict": {
         "async_db": "postgresql",
@@ -56,6 +61,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "async_db": "postgresql",
         "cache": "redis",
         "factories": True,
+        "migrations": "alembic",
     },
     # `client` served by the inline client: the plain project, and the sets
     # where it runs beside WebSockets, a database, Redis and everything at once.

@@ -279,6 +279,79 @@ def test_turning_an_async_feature_on_and_off_adds_and_removes_exactly_its_parts(
     assert_suite_passes(run_suite(project), at_least=4)
 
 
+TEAM_REVISION = "migrations/versions/0002_team_backfill.py"
+TEAM_REVISION_TEXT = '''"""The team's own revision: a data migration.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    op.execute("UPDATE items SET quantity = 0 WHERE quantity < 0")
+
+
+def downgrade() -> None:
+    pass
+'''
+MIGRATIONS_FILES = {
+    "alembic.ini",
+    "migrations/env.py",
+    "migrations/script.py.mako",
+    "migrations/versions/0001_create_items.py",
+    "tests/harness/migrations.py",
+    "tests/test_migrations.py",
+}
+
+
+def test_turning_migrations_on_and_off_keeps_team_work_and_revisions(
+    two_releases: Path, tmp_path: Path
+) -> None:
+    """Off, the template's own files go and the team's revisions stay (the
+    migration history is theirs); on again, the suite migrates through both."""
+    project = render_at(
+        two_releases, tmp_path / "project", {"async_db": "sqlite"}, "2.0.0"
+    )
+    add_team_work(project)
+    commit_everything(project, "SQLite project, with the team's work")
+    without = project_files(project)
+    pyproject_before = (project / "pyproject.toml").read_text()
+
+    update(project, {"migrations": "alembic"})
+
+    assert conflicted_files(project) == []
+    assert project_files(project) - without == MIGRATIONS_FILES
+    assert '"alembic>=' in (project / "pyproject.toml").read_text()
+    assert_team_work_present(project)
+    assert_same_as_fresh_render(project, two_releases, tmp_path)
+    assert_suite_passes(run_suite(project), at_least=15)
+    (project / TEAM_REVISION).write_text(TEAM_REVISION_TEXT)
+    commit_everything(project, "migrations on, and the team's first revision")
+
+    update(project, {"migrations": "none"})
+
+    assert conflicted_files(project) == []
+    assert project_files(project) == without | {TEAM_REVISION}
+    assert (project / TEAM_REVISION).read_text() == TEAM_REVISION_TEXT
+    assert (project / "pyproject.toml").read_text() == pyproject_before
+    assert_team_work_present(project)
+    assert_suite_passes(run_suite(project), at_least=12)
+    commit_everything(project, "migrations off")
+
+    update(project, {"migrations": "alembic"})
+
+    assert conflicted_files(project) == []
+    assert project_files(project) - without == MIGRATIONS_FILES | {TEAM_REVISION}
+    result = run_suite(project, "-v")
+    assert_suite_passes(result, at_least=15)
+    assert "test_every_migration_upgrades_and_downgrades PASSED" in result.stdout
+
+
 def test_testclient_only_to_database_and_cache_and_back_keeps_team_work(
     two_releases: Path, tmp_path: Path
 ) -> None:
