@@ -486,17 +486,17 @@ def alembic_config_problem(value: Any, destination: Any) -> str:
     path = PurePosixPath(relative)
     if path.is_absolute() or ".." in path.parts or "\\" in relative:
         return (
-            f"give alembic_config as a path inside the project, relative to it and "
-            f'with "/" (e.g. alembic.ini or db/alembic.ini), not "{relative}".'
+            'use a relative path (inside the project, with "/", e.g. '
+            f'db/alembic.ini), not "{relative}".'
         )
-    if any(not part.isprintable() for part in relative):
-        return "give alembic_config as a plain path, without control characters."
+    if not relative.isprintable():
+        return "use a plain path (without control characters)."
     project = _judged(destination)
     if project is not None and not (project / path).is_file():
         return (
-            f"there is no file {relative} in the project: give the path of your "
-            "alembic.ini relative to the project, or leave alembic_config empty "
-            "to build the test schema from db_metadata."
+            f'name your alembic.ini (there is no file "{relative}" in the '
+            "project), or leave alembic_config empty to build the test schema "
+            "from db_metadata."
         )
     return ""
 
