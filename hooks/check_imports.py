@@ -124,7 +124,7 @@ for question, path in json.loads(sys.argv[1]).items():
         ):
             report.update(status="wrong_kind",
                           detail=f"{name} is neither a MetaData nor a declarative Base")
-        elif question.endswith("_dependency") and not callable(obj):
+        elif question.endswith(("_dependency", "_function")) and not callable(obj):
             report.update(status="wrong_kind", detail=f"{name} is not callable")
         elif question == "db_session_dependency" and hands_out_a_factory(obj):
             report.update(status="yields_factory", detail=name)

@@ -117,6 +117,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         lambda answers: answers["cache"] != "none",
         "redis.asyncio, the cache client",
     ),
+    Requirement(
+        "pyjwt>=2.8",
+        RUNTIME,
+        False,
+        lambda answers: answers.get("auth", "none") == "bearer",
+        "signs and checks the bearer tokens",
+    ),
     # ── The tests ──
     # 8.4 puts `pythonpath` on sys.path before loading `-p` plugins: an adopted
     # harness is one (`-p tests.harness`), to set the app's environment first.
