@@ -267,6 +267,9 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
             names.append("factories")
     if answers.get("cache", "none") != "none":
         names += ["cache", "test_redis_url"]
+    if answers.get("auth", "none") != "none":
+        # No `user`: adopted, the project constructs its own.
+        names += ["as_user", "authenticated_as"]
     assert set(names) <= set(HARNESS_FIXTURES)
     return names
 
@@ -417,7 +420,7 @@ def feature_requirements(
 ) -> list[str]:
     """What the answered features add to the harness's base requirements."""
     full = {**_NO_FEATURES, **answers}
-    full["needs_async_client"] = bool(harness_fixture_names(full)[2:])
+    full["needs_async_client"] = "async_client" in harness_fixture_names(full)
     base = set(dependencies(_NO_FEATURES, survey))
     return [r for r in dependencies(full, survey) if r not in base]
 

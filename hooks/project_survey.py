@@ -44,6 +44,8 @@ HARNESS_FIXTURES = (
     "factories",
     "cache",
     "test_redis_url",
+    "as_user",
+    "authenticated_as",
 )
 # Directories never searched for the project's tests and conftest files.
 NOT_SEARCHED = {

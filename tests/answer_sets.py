@@ -1,5 +1,6 @@
 """Curated answer sets: every answer value in at least one set, every pair of
-async features together at least once, and the all-features set.
+async features (and auth with each of them) together at least once, and the
+all-features set.
 
 The test `test_answer_sets_cover_every_value_and_pair` keeps this claim true as
 questions are added.
@@ -14,6 +15,8 @@ ASYNC_FEATURES = {
 # Asked only with a database: each is on in a set beside every async feature
 # and each database.
 DATABASE_OPTIONS = ("factories", "migrations")
+# Features that need no async client, each paired with every async one too.
+PAIRED_FEATURES = {**ASYNC_FEATURES, "auth": ("bearer",)}
 
 ANSWER_SETS: dict[str, dict[str, object]] = {
     "default": {},
@@ -31,18 +34,20 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "websockets": True,
         "async_runner": "anyio",
     },
-    "redis-concurrency": {"cache": "redis", "concurrency": True},
+    "redis-concurrency": {"cache": "redis", "concurrency": True, "auth": "bearer"},
     "sqlite": {"async_db": "sqlite"},
     "postgresql-anyio": {
         "async_db": "postgresql",
         "async_runner": "anyio",
         "migrations": "alembic",
+        "auth": "bearer",
     },
     "sqlite-websockets-strict": {
         "async_db": "sqlite",
         "websockets": True,
         "asyncio_mode": "strict",
         "migrations": "alembic",
+        "auth": "bearer",
     },
     "postgresql-concurrency-strict": {
         "async_db": "postgresql",
@@ -62,7 +67,10 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "cache": "redis",
         "factories": True,
         "migrations": "alembic",
+        "auth": "bearer",
     },
+    # Signed-in users in the plainest project: TestClient only.
+    "auth": {"auth": "bearer"},
     # `client` served by the inline client: the plain project, and the sets
     # where it runs beside WebSockets, a database, Redis and everything at once.
     "inline": {"sync_client": "inline"},
@@ -85,6 +93,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "async_db": "postgresql",
         "cache": "redis",
         "sync_client": "inline",
+        "auth": "bearer",
     },
 }
 

@@ -45,6 +45,7 @@ ADOPTED_DB = (
     ("db_session_dependency", "main:get_session"),
 )
 ADOPTED_CACHE = (*ADOPTED_APP, ("cache", "redis"))
+ADOPTED_AUTH = (*ADOPTED_APP, ("auth", "bearer"))
 ONE_LINE = "remove the whitespace"
 
 BAD_INPUTS: dict[str, BadInput] = {
@@ -96,6 +97,15 @@ BAD_INPUTS: dict[str, BadInput] = {
     "cache-dependency-trailing-newline": BadInput(
         "cache_dependency", "main:get_cache\n", ONE_LINE, ADOPTED_CACHE
     ),
+    "current-user-trailing-newline": BadInput(
+        "current_user_dependency", "main:get_user\n", ONE_LINE, ADOPTED_AUTH
+    ),
+    "auth-token-function-keyword": BadInput(
+        "auth_token_function",
+        "main.import:make_token",
+        "'import' is a keyword",
+        (*ADOPTED_AUTH, ("current_user_dependency", "main:get_user")),
+    ),
     "derived-needs-async-client": BadInput(
         "needs_async_client", "false", "answer websockets, concurrency", ASYNC
     ),
@@ -113,6 +123,7 @@ BAD_INPUTS: dict[str, BadInput] = {
     "async-db-unknown": BadInput("async_db", "mysql", "'sqlite', 'postgresql'"),
     "async-db-wrong-case": BadInput("async_db", "SQLite", "'sqlite'"),
     "cache-unknown": BadInput("cache", "memcached", "'none', 'redis'"),
+    "auth-unknown": BadInput("auth", "oauth2", "'none', 'bearer'"),
     "runner-unknown": BadInput("async_runner", "trio", "'anyio'", ASYNC),
     "asyncio-mode-unknown": BadInput("asyncio_mode", "legacy", "'strict'", ASYNC),
 }

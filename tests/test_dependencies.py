@@ -164,7 +164,7 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
     site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
     (site / f"starlette-{starlette}.dist-info").mkdir(parents=True)
     answers = {**_NO_FEATURES, **ANSWER_SETS[answer_set]}
-    answers["needs_async_client"] = bool(harness_fixture_names(answers)[2:])
+    answers["needs_async_client"] = "async_client" in harness_fixture_names(answers)
     table = {requirement.spec for requirement in REQUIREMENTS}
 
     adopted = harness_dependencies(answers, survey(tmp_path))

@@ -7,7 +7,7 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
-from answer_sets import ANSWER_SETS, ASYNC_FEATURES, DATABASE_OPTIONS
+from answer_sets import ANSWER_SETS, ASYNC_FEATURES, DATABASE_OPTIONS, PAIRED_FEATURES
 from rendering import (
     REPO_ROOT,
     assert_ruff_clean,
@@ -50,7 +50,7 @@ def test_answer_sets_cover_every_value_and_pair() -> None:
             default = jinja2.Template(default).render(scaffold="service")
         seen = {answers.get(name, default) for answers in ANSWER_SETS.values()}
         assert set(values) <= seen, f"{name}: no answer set uses {set(values) - seen}"
-    for first, second in combinations(ASYNC_FEATURES, 2):
+    for first, second in combinations(PAIRED_FEATURES, 2):
         assert any(
             _enabled(answers, first) and _enabled(answers, second)
             for answers in ANSWER_SETS.values()
@@ -64,7 +64,7 @@ def test_answer_sets_cover_every_value_and_pair() -> None:
     assert any(
         all(
             _enabled(answers, feature)
-            for feature in [*ASYNC_FEATURES, *DATABASE_OPTIONS]
+            for feature in [*PAIRED_FEATURES, *DATABASE_OPTIONS]
         )
         for answers in ANSWER_SETS.values()
     ), "no all-features answer set"

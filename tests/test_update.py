@@ -576,12 +576,14 @@ ALL_ON = {
     "async_db": "sqlite",
     "factories": True,
     "cache": "redis",
+    "auth": "bearer",
 }
 ALL_OFF = {
     "websockets": False,
     "concurrency": False,
     "async_db": "none",
     "cache": "none",
+    "auth": "none",
 }
 
 
@@ -592,8 +594,9 @@ ALL_OFF = {
         (
             {"async_db": "sqlite", "websockets": True, "async_runner": "anyio"},
             [
-                {"async_db": "none", "cache": "redis"},
+                {"async_db": "none", "cache": "redis", "auth": "bearer"},
                 {"websockets": False, "concurrency": True},
+                {"auth": "none"},
             ],
         ),
     ],
@@ -620,7 +623,7 @@ def test_toggling_features_after_real_team_edits_never_conflicts(
         names = [package_name(spec) for spec in declared(project)]
         for spec in expected["runtime"] + expected["dev"]:
             assert spec in declared(project), spec
-        for gone in {"fakeredis", "aiosqlite", "httpx-ws", "polyfactory"} - {
+        for gone in {"fakeredis", "aiosqlite", "httpx-ws", "polyfactory", "pyjwt"} - {
             package_name(spec) for spec in expected["dev"] + expected["runtime"]
         }:
             assert gone not in names, gone
