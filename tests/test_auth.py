@@ -11,15 +11,19 @@ matrix (tests/answer_sets.py).
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from rendering import (
+    REPO_ROOT,
     assert_ruff_clean,
     outcome_counts,
     read_answers,
     render,
     run_suite,
+    suite_environment,
 )
 
 PROMISES = '''\
@@ -154,6 +158,35 @@ EXPECTED_FAILURES = {
 }
 
 
+CREATE_SCHEMA = """
+import asyncio, sys
+from sqlalchemy import inspect
+from my_service.db import create_schema, open_engine
+
+async def main():
+    async with open_engine(f"sqlite+aiosqlite:///{sys.argv[1]}") as engine:
+        await create_schema(engine)
+        async with engine.connect() as connection:
+            print(*await connection.run_sync(lambda c: inspect(c).get_table_names()))
+
+asyncio.run(main())
+"""
+
+
+def tables_create_schema_makes(project: Path) -> list[str]:
+    """The tables `db.create_schema` creates, the app never imported: what a
+    team's script creating the schema for the service gets."""
+    result = subprocess.run(
+        [sys.executable, "-c", CREATE_SCHEMA, str(project / "schema.db")],
+        env={**suite_environment(project)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
 @pytest.mark.parametrize("name", PROJECTS)
 def test_signed_in_fixtures_keep_their_promises(
     template: Path, tmp_path: Path, name: str
@@ -184,6 +217,8 @@ def test_signed_in_fixtures_keep_their_promises(
     assert counts.get("failed") == len(EXPECTED_FAILURES), output
     assert counts.get("passed") == 6 + 2 * database, output
     assert "error" not in counts, output
+    if database:
+        assert "users" in tables_create_schema_makes(project), output
     for test, message in EXPECTED_FAILURES.items():
         assert f"::{test} - " in output, test
         line = next(line for line in output.splitlines() if f"::{test} - " in line)
@@ -192,6 +227,7 @@ def test_signed_in_fixtures_keep_their_promises(
 
 # ── Adopted: the project's own current-user dependency and tokens ────────────
 EXISTING_APPS = Path(__file__).parent / "existing_apps"
+HOOKS = REPO_ROOT / "hooks"
 ADOPTED_TESTS = '''\
 """The accounts team signs its own users in through the harness."""
 
@@ -258,3 +294,40 @@ def test_adopted_harness_signs_in_through_the_projects_own_auth(
     assert "::test_as_user_signs_in_with_the_projects_token - " in output
     assert f"{prefix}as_user needs your app's tokens" in output
     assert "Fix: answer auth_token_function=package.module:name" in output
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (
+            "current_user_dependency=accounts.main:make_token",
+            "no route of the app depends on make_token",
+        ),
+        ("auth_token_function=accounts.main:SECRET", "SECRET is not callable"),
+        ("auth_token_function=accounts.main:no_such", "no attribute 'no_such'"),
+    ],
+)
+def test_auth_answers_naming_the_wrong_object_are_refused(
+    tmp_path: Path, answer: str, message: str
+) -> None:
+    shutil.copytree(EXISTING_APPS / "accounts", tmp_path / "accounts")
+    fitting = [
+        "current_user_dependency=accounts.main:current_account",
+        "auth_token_function=accounts.main:make_token",
+    ]
+
+    def check(*answers: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(HOOKS / "check_imports.py"), *answers],
+            cwd=tmp_path / "accounts",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    result = check("app_import=accounts.main:app", answer)
+
+    assert result.returncode == 1, result.stdout
+    assert f"error: {answer}: " in result.stdout
+    assert message in result.stdout
+    assert check("app_import=accounts.main:app", *fitting).returncode == 0
