@@ -4,6 +4,7 @@ the servers (compose.yaml, the CI workflow)."""
 
 import asyncio
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -18,13 +19,12 @@ from rendering import (
     render,
     run_suite,
     suite_environment,
+    template_test_worker,
 )
 from sqlalchemy import make_url
 
 SQLITE_ANSWERS = {"async_db": "sqlite", "concurrency": True, "asyncio_mode": "strict"}
 POSTGRESQL_ANSWERS = {"async_db": "postgresql", "concurrency": True}
-# A database outside the test run's own: the one the refusal must leave alone.
-NOT_A_TEST_DATABASE = "postgres"
 # In URLs, to check that no message prints it (the server trusts, ignoring it).
 PASSWORD = "s3cr3t-pw"
 LOOP_ERRORS = (
@@ -34,19 +34,31 @@ LOOP_ERRORS = (
 )
 
 
-def existing_databases() -> set[str]:
-    async def query() -> set[str]:
-        server = postgres_server_url().set(
-            drivername="postgresql", database=NOT_A_TEST_DATABASE
-        )
+def on_server(sql: str) -> list[asyncpg.Record]:
+    async def query() -> list[asyncpg.Record]:
+        server = postgres_server_url().set(drivername="postgresql", database="postgres")
         connection = await asyncpg.connect(server.render_as_string(hide_password=False))
         try:
-            rows = await connection.fetch("SELECT datname FROM pg_database")
+            return await connection.fetch(sql)
         finally:
             await connection.close()
-        return {row["datname"] for row in rows}
 
     return asyncio.run(query())
+
+
+def existing_databases() -> set[str]:
+    return {row["datname"] for row in on_server("SELECT datname FROM pg_database")}
+
+
+@pytest.fixture
+def not_a_test_database(postgres_server: None) -> Iterator[str]:
+    """A database outside the test run's own (the app's): the refusal must
+    leave it alone."""
+    name = f"harness_app_w{template_test_worker()}"
+    on_server(f'DROP DATABASE IF EXISTS "{name}"')
+    on_server(f'CREATE DATABASE "{name}"')
+    yield name
+    on_server(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 @pytest.fixture
@@ -133,11 +145,11 @@ def test_postgresql_suite_passes_serially(
 
 
 def test_refuses_a_database_not_marked_for_tests(
-    postgresql_project: Path, postgres_server: None
+    postgresql_project: Path, not_a_test_database: str
 ) -> None:
     url = (
         postgres_server_url()
-        .set(database=NOT_A_TEST_DATABASE, password=PASSWORD)
+        .set(database=not_a_test_database, password=PASSWORD)
         .render_as_string(hide_password=False)
     )
     env = suite_environment(postgresql_project, TEST_DATABASE_URL=url)
@@ -148,13 +160,13 @@ def test_refuses_a_database_not_marked_for_tests(
     assert result.returncode != 0, output
     assert "passed" not in outcome_counts(result.stdout), output
     assert (
-        f"Refusing to use database '{NOT_A_TEST_DATABASE}' from TEST_DATABASE_URL"
+        f"Refusing to use database '{not_a_test_database}' from TEST_DATABASE_URL"
         in output
     )
     assert PASSWORD not in output
     databases = existing_databases()
-    assert NOT_A_TEST_DATABASE in databases
-    assert not {f"{NOT_A_TEST_DATABASE}_gw0", f"{NOT_A_TEST_DATABASE}_gw1"} & databases
+    assert not_a_test_database in databases
+    assert not {f"{not_a_test_database}_gw0", f"{not_a_test_database}_gw1"} & databases
 
 
 def test_unreachable_server_names_test_database_url_and_how_to_start_one(
