@@ -5,24 +5,34 @@ Each layout reads its variables when imported, and its own tests/conftest.py
 imports the app at its top. Adopted on real PostgreSQL, with and without
 `-n 2`: the project's own suite passes as before adopting (now on the worker's
 test database), the harness's smoke tests and the team's tests pass beside it,
-and the database the app's DATABASE_URL names is exactly as it was.
+and the database the app's DATABASE_URL names is exactly as it was. The
+settings layout's Redis client runs on a real Redis (TEST_REDIS_URL) and on
+fakeredis, and the Redis database its REDIS_URL names keeps only its sentinel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shutil
-from dataclasses import dataclass
+import subprocess
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import copier
 import pytest
+import redis
 from rendering import (
+    REPO_ROOT,
     database_url_for,
+    generated_suites_redis_urls,
     outcome_counts,
     postgres_server_url,
     redis_url_for_generated_suites,
+    ruff,
     run_suite,
     suite_environment,
     template_test_worker,
@@ -85,7 +95,10 @@ async def test_twenty_inserts_at_once_land_in_the_test_database(
     harness_async_client, harness_db_engine, harness_test_database_url
 ):
     responses = await asyncio.gather(
-        *(harness_async_client.post("/items", json={"name": f"n{i}"}) for i in range(20))
+        *(
+            harness_async_client.post("/items", json={"name": f"n{i}"})
+            for i in range(20)
+        )
     )
 
     assert {response.status_code for response in responses} == {201}
@@ -119,6 +132,101 @@ async def test_the_feed_adds_to_what_the_session_seeded(
 """
 
 
+# The shortlinks team's tests with the harness, on a real Redis and on fakeredis.
+SHORTLINKS_TEAM_TESTS = """\
+import pytest
+from app.db import Link
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_cache_fixture_is_the_redis_the_app_uses(
+    harness_cache, harness_async_client
+):
+    await harness_cache.set("link:kept", "https://example.com/kept")
+
+    response = await harness_async_client.get("/links/kept")
+
+    assert response.json() == {
+        "target": "https://example.com/kept", "cached": True, "visits": 1
+    }
+    assert await harness_cache.get("visits:kept") == "1"
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_link_from_the_database_is_cached_in_redis(
+    harness_db_session, harness_async_client
+):
+    harness_db_session.add(Link(code="db", target="https://example.com/db"))
+    await harness_db_session.flush()
+
+    first = (await harness_async_client.get("/links/db")).json()
+    second = (await harness_async_client.get("/links/db")).json()
+
+    assert (first["cached"], second["cached"], second["visits"]) == (False, True, 2)
+
+
+def test_visits_counted_through_the_sync_client(harness_client):
+    assert harness_client.post("/links/pair/visits").json() == {"visits": 1}
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_then_through_the_async_client(harness_async_client):
+    # The app's one Redis client, used on TestClient's loop just before; the
+    # count starts again, the test before it emptied.
+    response = await harness_async_client.post("/links/pair/visits")
+
+    assert response.json() == {"visits": 1}
+"""
+ON_REAL_REDIS = """\
+import os
+
+import pytest
+from redis.asyncio import Redis
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_writes_land_in_this_workers_test_redis(
+    harness_async_client, harness_test_redis_url
+):
+    await harness_async_client.post("/links/landed/visits")
+
+    assert os.environ["REDIS_URL"] == harness_test_redis_url
+    direct = Redis.from_url(harness_test_redis_url, decode_responses=True)
+    try:
+        assert await direct.get("visits:landed") == "1"
+    finally:
+        await direct.aclose()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_and_are_gone_after_it(harness_test_redis_url):
+    direct = Redis.from_url(harness_test_redis_url, decode_responses=True)
+    try:
+        assert await direct.exists("visits:landed") == 0
+    finally:
+        await direct.aclose()
+"""
+ON_FAKEREDIS = """\
+import os
+
+import pytest
+import redis
+from app.cache import redis as the_apps_client
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_requests_get_fakeredis_the_apps_client_used_directly_no_redis(
+    harness_async_client,
+):
+    response = await harness_async_client.post("/links/fake/visits")
+
+    assert response.json() == {"visits": 1}
+    assert os.environ["REDIS_URL"].startswith("redis://test-redis.fastapi-harness.invalid")
+    with pytest.raises(redis.ConnectionError):
+        await the_apps_client.get("visits:fake")
+"""
+
+
 @dataclass(frozen=True)
 class EnvLayout:
     answers: dict[str, Any]
@@ -127,7 +235,9 @@ class EnvLayout:
     kept_row: str
     team_tests: dict[str, str]
     team_test_count: int
-    own_environment: dict[str, str]
+    # Team tests that hold on one kind of Redis only ("real", "fake"): their
+    # file, source and count.
+    redis_team_tests: dict[str, tuple[str, str, int]] = field(default_factory=dict)
 
 
 LAYOUTS = {
@@ -145,7 +255,27 @@ LAYOUTS = {
         kept_row="INSERT INTO items (name) VALUES ('kept by the app')",
         team_tests={"tests/test_with_the_harness.py": STOCKROOM_TEAM_TESTS},
         team_test_count=7,
-        own_environment={},
+    ),
+    "env_settings": EnvLayout(
+        answers={
+            "app_import": "app.main:app",
+            "async_db": "postgresql",
+            "db_session_dependency": "app.db:get_db",
+            "db_metadata": "app.db:Base",
+            "database_url_env": "DATABASE_URL",
+            "cache": "redis",
+            "cache_dependency": "app.cache:get_redis",
+            "redis_url_env": "REDIS_URL",
+            "concurrency": True,
+        },
+        schema="CREATE TABLE links (code varchar PRIMARY KEY, target varchar NOT NULL)",
+        kept_row="INSERT INTO links VALUES ('kept', 'https://example.com/app')",
+        team_tests={"tests/test_with_the_harness.py": SHORTLINKS_TEAM_TESTS},
+        team_test_count=4,
+        redis_team_tests={
+            "real": ("tests/test_on_the_test_redis.py", ON_REAL_REDIS, 2),
+            "fake": ("tests/test_on_fakeredis.py", ON_FAKEREDIS, 1),
+        },
     ),
 }
 
@@ -194,7 +324,10 @@ def create_app_database(url: str, layout: EnvLayout) -> None:
     name = make_url(url).database
     asyncio.run(
         _on_server(
-            [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"']
+            [
+                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                f'CREATE DATABASE "{name}"',
+            ]
         )
     )
 
@@ -210,6 +343,33 @@ def create_app_database(url: str, layout: EnvLayout) -> None:
     asyncio.run(fill())
 
 
+def app_redis() -> str:
+    """The Redis database the app's REDIS_URL names (never a test database):
+    the last of this worker's, which a suite run on 2 workers leaves alone."""
+    return generated_suites_redis_urls()[3]
+
+
+def redis_keys(url: str) -> set[bytes]:
+    client = redis.Redis.from_url(url)
+    try:
+        return set(client.keys("*"))
+    finally:
+        client.close()
+
+
+def put_sentinel(url: str) -> None:
+    """The app's Redis holds one key of its own, which every run must leave."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+        client.set(SENTINEL, b"kept by the app")
+    finally:
+        client.close()
+
+
+SENTINEL = b"shortlinks:sentinel"
+
+
 @dataclass
 class Adopted:
     name: str
@@ -219,20 +379,21 @@ class Adopted:
     own_counts: dict[str, int]
 
 
-@pytest.fixture(scope="module", params=sorted(LAYOUTS))
+@pytest.fixture(scope="module")
 def adopted(
     request: pytest.FixtureRequest,
     template: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Any:
-    """The layout's own suite run on its own database, then the harness adopted."""
+    """The layout's own suite run on its own database (and Redis), as its CI
+    ran it, then the harness adopted."""
     name: str = request.param
     layout = LAYOUTS[name]
     project = tmp_path_factory.mktemp(name) / "project"
     shutil.copytree(EXISTING_APPS / name, project)
     app_url = app_database(name)
     create_app_database(app_url, layout)
-    environment = {"DATABASE_URL": app_url, **layout.own_environment}
+    environment = {"DATABASE_URL": app_url, "REDIS_URL": app_redis()}
     own = run_suite(project, env=suite_environment(project, **environment))
     assert own.returncode == 0, own.stdout + own.stderr
     copier.run_copy(
@@ -246,37 +407,132 @@ def adopted(
     )
     for path, source in layout.team_tests.items():
         (project / path).write_text(source)
+    for path, source, _count in layout.redis_team_tests.values():
+        (project / path).write_text(source)
     yield Adopted(name, layout, project, app_url, outcome_counts(own.stdout))
     name = make_url(app_url).database
     asyncio.run(_on_server([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)']))
 
 
+def run_adopted(
+    adopted: Adopted, workers: str | None, test_redis: bool
+) -> subprocess.CompletedProcess[str]:
+    """The adopted project's whole suite, as the team's CI runs it, with the
+    harness's test services; the layout's Redis team tests of the other kind
+    left out. Fails unless every test passes, as many as before adopting plus
+    the harness's and the team's."""
+    label = f"{adopted.name}_{workers or 'serial'}"
+    environment = suite_environment(
+        adopted.project,
+        DATABASE_URL=adopted.app_url,
+        TEST_DATABASE_URL=database_url_for(label),
+    )
+    if test_redis:
+        environment["TEST_REDIS_URL"] = redis_url_for_generated_suites()
+        environment["REDIS_URL"] = app_redis()
+    else:
+        # A developer without Redis: the app's REDIS_URL unset.
+        environment.pop("TEST_REDIS_URL", None)
+        environment.pop("REDIS_URL", None)
+    args = ["-n", workers, "--dist", "loadfile"] if workers else ["-p", "no:xdist"]
+    expected = (
+        adopted.own_counts["passed"] + SMOKE_TESTS + adopted.layout.team_test_count
+    )
+    for kind, (path, _source, count) in adopted.layout.redis_team_tests.items():
+        if kind == ("real" if test_redis else "fake"):
+            expected += count
+        else:
+            args += [f"--ignore={path}"]
+
+    result = run_suite(adopted.project, "-v", *args, env=environment)
+
+    assert outcome_counts(result.stdout) == {"passed": expected}, (
+        result.stdout + result.stderr
+    )
+    return result
+
+
+@pytest.mark.parametrize("adopted", ["env_engine"], indirect=True)
 @pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
 def test_requests_of_every_kind_reach_only_the_test_database(
     adopted: Adopted, workers: str | None
 ) -> None:
     before = asyncio.run(_rows(adopted.app_url))
-    label = f"{adopted.name}_{workers or 'serial'}"
-    environment = {
-        "DATABASE_URL": adopted.app_url,
-        "TEST_DATABASE_URL": database_url_for(label),
-        **adopted.layout.own_environment,
-    }
-    if workers:
-        environment["TEST_REDIS_URL"] = redis_url_for_generated_suites()
-    args = ["-n", workers, "--dist", "loadfile"] if workers else ["-p", "no:xdist"]
 
-    result = run_suite(
-        adopted.project,
-        "-v",
-        *args,
-        env=suite_environment(adopted.project, **environment),
-    )
+    run_adopted(adopted, workers, test_redis=bool(workers))
 
-    expected = (
-        adopted.own_counts["passed"] + SMOKE_TESTS + adopted.layout.team_test_count
-    )
-    assert outcome_counts(result.stdout) == {"passed": expected}, (
-        result.stdout + result.stderr
-    )
     assert asyncio.run(_rows(adopted.app_url)) == before
+
+
+@pytest.mark.parametrize("adopted", ["env_settings"], indirect=True)
+@pytest.mark.parametrize("test_redis", [True, False], ids=["redis", "fakeredis"])
+@pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
+def test_settings_with_a_redis_client_built_at_import(
+    adopted: Adopted, workers: str | None, test_redis: bool
+) -> None:
+    """A pydantic-settings app: engine and Redis client built at import from
+    required fields; on a real Redis the app's client writes to the worker's
+    test database, on fakeredis requests get one through the dependency."""
+    before = asyncio.run(_rows(adopted.app_url))
+    put_sentinel(app_redis())
+
+    run_adopted(adopted, workers, test_redis)
+
+    assert asyncio.run(_rows(adopted.app_url)) == before
+    assert redis_keys(app_redis()) == {SENTINEL}
+    assert not redis_keys(redis_url_for_generated_suites())
+
+
+# What generated projects are checked with (template/pyproject.toml.jinja): an
+# adopted harness meets it whatever the project's own configuration.
+GENERATED_RUFF = ("--no-cache", "--isolated", "--line-length=88")
+GENERATED_RULES = "--select=E,W,F,I,B,UP,SIM,ASYNC,PT,RUF"
+
+
+@pytest.mark.parametrize("adopted", ["env_settings"], indirect=True)
+def test_the_adopted_harness_passes_ruff(adopted: Adopted) -> None:
+    """Every harness module an environment answer adds or changes, the
+    project's imports in isort's order (a plain statement after them once
+    broke it)."""
+    for command in (["check", GENERATED_RULES], ["format", "--check"]):
+        result = ruff(adopted.project, *command, *GENERATED_RUFF, "tests/harness")
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def check_imports(project: Path, environment: dict[str, str]) -> str:
+    """hooks/check_imports.py's report on the settings layout, as Copier runs it
+    with `environment` answered, DATABASE_URL and REDIS_URL unset."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "hooks" / "check_imports.py"),
+         "app_import=app.main:app", "cache_dependency=app.cache:get_redis",
+         f"--environment={json.dumps(environment)}"],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return result.stdout if result.returncode else ""
+
+
+def test_the_import_check_names_the_answers_an_app_needs() -> None:
+    project = EXISTING_APPS / "env_settings"
+    services = {"async_db": "postgresql", "cache": "redis"}
+
+    unanswered = check_imports(project, services)
+    database_answered = check_imports(
+        project, {**services, "database_url_env": "DATABASE_URL"}
+    )
+    both = {
+        **services,
+        "database_url_env": "DATABASE_URL",
+        "redis_url_env": "REDIS_URL",
+    }
+
+    assert "reads the environment variable(s) DATABASE_URL REDIS_URL" in unanswered
+    assert (
+        "run Copier again with -d database_url_env=DATABASE_URL "
+        "-d redis_url_env=REDIS_URL" in " ".join(unanswered.split())
+    )
+    assert "-d redis_url_env=REDIS_URL:" in " ".join(database_answered.split())
+    assert "database_url_env" not in database_answered
+    assert check_imports(project, both) == ""

@@ -1,0 +1,11 @@
+"""One Redis client for the process, built when the module is imported."""
+
+from redis.asyncio import Redis, from_url
+
+from app.config import settings
+
+redis: Redis = from_url(settings.redis_url, decode_responses=True)
+
+
+def get_redis() -> Redis:
+    return redis

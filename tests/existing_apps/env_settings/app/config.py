@@ -1,0 +1,15 @@
+"""Settings read once, when the module is imported; CI sets DATABASE_URL and
+REDIS_URL (a developer keeps them in .env)."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str
+    redis_url: str
+    link_cache_seconds: int = 300
+
+
+settings = Settings()
