@@ -46,6 +46,16 @@ ADOPTED_DB = (
 )
 ADOPTED_CACHE = (*ADOPTED_APP, ("cache", "redis"))
 ADOPTED_AUTH = (*ADOPTED_APP, ("auth", "bearer"))
+# The answers before database_url_env and redis_url_env, all valid.
+ADOPTED_DB_SCHEMA = (*ADOPTED_DB, ("db_metadata", "main:metadata"))
+ADOPTED_CACHE_DEPENDENCY = (*ADOPTED_CACHE, ("cache_dependency", "main:get_cache"))
+ADOPTED_DB_AND_CACHE = (
+    *ADOPTED_DB_SCHEMA,
+    ("database_url_env", "APP_URL"),
+    *ADOPTED_CACHE_DEPENDENCY[len(ADOPTED_APP) :],
+)
+VARIABLE_NAME = "letters, digits and _, not starting with a digit"
+HARNESS_VARIABLE = "is the harness's (or pytest's) own"
 ONE_LINE = "remove the whitespace"
 
 BAD_INPUTS: dict[str, BadInput] = {
@@ -106,6 +116,27 @@ BAD_INPUTS: dict[str, BadInput] = {
         "'import' is a keyword",
         (*ADOPTED_AUTH, ("current_user_dependency", "main:get_user")),
     ),
+    "database-url-env-dash": BadInput(
+        "database_url_env", "database-url", VARIABLE_NAME, ADOPTED_DB_SCHEMA
+    ),
+    "database-url-env-trailing-space": BadInput(
+        "database_url_env", "DATABASE_URL ", ONE_LINE, ADOPTED_DB_SCHEMA
+    ),
+    "database-url-env-the-harness-own": BadInput(
+        "database_url_env", "TEST_DATABASE_URL", HARNESS_VARIABLE, ADOPTED_DB_SCHEMA
+    ),
+    "redis-url-env-leading-digit": BadInput(
+        "redis_url_env", "1REDIS_URL", VARIABLE_NAME, ADOPTED_CACHE_DEPENDENCY
+    ),
+    "redis-url-env-the-harness-own": BadInput(
+        "redis_url_env", "test_redis_url", HARNESS_VARIABLE, ADOPTED_CACHE_DEPENDENCY
+    ),
+    "redis-url-env-pytest-own": BadInput(
+        "redis_url_env", "PYTEST_ADDOPTS", HARNESS_VARIABLE, ADOPTED_CACHE_DEPENDENCY
+    ),
+    "redis-url-env-the-database-one": BadInput(
+        "redis_url_env", "APP_URL", "cannot name both", ADOPTED_DB_AND_CACHE
+    ),
     "derived-needs-async-client": BadInput(
         "needs_async_client", "false", "answer websockets, concurrency", ASYNC
     ),
@@ -158,16 +189,55 @@ MISSING = "missing-destination"
 EXISTING = "existing-destination"
 
 
+# The app an adopting case's answers name (main:app and the rest), in the
+# destination: each import path is imported as it is answered.
+ADOPTED_APP_SOURCE = """\
+from fastapi import Depends, FastAPI
+from sqlalchemy import MetaData
+
+metadata = MetaData()
+
+
+async def get_session():
+    yield None
+
+
+def get_cache():
+    return None
+
+
+def get_user():
+    return None
+
+
+app = FastAPI()
+
+
+@app.get("/")
+async def home(
+    session=Depends(get_session), cache=Depends(get_cache), user=Depends(get_user)
+) -> dict:
+    return {}
+"""
+
+
+def adopting(bad: BadInput) -> bool:
+    return "app_import" in dict(bad.context)
+
+
 def with_destinations(cases: dict[str, BadInput]) -> list[object]:
     """Every case against an existing destination (the team's file must stay
     as it was); the first case of each question against a missing one too
-    (Copier validates before it creates the directory, the same for all)."""
+    (Copier validates before it creates the directory, the same for all),
+    unless it adopts: the app it names is in the existing one."""
     firsts = {bad.question: case for case, bad in reversed(cases.items())}
     return [
         pytest.param(case, kind, id=f"{kind}-{case}")
         for case, bad in cases.items()
         for kind in (
-            (MISSING, EXISTING) if firsts[bad.question] == case else (EXISTING,)
+            (MISSING, EXISTING)
+            if firsts[bad.question] == case and not adopting(bad)
+            else (EXISTING,)
         )
     ]
 
@@ -200,6 +270,8 @@ def test_bad_data_is_refused_and_nothing_is_written(
     case: str, template: Path, destination: Path
 ) -> None:
     bad = BAD_INPUTS[case]
+    if adopting(bad):
+        (destination / "main.py").write_text(ADOPTED_APP_SOURCE)
     before = snapshot(destination)
     options = [f"--data={question}={value}" for question, value in bad.answers.items()]
 
