@@ -379,6 +379,12 @@ class Adopted:
     own_counts: dict[str, int]
 
 
+def layout(name: str) -> Any:
+    """`adopted`'s parameter: the tests of one layout share a worker, so the
+    layout is adopted once."""
+    return pytest.param(name, marks=pytest.mark.xdist_group(f"adopt-env-{name}"))
+
+
 @pytest.fixture(scope="module")
 def adopted(
     request: pytest.FixtureRequest,
@@ -452,7 +458,7 @@ def run_adopted(
     return result
 
 
-@pytest.mark.parametrize("adopted", ["env_engine"], indirect=True)
+@pytest.mark.parametrize("adopted", [layout("env_engine")], indirect=True)
 @pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
 def test_requests_of_every_kind_reach_only_the_test_database(
     adopted: Adopted, workers: str | None
@@ -464,7 +470,7 @@ def test_requests_of_every_kind_reach_only_the_test_database(
     assert asyncio.run(_rows(adopted.app_url)) == before
 
 
-@pytest.mark.parametrize("adopted", ["env_settings"], indirect=True)
+@pytest.mark.parametrize("adopted", [layout("env_settings")], indirect=True)
 @pytest.mark.parametrize("test_redis", [True, False], ids=["redis", "fakeredis"])
 @pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
 def test_settings_with_a_redis_client_built_at_import(
@@ -489,7 +495,7 @@ GENERATED_RUFF = ("--no-cache", "--isolated", "--line-length=88")
 GENERATED_RULES = "--select=E,W,F,I,B,UP,SIM,ASYNC,PT,RUF"
 
 
-@pytest.mark.parametrize("adopted", ["env_settings"], indirect=True)
+@pytest.mark.parametrize("adopted", [layout("env_settings")], indirect=True)
 def test_the_adopted_harness_passes_ruff(adopted: Adopted) -> None:
     """Every harness module an environment answer adds or changes, the
     project's imports in isort's order (a plain statement after them once
