@@ -410,6 +410,23 @@ def bool_answer_problem(data: Mapping[str, Any], question: str) -> str:
     )
 
 
+def whole_number_problem(
+    value: Any, question: str, lowest: int, highest: int, example: int
+) -> str:
+    """Refuse an answer that is not a whole number from lowest to highest.
+
+    The question's type is yaml, so that a word, 2.5 or true reaches this
+    message (Copier's int type fails on them with a bare traceback).
+    """
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if whole and lowest <= value <= highest:
+        return ""
+    return (
+        f"give a whole number from {lowest} to {highest}, not {value!r}: e.g. "
+        f"--data {question}={example} (in a data file, {question}: {example})."
+    )
+
+
 def derived_answer_problem(
     data: Mapping[str, Any], question: str, derived_from: str
 ) -> str:
@@ -518,6 +535,7 @@ class AnswerFilters(Extension):
                 "import_path_problem": import_path_problem,
                 "environment_variable_problem": environment_variable_problem,
                 "bool_answer_problem": bool_answer_problem,
+                "whole_number_problem": whole_number_problem,
                 "derived_answer_problem": derived_answer_problem,
                 "adoption_write_problem": adoption_write_problem,
                 "alembic_config_problem": alembic_config_problem,

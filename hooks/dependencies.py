@@ -131,6 +131,18 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     # The harness gives each xdist worker its own database and Redis index.
     Requirement("pytest-xdist>=3.6.1", DEV, True, _always, "runs them in parallel"),
     Requirement("ruff>=0.8", DEV, False, _always, "lint and format"),
+    # Only a new service: its CI gates on coverage and may split the suite
+    # across runners; an adopted harness leaves the project's CI alone.
+    Requirement(
+        "pytest-cov>=6.0", DEV, False, _always, "coverage, across xdist workers"
+    ),
+    Requirement(
+        "pytest-split>=0.10",
+        DEV,
+        False,
+        lambda answers: int(answers.get("ci_shards", 1)) > 1,
+        "splits the suite across CI runners by stored durations",
+    ),
     # Starlette's TestClient runs on httpx2 from Starlette 1.10 on (plain httpx
     # is deprecated there, and warns).
     Requirement("httpx2>=2.16", DEV, True, _new_starlette, "transport of TestClient"),

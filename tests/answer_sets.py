@@ -22,13 +22,19 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
     "default": {},
     "websockets-strict": {"websockets": True, "asyncio_mode": "strict"},
     "concurrency-anyio": {"concurrency": True, "async_runner": "anyio"},
+    # No coverage gate: CI reports the total only.
     "websockets-concurrency-anyio": {
         "websockets": True,
         "concurrency": True,
         "async_runner": "anyio",
+        "coverage_fail_under": 0,
     },
     "websockets-concurrency": {"websockets": True, "concurrency": True},
-    "redis-strict": {"cache": "redis", "asyncio_mode": "strict"},
+    "redis-strict": {
+        "cache": "redis",
+        "asyncio_mode": "strict",
+        "coverage_fail_under": 95,
+    },
     "redis-websockets-anyio": {
         "cache": "redis",
         "websockets": True,
@@ -68,18 +74,21 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "factories": True,
         "migrations": "alembic",
         "auth": "bearer",
+        "ci_shards": 3,
     },
     # Signed-in users in the plainest project: TestClient only.
     "auth": {"auth": "bearer"},
     # `client` served by the inline client: the plain project, and the sets
     # where it runs beside WebSockets, a database, Redis and everything at once.
     "inline": {"sync_client": "inline"},
+    # CI split across runners without servers (and, above, with both).
     "sqlite-websockets-strict-inline": {
         "async_db": "sqlite",
         "websockets": True,
         "asyncio_mode": "strict",
         "sync_client": "inline",
         "factories": True,
+        "ci_shards": 2,
     },
     "redis-websockets-anyio-inline": {
         "cache": "redis",

@@ -108,8 +108,10 @@ def test_the_readme_quickstart_renders_a_project_that_updates(tmp_path: Path) ->
     commit_everything(project, "Render")
     env = suite_environment(project)
     del env["PYTHONDONTWRITEBYTECODE"]
+    flags = pytest_plugin_flags(project)
     suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "-W", "error", *pytest_plugin_flags(project)],
+        # With coverage, as the README offers: its data file is ignored too.
+        [sys.executable, "-m", "pytest", "-W", "error", "--cov", *flags],
         cwd=project,
         env=env,
         capture_output=True,

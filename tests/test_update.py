@@ -500,7 +500,7 @@ def make_team_edits(project: Path) -> list[tuple[str, str]]:
     return (file, line) pairs every later update must keep."""
     package = next((project / "src").iterdir()).name
     uv(project, "add", "--frozen", "zstandard>=0.23")
-    uv(project, "add", "--frozen", "--dev", "pytest-cov>=6.0")
+    uv(project, "add", "--frozen", "--dev", "pytest-timeout>=2.3")
     main = project / "src" / package / "main.py"
     for old, new in (
         MAIN_POOL_IMPORT,
@@ -533,7 +533,7 @@ def make_team_edits(project: Path) -> list[tuple[str, str]]:
     (project / "tests/test_orders.py").write_text(ORDERS_TEST)
     return [
         ("pyproject.toml", '"zstandard>=0.23"'),
-        ("pyproject.toml", '"pytest-cov>=6.0"'),
+        ("pyproject.toml", '"pytest-timeout>=2.3"'),
         ("pyproject.toml", PYTEST_OPTIONS[1]),
         ("pyproject.toml", PYTEST_MARKERS),
         *(
@@ -635,6 +635,57 @@ def test_toggling_features_after_real_team_edits_never_conflicts(
         commit_everything(project, f"update {step}")
 
     assert_suite_passes(run_suite(project), at_least=6)
+
+
+# ── The CI answers: the workflow is the template's, and teams edit it ────────
+WORKFLOW = ".github/workflows/tests.yml"
+# Where people add to it: a trigger, a newer Python, a step before the tests,
+# a variable at the end of the test job's environment.
+TEAM_WORKFLOW_EDITS = (
+    ("  pull_request:\n", "  pull_request:\n  workflow_dispatch:\n"),
+    ('"3.12", "3.13"]', '"3.12", "3.13", "3.14"]'),
+    (
+        "      - run: uv run ruff format --check .\n",
+        "      - run: uv run ruff format --check .\n"
+        "      - run: uv run python -m compileall -q src\n",
+    ),
+    ("    steps:\n", "      ORDERS_PAGE_SIZE: 5\n    steps:\n"),
+)
+
+
+def test_ci_answers_change_the_workflow_and_keep_the_teams_workflow_edits(
+    two_releases: Path, tmp_path: Path
+) -> None:
+    project = render_at(two_releases, tmp_path / "project", {}, "2.0.0")
+    add_team_work(project)
+    workflow = project / WORKFLOW
+    for old, new in TEAM_WORKFLOW_EDITS:
+        replace_in(workflow, old, new)
+    commit_everything(project, "the team's work, and its edits to CI")
+    pyproject = project / "pyproject.toml"
+
+    update(project, {"ci_shards": 2, "coverage_fail_under": 95})
+
+    assert conflicted_files(project) == []
+    text = workflow.read_text()
+    assert "PYTEST_ADDOPTS: --splits 2 --group ${{ matrix.shard }}" in text
+    assert "--fail-under=95" in text
+    for _, new in TEAM_WORKFLOW_EDITS:
+        assert new in text, new
+    assert '"pytest-split>=0.10"' in pyproject.read_text()
+    assert_team_work_present(project)
+    commit_everything(project, "split in two, gated at 95")
+
+    update(project, {"ci_shards": 1, "coverage_fail_under": 90})
+
+    assert conflicted_files(project) == []
+    text = workflow.read_text()
+    assert "--splits" not in text
+    assert "--fail-under=90" in text
+    for _, new in TEAM_WORKFLOW_EDITS:
+        assert new in text, new
+    assert "pytest-split" not in pyproject.read_text()
+    assert_team_work_present(project)
 
 
 # ── Files an update deletes or finds deleted ──────────────────────────────────

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from answer_sets import ALL_FEATURES, ANSWER_SETS
 from releases import commit_everything, git
-from rendering import REPO_ROOT, copy_template, render
+from rendering import REPO_ROOT, copy_template, read_answers, render
 
 WORKFLOW = Path(".github/workflows/tests.yml")
 DEPENDABOT = Path(".github/dependabot.yml")
@@ -80,21 +80,38 @@ def test_zizmor_reports_what_the_workflow_avoids(
     assert {"unpinned-uses", "artipacked", "excessive-permissions"} <= audits
 
 
-@pytest.mark.parametrize("name", ["default", ALL_FEATURES])
+# Unsplit without services; split with PostgreSQL and Redis; unsplit with both.
+WORKFLOW_SETS = [
+    "default",
+    ALL_FEATURES,
+    "websockets-concurrency-postgresql-redis-inline",
+]
+
+
+@pytest.mark.parametrize("name", WORKFLOW_SETS)
 def test_workflow_matrix_services_pins_and_dependabot_config(
     name: str, template: Path, tmp_path: Path
 ) -> None:
     project = render(template, tmp_path / name, ANSWER_SETS[name])
+    answers = read_answers(project)
     text = (project / WORKFLOW).read_text()
     workflow = yaml.safe_load(text)
     job = workflow["jobs"]["tests"]
 
+    shards = answers["ci_shards"]
     matrix = job["strategy"]["matrix"]
     assert matrix["python-version"] == SUPPORTED_PYTHONS
     assert matrix["resolution"] == ["highest"]
-    assert matrix["include"] == [
-        {"python-version": SUPPORTED_PYTHONS[0], "resolution": "lowest-direct"}
-    ]
+    lowest = {"python-version": SUPPORTED_PYTHONS[0], "resolution": "lowest-direct"}
+    if shards == 1:
+        assert "shard" not in matrix
+        assert matrix["include"] == [lowest]
+    else:
+        # The floors job is split as well: every shard of every combination.
+        assert matrix["shard"] == list(range(1, shards + 1))
+        assert matrix["include"] == [
+            {**lowest, "shard": shard} for shard in range(1, shards + 1)
+        ]
     assert job["env"]["UV_PYTHON"] == "${{ matrix.python-version }}"
     assert job["env"]["UV_RESOLUTION"] == "${{ matrix.resolution }}"
     assert workflow["permissions"] == {}
@@ -107,7 +124,7 @@ def test_workflow_matrix_services_pins_and_dependabot_config(
     assert checkout["with"]["persist-credentials"] is False
 
     services = job.get("services", {})
-    if name == ALL_FEATURES:
+    if answers["async_db"] == "postgresql":
         assert set(services) == {"postgres", "redis"}
         assert job["env"]["TEST_DATABASE_URL"].startswith("postgresql+asyncpg://")
         assert job["env"]["TEST_REDIS_URL"] == "redis://localhost:6379/0"
@@ -122,6 +139,50 @@ def test_workflow_matrix_services_pins_and_dependabot_config(
     for update in updates.values():
         assert update["directory"] == "/"
         assert update["schedule"]["interval"] in {"daily", "weekly", "monthly"}
+
+
+@pytest.mark.parametrize("name", WORKFLOW_SETS)
+def test_each_job_keeps_its_coverage_and_one_job_gates_them_combined(
+    name: str, template: Path, tmp_path: Path
+) -> None:
+    """Every test job (every shard) uploads its coverage data under a name no
+    other job uses; the coverage job, after all of them, combines every one
+    and applies the answer's threshold to the total."""
+    project = render(template, tmp_path / name, ANSWER_SETS[name])
+    answers = read_answers(project)
+    workflow = yaml.safe_load((project / WORKFLOW).read_text())
+    tests, coverage = workflow["jobs"]["tests"], workflow["jobs"]["coverage"]
+    job = "${{ strategy.job-index }}"
+
+    assert tests["env"]["COVERAGE_FILE"] == f".coverage.{job}"
+    pytest_run = next(s["run"] for s in tests["steps"] if "pytest" in s.get("run", ""))
+    # The same step for any number of shards: pytest reads the share it runs
+    # from the environment.
+    assert pytest_run == "uv run pytest -n auto --cov --cov-report="
+    if answers["ci_shards"] > 1:
+        assert tests["env"]["PYTEST_ADDOPTS"] == (
+            f"--splits {answers['ci_shards']} --group ${{{{ matrix.shard }}}}"
+        )
+    else:
+        assert "PYTEST_ADDOPTS" not in tests["env"]
+    upload = next(s for s in tests["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["name"] == f"coverage-{job}"
+    assert upload["with"]["path"] == ".coverage.*"
+    # The data files start with a dot, which the action leaves out by default.
+    assert upload["with"]["include-hidden-files"] is True
+    assert upload["with"]["if-no-files-found"] == "error"
+
+    assert coverage["needs"] == "tests"
+    assert coverage["permissions"] == {"contents": "read"}
+    download = next(
+        s for s in coverage["steps"] if "download-artifact" in s.get("uses", "")
+    )
+    assert download["with"] == {"pattern": "coverage-*", "merge-multiple": True}
+    runs = [step["run"] for step in coverage["steps"] if "run" in step]
+    assert runs[-2:] == [
+        "uv run coverage combine",
+        f"uv run coverage report --fail-under={answers['coverage_fail_under']}",
+    ]
 
 
 def test_copier_check_update_reports_a_newer_template_commit(tmp_path: Path) -> None:
