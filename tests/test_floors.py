@@ -254,7 +254,16 @@ def test_suite_passes_with_every_requirement_at_its_declared_floor(
         "floors the other requirements make unreachable (raise them to what "
         f"resolves): {not_at_floor}"
     )
-    assert_suite_passes(run_own_suite(project, env), at_least=3)
+    # As CI runs it: coverage across xdist workers, gated; split, if answered.
+    ci = [
+        "-n",
+        "2",
+        "--cov",
+        f"--cov-fail-under={read_answers(project)['coverage_fail_under']}",
+    ]
+    if answers.get("ci_shards", 1) > 1:
+        ci += ["--splits", "1", "--group", "1"]
+    assert_suite_passes(run_own_suite(project, env, *ci), at_least=3)
 
 
 @pytest.mark.slow
