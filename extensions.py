@@ -422,8 +422,8 @@ def whole_number_problem(
     if whole and lowest <= value <= highest:
         return ""
     return (
-        f"give a whole number from {lowest} to {highest}, not {value!r}: e.g. "
-        f"--data {question}={example} (in a data file, {question}: {example})."
+        f"use a whole number {lowest}-{highest}: not {value!r}; e.g. --data "
+        f"{question}={example} (in a data file, {question}: {example})."
     )
 
 

@@ -157,7 +157,7 @@ BAD_INPUTS: dict[str, BadInput] = {
     "auth-unknown": BadInput("auth", "oauth2", "'none', 'bearer'"),
     "runner-unknown": BadInput("async_runner", "trio", "'anyio'", ASYNC),
     "asyncio-mode-unknown": BadInput("asyncio_mode", "legacy", "'strict'", ASYNC),
-    "coverage-over-100": BadInput("coverage_fail_under", "101", "from 0 to 100"),
+    "coverage-over-100": BadInput("coverage_fail_under", "101", "number 0-100"),
     "coverage-fraction": BadInput("coverage_fail_under", "92.5", "=90"),
     "shards-zero": BadInput("ci_shards", "0", "--data ci_shards=2"),
     "shards-word": BadInput("ci_shards", "two", "--data ci_shards=2"),
@@ -294,7 +294,7 @@ BAD_DATA_FILE_INPUTS: dict[str, BadInput] = {
     ),
     "concurrency-number": BadInput("concurrency", 2, "concurrency: true"),
     "shards-bool": BadInput("ci_shards", True, "ci_shards: 2"),
-    "coverage-percent-text": BadInput("coverage_fail_under", "90%", "from 0 to 100"),
+    "coverage-percent-text": BadInput("coverage_fail_under", "90%", "number 0-100"),
     "derived-needs-async-client-bool": BadInput(
         "needs_async_client", False, "cannot be set", ASYNC
     ),

@@ -367,7 +367,9 @@ def typed_questions() -> list[str]:
     return [
         name
         for name, spec in questions().items()
-        if "validator" in spec and "choices" not in spec and spec["type"] == "str"
+        if "validator" in spec
+        and "choices" not in spec
+        and spec["type"] in ("str", "yaml")
     ]
 
 
