@@ -183,7 +183,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "runs the async tests (its pytest plugin); drives the inline client",
     ),
     Requirement(
-        "httpx-ws>=0.8.2",
+        "httpx-ws>=0.9",
         DEV,
         True,
         lambda answers: bool(answers["websockets"]),
