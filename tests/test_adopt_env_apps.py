@@ -495,14 +495,48 @@ GENERATED_RUFF = ("--no-cache", "--isolated", "--line-length=88")
 GENERATED_RULES = "--select=E,W,F,I,B,UP,SIM,ASYNC,PT,RUF"
 
 
-@pytest.mark.parametrize("adopted", [layout("env_settings")], indirect=True)
-def test_the_adopted_harness_passes_ruff(adopted: Adopted) -> None:
-    """Every harness module an environment answer adds or changes, the
-    project's imports in isort's order (a plain statement after them once
-    broke it)."""
-    for command in (["check", GENERATED_RULES], ["format", "--check"]):
-        result = ruff(adopted.project, *command, *GENERATED_RUFF, "tests/harness")
-        assert result.returncode == 0, result.stdout + result.stderr
+# PostgreSQL with Redis, SQLite without, Redis alone.
+RUFF_ANSWERS = {
+    "postgresql-redis": LAYOUTS["env_settings"].answers,
+    "sqlite": {
+        **LAYOUTS["env_settings"].answers,
+        "async_db": "sqlite",
+        "cache": "none",
+    },
+    "redis": {
+        "app_import": "app.main:app",
+        "cache": "redis",
+        "cache_dependency": "app.cache:get_redis",
+        "redis_url_env": "REDIS_URL",
+        "concurrency": True,
+    },
+}
+
+
+def test_the_adopted_harness_passes_ruff(template: Path, tmp_path: Path) -> None:
+    """Every harness module the environment answers add or change, the
+    project's imports in isort's order (a plain statement after them broke it
+    on PostgreSQL), each section's blank lines as the formatter keeps them.
+    Rendered without Copier's tasks: the harness files are all there is to lint."""
+    failures = []
+    for name, answers in RUFF_ANSWERS.items():
+        project = tmp_path / name
+        shutil.copytree(EXISTING_APPS / "env_settings", project)
+        copier.run_copy(
+            str(template),
+            str(project),
+            data={"scaffold": "harness", **answers},
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+            skip_tasks=True,
+        )
+        for command in (["check", GENERATED_RULES], ["format", "--check"]):
+            result = ruff(project, *command, *GENERATED_RUFF, "tests/harness")
+            if result.returncode:
+                failures.append(f"{name}: {result.stdout}{result.stderr}")
+
+    assert not failures, "\n".join(failures)
 
 
 def check_imports(project: Path, environment: dict[str, str]) -> str:
