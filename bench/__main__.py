@@ -19,6 +19,7 @@ BENCHMARKS = {
     "harness": "bench.harness_overhead",
     "database": "bench.database",
     "embedded-postgres": "bench.embedded_postgres",
+    "migrations": "bench.migrations",
     "rendering": "bench.rendering",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"

@@ -16,6 +16,7 @@ TABLES = {
     "Database isolation on PostgreSQL": "database.png",
     "Embedded PostgreSQL: start and stop": "embedded_postgres_start.png",
     "Embedded PostgreSQL: cost of one test": "embedded_postgres_per_test.png",
+    "Migrations: every worker's schema, per test run": "migrations.png",
     "Rendering": "rendering.png",
 }
 

@@ -3,13 +3,18 @@ broken, naming what is wrong; the test schema is migrated once per run however
 many workers there are, in a template database the harness marks, refuses,
 rebuilds and drops like its other databases."""
 
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
+import copier
 import pytest
 from rendering import (
     assert_suite_passes,
     database_url_for,
+    outcome_counts,
     postgres_server_url,
     render,
     run_suite,
@@ -130,6 +135,23 @@ def test_a_model_column_without_a_migration_fails_naming_it(
     assert "alembic revision --autogenerate" in output
 
 
+def assert_ruff_clean_harness(project: Path) -> None:
+    """The adopted migrations module, under a new service's ruff rules."""
+    rules = ["--isolated", "--line-length", "88", "--target-version", "py311"]
+    checks = (
+        ["check", "--select", "E,W,F,I,B,UP,SIM,ASYNC,PT,RUF", *rules],
+        ["format", "--check", *rules],
+    )
+    for args in checks:
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "tests/harness/migrations.py"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 def databases_named(base: str) -> set[str]:
     return {
         row["datname"]
@@ -153,7 +175,8 @@ def test_postgresql_migrates_once_per_run_whatever_the_workers(
         logged_0002=revision(
             "0002",
             "0001",
-            'with Path(os.environ["UPGRADE_LOG"]).open("a") as log: log.write("upgrade\\n")',
+            'with Path(os.environ["UPGRADE_LOG"]).open("a") as log:'
+            ' log.write("upgrade\\n")',
         ),
     )
     admin(f'CREATE DATABASE "{base}_tpl"')
@@ -195,3 +218,94 @@ def test_refuses_a_template_database_the_harness_did_not_create(
 def postgres_server() -> None:
     """The machine's server, or an embedded one started for the run."""
     postgres_server_url()
+
+
+# ── Adopting: the schema from the project's own migrations ────────────────────
+DEPOT = Path(__file__).parent / "existing_apps" / "alembic_app"
+DEPOT_ANSWERS = {
+    "scaffold": "harness",
+    "app_import": "depot.main:app",
+    "async_db": "postgresql",
+    "db_session_dependency": "depot.main:get_session",
+    "db_metadata": "depot.models:Base",
+    "alembic_config": "alembic.ini",
+}
+# The CHECK constraint is the migration's alone: create_all would not refuse.
+DEPOT_TEAM_TESTS = """\
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from depot.models import Stock
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_stock_added_through_the_api_is_listed(db_session, async_client):
+    await async_client.post("/stock", json={"sku": "bolt", "quantity": 3})
+
+    assert (await async_client.get("/stock")).json() == ["bolt"]
+
+
+async def test_the_migrated_schema_refuses_negative_stock(db_session):
+    db_session.add(Stock(sku="nut", quantity=-1))
+
+    with pytest.raises(IntegrityError, match="stock_never_below_zero"):
+        await db_session.flush()
+"""
+
+
+@pytest.fixture
+def depot(template: Path, tmp_path: Path) -> Path:
+    project = tmp_path / "depot"
+    shutil.copytree(DEPOT, project)
+    copier.run_copy(
+        str(template),
+        str(project),
+        data=DEPOT_ANSWERS,
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        quiet=True,
+    )
+    (project / "tests" / "test_stock.py").write_text(DEPOT_TEAM_TESTS)
+    return project
+
+
+def test_adopted_harness_builds_the_schema_with_the_projects_migrations(
+    depot: Path, postgres_server: None
+) -> None:
+    assert_ruff_clean_harness(depot)
+    url = database_url_for("depot")
+    env = suite_environment(
+        depot,
+        TEST_DATABASE_URL=url,
+        # The app's own URL: never migrated, never connected to.
+        DATABASE_URL="postgresql+asyncpg://127.0.0.1:1/depot",
+    )
+
+    result = run_suite(depot, "-n", "2", env=env)
+
+    # Its own test, the two smoke tests and the team's two.
+    assert outcome_counts(result.stdout) == {"passed": 5}, result.stdout + result.stderr
+    assert databases_named(make_url(url).database or "") == set()
+
+
+def test_an_env_py_migrating_another_database_fails_saying_so(
+    depot: Path, postgres_server: None, tmp_path: Path
+) -> None:
+    env_py = depot / "migrations" / "env.py"
+    elsewhere = f"sqlite+aiosqlite:///{tmp_path / 'elsewhere.db'}"
+    env_py.write_text(
+        env_py.read_text().replace(
+            "config.get_section(config.config_ini_section, {}),",
+            f'{{"sqlalchemy.url": "{elsewhere}"}},',
+        )
+    )
+    env = suite_environment(depot, TEST_DATABASE_URL=database_url_for("elsewhere"))
+
+    result = run_suite(depot, "tests/test_stock.py", env=env)
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "env.py migrated another database" in output
+    assert 'config.get_main_option("sqlalchemy.url")' in output
