@@ -204,7 +204,9 @@ def test_refuses_a_template_database_the_harness_did_not_create(
     admin(f'CREATE DATABASE "{base}_tpl"')
     env = suite_environment(postgresql_project, TEST_DATABASE_URL=url)
     try:
-        result = run_suite(postgresql_project, "tests/test_items.py", env=env)
+        result = run_suite(
+            postgresql_project, "-n", "2", "tests/test_items.py", env=env
+        )
         assert databases_named(base) == {f"{base}_tpl"}
     finally:
         admin(f'DROP DATABASE "{base}_tpl"')
