@@ -62,3 +62,29 @@ def generated_suites_redis_databases_start_empty() -> None:
             continue  # an index past the server's databases: nothing to empty
         finally:
             client.close()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Keep `xdist_group` tests on one worker under pytest 9.2.
+
+    pytest-xdist 3.8 groups them (--dist loadgroup) by suffixing the item's
+    `_nodeid`, which pytest 9.2 no longer reads: every group was split across
+    workers, and test_adopt.py adopted each layout once per worker. This sets
+    the suffix where pytest reads the node id now, when xdist's did not take.
+    """
+    if not config.getvalue("loadgroup"):
+        return
+    for item in items:
+        groups = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if groups and "@" not in item.nodeid:
+            node_id = getattr(item, "_id", None)
+            if node_id is not None:
+                item._id = type(node_id).parse(  # type: ignore[attr-defined]
+                    f"{item.nodeid}@{'_'.join(sorted(groups))}"
+                )
