@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from typing import Any
 
 import copier
 import pytest
+import team_tests
 import tomlkit
 from releases import commit_everything, replace_in, versioned_template
 from rendering import (
@@ -36,6 +38,7 @@ from rendering import (
     database_url_for,
     outcome_counts,
     read_answers,
+    redis_url_for_generated_suites,
     render,
     run_suite,
     suite_environment,
@@ -63,37 +66,6 @@ MERGED_INTO = (
 # Settings adopting may extend with the entries the harness needs.
 LIST_SETTINGS = ("testpaths", "pythonpath")
 NOT_SNAPSHOTTED = {".git", "__pycache__", ".pytest_cache", ".ruff_cache"}
-
-# A test the ledger team writes once the harness is in: the test shares the
-# app's database session and Redis client, through the app's own dependencies.
-LEDGER_SHARED_RESOURCES_TEST = """\
-import pytest
-
-from ledger.models import Entry
-
-# The harness's async fixtures live on the session's event loop; this project's
-# own tests keep the loop scope they had.
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def test_rows_the_test_adds_are_what_the_app_lists(db_session, async_client):
-    db_session.add(Entry(text="seeded"))
-    await db_session.flush()
-
-    response = await async_client.get("/entries")
-
-    assert response.json() == ["seeded"]
-
-
-async def test_the_app_counts_in_the_tests_cache(db_session, cache, async_client):
-    await cache.set("entries:count", 41)
-
-    response = await async_client.post("/entries", json={"text": "x"})
-
-    assert response.json()["count"] == 42
-    assert await cache.get("entries:count") == "42"
-"""
-
 
 # Tests the todo team writes with the harness beside its own fixtures.
 TODO_TEAM_TESTS = """\
@@ -132,25 +104,39 @@ class Layout:
     answers: dict[str, Any]
     own_tests: tuple[str, ...]
     async_client: bool = False
-    # Tests the team adds after adopting: path -> source.
+    # Tests the team adds after adopting (team_tests.py): path -> source.
     added_tests: dict[str, str] = field(default_factory=dict)
 
-    def added_tests_passing(self) -> list[str]:
-        return [
-            test for test in self.own_tests if test.split("::")[0] in self.added_tests
-        ]
-
-    def expected_passes(self) -> list[str]:
+    def smoke_tests(self) -> list[str]:
         smoke = [f"{SMOKE_TEST}::test_client_serves_the_app"]
         if self.async_client:
             smoke.append(f"{SMOKE_TEST}::test_async_client_serves_the_app")
-        return [*self.own_tests, *smoke]
+        return smoke
+
+    def added_test_functions(self) -> list[str]:
+        """Each test function the team added, as `path::name`."""
+        return [
+            f"{path}::{name}"
+            for path, source in self.added_tests.items()
+            for name in re.findall(r"^(?:async )?def (test_\w+)", source, re.M)
+        ]
+
+    def environment(self, project: Path, label: str) -> dict[str, str]:
+        """The suite's environment: the real servers its answers need."""
+        extra = {}
+        if self.answers.get("async_db") == "postgresql":
+            extra["TEST_DATABASE_URL"] = database_url_for(label)
+        if self.answers.get("cache") == "redis":
+            extra["TEST_REDIS_URL"] = redis_url_for_generated_suites()
+        return suite_environment(project, **extra)
 
 
 LAYOUTS = {
     "flat": Layout(
-        answers={"app_import": "main:app"},
+        answers={"app_import": "main:app", "concurrency": True},
         own_tests=("tests/test_ping.py::test_ping",),
+        async_client=True,
+        added_tests={"tests/test_ping_with_the_harness.py": team_tests.FLAT},
     ),
     "src_routers": Layout(
         answers={"app_import": "shop.app:app", "websockets": True},
@@ -159,6 +145,7 @@ LAYOUTS = {
             "tests/test_items.py::test_echo_shouts_back",
         ),
         async_client=True,
+        added_tests={"tests/test_items_with_the_harness.py": team_tests.SRC_ROUTERS},
     ),
     "factory": Layout(
         answers={
@@ -168,6 +155,7 @@ LAYOUTS = {
         },
         own_tests=("tests/test_greet.py::test_greets_politely",),
         async_client=True,
+        added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
     ),
     # pytest 9's native [tool.pytest] table: the settings go into it, never
     # into a second [tool.pytest.ini_options] that pytest refuses to start with.
@@ -179,6 +167,7 @@ LAYOUTS = {
             "tests/test_notes.py::test_many_notes",
         ),
         async_client=True,
+        added_tests={"tests/test_notes_with_the_harness.py": team_tests.PYTEST9_NATIVE},
     ),
     # Async tests on anyio with their own function-scoped anyio_backend, as
     # FastAPI's docs write them: the harness runs on anyio too (the default that
@@ -196,6 +185,7 @@ LAYOUTS = {
             "tests/test_messages.py::test_the_app_has_a_title",
         ),
         async_client=True,
+        added_tests={"tests/test_room_with_the_harness.py": team_tests.ANYIO_SUITE},
     ),
     # pytest-asyncio in its implicit strict mode, function-scoped fixture loops,
     # settings in setup.cfg's [tool:pytest]: the harness fits strict mode and
@@ -208,11 +198,17 @@ LAYOUTS = {
             "tests/test_reserve.py::test_an_unknown_item_is_out_of_stock",
         ),
         async_client=True,
+        added_tests={
+            "tests/test_reserve_with_the_harness.py": team_tests.STRICT_SETUP_CFG
+        },
     ),
-    # pytest.ini whose testpaths leave tests/ out, requirements files.
+    # pytest.ini whose testpaths leave tests/ out, requirements files with
+    # pins; the team's tests stay in its test/.
     "pytest_ini": Layout(
-        answers={"app_import": "app:app"},
+        answers={"app_import": "app:app", "concurrency": True},
         own_tests=("test/test_status.py::test_status_is_up",),
+        async_client=True,
+        added_tests={"test/test_status_with_the_harness.py": team_tests.PYTEST_INI},
     ),
     # The team's own `app`, `client` (an httpx.AsyncClient) and `db_session` in
     # tests/conftest.py: the harness's fixtures take the prefix harness_ (the
@@ -228,18 +224,18 @@ LAYOUTS = {
             "tests/test_tasks.py::test_a_task_added_is_read_back",
             "tests/test_tasks.py::test_tasks_seeded_in_the_session_are_listed",
             "tests/test_tasks.py::test_an_unknown_task_is_404",
-            "tests/test_with_the_harness.py::"
-            "test_written_through_the_api_read_in_the_session",
-            "tests/test_with_the_harness.py::"
-            "test_seeded_in_the_session_read_through_the_api",
         ),
         async_client=True,
         added_tests={"tests/test_with_the_harness.py": TODO_TEAM_TESTS},
     ),
+    # Async SQLAlchemy and redis.asyncio behind the app's own dependency names,
+    # opened by its lifespan, a WebSocket till that writes to the database;
+    # strict pytest-asyncio and comments in pyproject.toml.
     "async_resources": Layout(
         answers={
             "app_import": "ledger.main:app",
-            "async_db": "sqlite",
+            "websockets": True,
+            "async_db": "postgresql",
             "db_session_dependency": "ledger.db:get_db",
             "db_metadata": "ledger.models:Model",
             "cache": "redis",
@@ -248,12 +244,10 @@ LAYOUTS = {
         },
         own_tests=(
             "tests/test_entries.py::test_added_entry_is_listed_and_counted",
-            "tests/test_shared_resources.py::"
-            "test_rows_the_test_adds_are_what_the_app_lists",
-            "tests/test_shared_resources.py::test_the_app_counts_in_the_tests_cache",
+            "tests/test_entries.py::test_the_till_records_each_message",
         ),
         async_client=True,
-        added_tests={"tests/test_shared_resources.py": LEDGER_SHARED_RESOURCES_TEST},
+        added_tests={"tests/test_with_the_harness.py": team_tests.LEDGER},
     ),
 }
 
@@ -455,22 +449,46 @@ def assert_only_extended(original: Any, merged: Any, where: str = "") -> None:
         assert merged == original, f"{where} was changed"
 
 
-def test_harness_suite_and_the_projects_own_tests_pass(adopted: Adopted) -> None:
-    # -vv: one line per test even where the project's addopts has -q.
-    result = run_suite(adopted.project, "-vv")
+@pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
+def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) -> None:
+    """The acceptance of adopting: the project's own suite as before, the
+    harness's smoke tests, and the tests its team writes with the harness
+    (team_tests.py), on real PostgreSQL and Redis where the app has them."""
+    args = ["-n", workers] if workers else ["-p", "no:xdist"]
+    env = adopted.layout.environment(
+        adopted.project, f"{adopted.name}_{workers or 'serial'}"
+    )
 
-    expected = adopted.layout.expected_passes()
-    counts = assert_suite_passes(result, at_least=len(expected))
-    passed = {
-        line.split(" ")[0] for line in result.stdout.splitlines() if " PASSED" in line
-    }
+    # -vv: one line per test even where the project's addopts has -q.
+    result = run_suite(adopted.project, "-vv", *args, env=env)
+
+    passed = passed_tests(result.stdout)
+    counts = assert_suite_passes(result, at_least=len(passed))
+    expected = [*adopted.layout.own_tests, *adopted.layout.smoke_tests()]
     assert set(expected) <= passed, result.stdout
-    # The project's own tests: as many as before adopting, with the same outcomes.
-    smoke = len(expected) - len(adopted.layout.own_tests)
-    added = len(adopted.layout.added_tests_passing())
-    assert {**counts, "passed": counts["passed"] - smoke - added} == (
-        adopted.own_counts
+    added = {
+        test
+        for test in passed
+        if test.split("[")[0] in set(adopted.layout.added_test_functions())
+    }
+    assert {test.split("[")[0] for test in added} == set(
+        adopted.layout.added_test_functions()
     ), result.stdout
+    # The project's own tests: as many as before adopting, with the same outcomes.
+    own_passed = counts["passed"] - len(adopted.layout.smoke_tests()) - len(added)
+    assert {**counts, "passed": own_passed} == adopted.own_counts, result.stdout
+    if adopted.layout.answers.get("async_db") == "postgresql":
+        assert "asyncpg" in adopted.after["pyproject.toml"].decode()
+
+
+def passed_tests(output: str) -> set[str]:
+    """The ids of the tests pytest -v reports PASSED, with or without xdist."""
+    return {
+        serial or parallel
+        for serial, parallel in re.findall(
+            r"^(\S+::\S+) PASSED|PASSED (\S+::\S+)", output, re.M
+        )
+    }
 
 
 def run_own_suite(project: Path) -> subprocess.CompletedProcess[str]:
@@ -532,36 +550,8 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     }
     assert V2_CHANGE[1] in (project / SMOKE_TEST).read_text()
     assert read_answers(project)["_commit"] == "2.0.0"
-    assert_suite_passes(run_suite(project))
-
-
-def test_db_session_on_postgresql_in_an_adopted_project(
-    tagged_template: Path, tmp_path: Path
-) -> None:
-    """The ledger adopted with async_db=postgresql: its own session dependency
-    and metadata, on a database the harness creates and drops."""
-    # The machine's server, or the template tests' embedded one.
-    url = database_url_for("adopted_ledger")
-    layout = LAYOUTS["async_resources"]
-    layout = Layout(
-        answers={**layout.answers, "async_db": "postgresql"},
-        own_tests=layout.own_tests,
-        async_client=True,
-        added_tests=layout.added_tests,
-    )
-    project = tmp_path / "project"
-    shutil.copytree(EXISTING_APPS / "async_resources", project)
-    adopt(tagged_template, project, layout, "1.0.0")
-    for path, source in layout.added_tests.items():
-        (project / path).write_text(source)
-
-    result = run_suite(
-        project, "-v", env=suite_environment(project, TEST_DATABASE_URL=url)
-    )
-
-    expected = layout.expected_passes()
-    assert_suite_passes(result, at_least=len(expected))
-    assert "asyncpg>=0.30" in (project / "pyproject.toml").read_text()
+    env = adopted.layout.environment(project, f"{adopted.name}_update")
+    assert_suite_passes(run_suite(project, env=env))
 
 
 WRONG_MIX_WITH_PREFIXED_NAMES = """\
@@ -600,7 +590,9 @@ def test_prefixed_harness_beside_the_teams_fixtures_on_postgresql(
 
     assert read_answers(project)["fixture_prefix"] == "harness_"
     assert outcome_counts(result.stdout) == {
-        "passed": len(layout.expected_passes()),
+        "passed": len(layout.own_tests)
+        + len(layout.smoke_tests())
+        + len(layout.added_test_functions()),
         "error": 1,
     }, result.stdout
     output = " ".join(result.stdout.split())

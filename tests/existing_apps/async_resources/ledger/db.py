@@ -3,7 +3,7 @@
 import os
 from collections.abc import AsyncIterator
 
-from fastapi import Request
+from fastapi.requests import HTTPConnection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from ledger.models import Model
@@ -20,6 +20,7 @@ async def open_database(app) -> None:
     app.state.sessions = async_sessionmaker(app.state.engine, expire_on_commit=False)
 
 
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
+async def get_db(connection: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    # HTTPConnection, not Request: the WebSocket routes get a session too.
+    async with connection.app.state.sessions() as session:
         yield session

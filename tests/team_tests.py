@@ -1,0 +1,257 @@
+"""The tests each team writes once the harness is in: adoption's acceptance.
+
+For every layout under existing_apps/, what its team adds after adopting, by
+what its app has, written in that team's own async style (anyio markers, the
+session loop marker under strict pytest-asyncio or function loop scopes, no
+marker where adopting gave the project session loop scopes) and under the
+names it gets the harness's fixtures by (`harness_` beside its own):
+
+- every app: a request through `client`, and `asyncio.gather` of 20 requests
+  through `async_client`;
+- a database (on real PostgreSQL): a write through the API read back in
+  `db_session`, a row seeded in `db_session` read through the API, and 20
+  writes at once without `db_session`, every row found in the test database
+  and the tables empty again for the next test (the test runs twice);
+- a WebSocket: a flow that awaits work between messages (the database's, where
+  the app has one);
+- Redis: the `cache` fixture shared with the app, on a real Redis.
+
+test_adopt.py runs them with and without `-n 2`.
+"""
+
+# ── No database ───────────────────────────────────────────────────────────────
+
+FLAT = """\
+import asyncio
+
+
+def test_ping_through_the_harness_client(client):
+    assert client.get("/ping").json() == {"pong": "ok"}
+
+
+async def test_twenty_pings_at_once(async_client):
+    responses = await asyncio.gather(*(async_client.get("/ping") for _ in range(20)))
+
+    assert [r.json() for r in responses] == [{"pong": "ok"}] * 20
+"""
+
+SRC_ROUTERS = """\
+import asyncio
+
+from httpx_ws import aconnect_ws
+
+
+def test_an_unknown_item_is_404(client):
+    assert client.get("/items/9").status_code == 404
+
+
+async def test_twenty_item_reads_at_once(async_client):
+    responses = await asyncio.gather(
+        *(async_client.get(f"/items/{1 + n % 2}") for n in range(20))
+    )
+
+    assert [r.json()["name"] for r in responses] == ["kettle", "teapot"] * 10
+
+
+async def test_the_echo_over_the_async_client(async_client):
+    async with aconnect_ws("/ws/echo", async_client) as ws:
+        await ws.send_text("quiet")
+
+        assert await ws.receive_text() == "QUIET"
+"""
+
+FACTORY = """\
+import asyncio
+
+import pytest
+
+
+def test_the_harness_instance_greets_by_default(client):
+    assert client.get("/greet/Bo").json() == {"message": "Hello, Bo!"}
+
+
+@pytest.mark.anyio
+async def test_twenty_greetings_at_once(async_client):
+    names = [f"guest{n}" for n in range(20)]
+
+    responses = await asyncio.gather(
+        *(async_client.get(f"/greet/{name}") for name in names)
+    )
+
+    assert [r.json()["message"] for r in responses] == [
+        f"Hello, {name}!" for name in names
+    ]
+"""
+
+PYTEST9_NATIVE = """\
+import asyncio
+
+
+def test_a_note_through_the_harness_client(client):
+    created = client.post("/notes", json={"text": "call back"}).json()
+
+    assert client.get(f"/notes/{created['id']}").json() == created
+
+
+async def test_twenty_reads_of_a_note_at_once(async_client):
+    created = (await async_client.post("/notes", json={"text": "shared"})).json()
+
+    responses = await asyncio.gather(
+        *(async_client.get(f"/notes/{created['id']}") for _ in range(20))
+    )
+
+    assert [r.json() for r in responses] == [created] * 20
+"""
+
+ANYIO_SUITE = """\
+import asyncio
+
+import pytest
+from chat.main import MESSAGES
+from httpx_ws import aconnect_ws
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def empty_room():
+    MESSAGES.clear()
+
+
+async def test_twenty_readers_at_once(async_client):
+    await async_client.post("/messages", json={"text": "hello"})
+
+    responses = await asyncio.gather(
+        *(async_client.get("/messages") for _ in range(20))
+    )
+
+    assert [r.json() for r in responses] == [["hello"]] * 20
+
+
+async def test_the_room_counts_what_is_posted_between_messages(async_client):
+    async with aconnect_ws("/ws", async_client) as ws:
+        await ws.send_text("first")
+        assert await ws.receive_text() == "0:first"
+
+        await async_client.post("/messages", json={"text": "posted meanwhile"})
+        await ws.send_text("second")
+
+        assert await ws.receive_text() == "1:second"
+        await ws.send_text("bye")
+"""
+
+STRICT_SETUP_CFG = """\
+import asyncio
+
+import pytest
+
+
+def test_an_unknown_item_through_the_harness_client(client):
+    assert client.post("/reserve/teapot").status_code == 409
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_twenty_buyers_at_once_never_oversell(async_client):
+    responses = await asyncio.gather(
+        *(async_client.post("/reserve/kettle") for _ in range(20))
+    )
+
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [409] * 15
+"""
+
+PYTEST_INI = """\
+import asyncio
+
+
+def test_status_through_the_harness_client(client):
+    assert client.get("/status").json() == {"status": "up"}
+
+
+async def test_twenty_status_checks_at_once(async_client):
+    responses = await asyncio.gather(*(async_client.get("/status") for _ in range(20)))
+
+    assert {r.status_code for r in responses} == {200}
+    assert [r.json() for r in responses] == [{"status": "up"}] * 20
+"""
+
+# ── A database, Redis and a WebSocket: the ledger ─────────────────────────────
+
+LEDGER = """\
+import asyncio
+
+import pytest
+from httpx_ws import aconnect_ws
+from ledger.models import Entry
+from sqlalchemy import func, select
+
+# The harness's async fixtures live on the session's event loop; this project's
+# own tests keep the loop scope they had.
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture(autouse=True)
+def ledger_on_the_test_servers(monkeypatch, test_database_url, test_redis_url):
+    # Requests without db_session or cache use the app's own configuration,
+    # which its lifespan reads: the tests' database and Redis.
+    monkeypatch.setenv("LEDGER_DATABASE_URL", test_database_url)
+    monkeypatch.setenv("LEDGER_REDIS_URL", test_redis_url)
+
+
+async def test_an_entry_posted_is_in_the_tests_session(db_session, async_client):
+    await async_client.post("/entries", json={"text": "rent"})
+
+    assert list(await db_session.scalars(select(Entry.text))) == ["rent"]
+
+
+async def test_rows_the_test_adds_are_what_the_app_lists(db_session, async_client):
+    db_session.add(Entry(text="seeded"))
+    await db_session.flush()
+
+    response = await async_client.get("/entries")
+
+    assert response.json() == ["seeded"]
+
+
+async def test_the_app_counts_in_the_tests_cache(db_session, cache, async_client):
+    await cache.set("entries:count", 41)
+
+    response = await async_client.post("/entries", json={"text": "x"})
+
+    assert response.json()["count"] == 42
+    assert await cache.get("entries:count") == "42"
+
+
+async def entries_in(db_engine):
+    async with db_engine.connect() as connection:
+        return sorted(await connection.scalars(select(Entry.text)))
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+async def test_twenty_entries_posted_at_once_all_land(db_engine, async_client, run):
+    assert await entries_in(db_engine) == []
+    texts = [f"{run} {n:02}" for n in range(20)]
+
+    responses = await asyncio.gather(
+        *(async_client.post("/entries", json={"text": text}) for text in texts)
+    )
+
+    assert sorted(r.json()["count"] for r in responses) == list(range(1, 21))
+    assert await entries_in(db_engine) == texts
+
+
+async def test_the_till_records_between_the_tests_own_queries(
+    db_session, async_client
+):
+    async with aconnect_ws("/till", async_client) as till:
+        await till.send_text("coffee")
+        assert await till.receive_json() == {"recorded": "coffee", "entries": 1}
+
+        assert list(await db_session.scalars(select(Entry.text))) == ["coffee"]
+        db_session.add(Entry(text="refund"))
+        await db_session.flush()
+        await till.send_text("cake")
+
+        assert await till.receive_json() == {"recorded": "cake", "entries": 3}
+    total = await db_session.scalar(select(func.count()).select_from(Entry))
+    assert total == 3
+"""
