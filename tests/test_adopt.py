@@ -67,37 +67,6 @@ MERGED_INTO = (
 LIST_SETTINGS = ("testpaths", "pythonpath")
 NOT_SNAPSHOTTED = {".git", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
-# Tests the todo team writes with the harness beside its own fixtures.
-TODO_TEAM_TESTS = """\
-import pytest
-from sqlalchemy import select
-
-from todo.db import Task
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def test_written_through_the_api_read_in_the_session(
-    harness_db_session, harness_async_client
-):
-    await harness_async_client.post("/tasks", json={"title": "via api"})
-
-    titles = await harness_db_session.scalars(select(Task.title))
-
-    assert list(titles) == ["via api"]
-
-
-async def test_seeded_in_the_session_read_through_the_api(
-    harness_db_session, harness_async_client
-):
-    harness_db_session.add(Task(title="seeded"))
-    await harness_db_session.flush()
-
-    response = await harness_async_client.get("/tasks")
-
-    assert response.json() == ["seeded"]
-"""
-
 
 @dataclass(frozen=True)
 class Layout:
@@ -106,6 +75,10 @@ class Layout:
     async_client: bool = False
     # Tests the team adds after adopting (team_tests.py): path -> source.
     added_tests: dict[str, str] = field(default_factory=dict)
+    # A test the harness must stop: path -> (source, what its error says).
+    refused_tests: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    # Answers adopting must have chosen (the fitting defaults).
+    chosen: dict[str, Any] = field(default_factory=dict)
 
     def smoke_tests(self) -> list[str]:
         smoke = [f"{SMOKE_TEST}::test_client_serves_the_app"]
@@ -113,13 +86,13 @@ class Layout:
             smoke.append(f"{SMOKE_TEST}::test_async_client_serves_the_app")
         return smoke
 
-    def added_test_functions(self) -> list[str]:
+    def added_tests_ids(self) -> set[str]:
         """Each test function the team added, as `path::name`."""
-        return [
+        return {
             f"{path}::{name}"
             for path, source in self.added_tests.items()
             for name in re.findall(r"^(?:async )?def (test_\w+)", source, re.M)
-        ]
+        }
 
     def environment(self, project: Path, label: str) -> dict[str, str]:
         """The suite's environment: the real servers its answers need."""
@@ -213,10 +186,12 @@ LAYOUTS = {
     # The team's own `app`, `client` (an httpx.AsyncClient) and `db_session` in
     # tests/conftest.py: the harness's fixtures take the prefix harness_ (the
     # default that fits), and the project's keep their names and behaviour.
+    # Its engine is built at import from TODO_DATABASE_URL.
     "own_fixtures": Layout(
         answers={
             "app_import": "todo.main:app",
-            "async_db": "sqlite",
+            "async_db": "postgresql",
+            "database_url_env": "TODO_DATABASE_URL",
             "db_session_dependency": "todo.db:get_session",
             "db_metadata": "todo.db:Base",
         },
@@ -226,7 +201,33 @@ LAYOUTS = {
             "tests/test_tasks.py::test_an_unknown_task_is_404",
         ),
         async_client=True,
-        added_tests={"tests/test_with_the_harness.py": TODO_TEAM_TESTS},
+        added_tests={"tests/test_with_the_harness.py": team_tests.TODO},
+        refused_tests={
+            "tests/test_wrong_mix.py": (
+                team_tests.TODO_WRONG_MIX,
+                (
+                    "uses `harness_client` together with loop-bound "
+                    "`harness_db_session`",
+                    "Fix: use `harness_async_client` instead of `harness_client`",
+                ),
+            )
+        },
+        chosen={"fixture_prefix": "harness_"},
+    ),
+    # Tables in a PostgreSQL schema; the engine built at import from
+    # DATABASE_URL; no pytest-asyncio before adopting.
+    "pg_schemas": Layout(
+        answers={
+            "app_import": "billing.main:app",
+            "async_db": "postgresql",
+            "database_url_env": "DATABASE_URL",
+            "db_session_dependency": "billing.main:get_session",
+            "db_metadata": "billing.models:Base",
+            "concurrency": True,
+        },
+        own_tests=("tests/test_health.py::test_health",),
+        async_client=True,
+        added_tests={"tests/test_invoices.py": team_tests.BILLING},
     ),
     # Async SQLAlchemy and redis.asyncio behind the app's own dependency names,
     # opened by its lifespan, a WebSocket till that writes to the database;
@@ -341,7 +342,11 @@ def test_adoption_adds_only_the_harness_and_merges_the_rest(adopted: Adopted) ->
     # Nothing of a new service: no src/ package, README, compose file or workflow.
     assert not any(path.startswith(("src/my_service", ".github/")) for path in added)
     assert "README.md" not in added
-    assert read_answers(adopted.project)["scaffold"] == "harness"
+    answers = read_answers(adopted.project)
+    assert answers["scaffold"] == "harness"
+    assert {key: answers[key] for key in adopted.layout.chosen} == (
+        adopted.layout.chosen
+    )
 
 
 def test_an_existing_conftest_gains_one_line(adopted: Adopted) -> None:
@@ -454,30 +459,35 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
     """The acceptance of adopting: the project's own suite as before, the
     harness's smoke tests, and the tests its team writes with the harness
     (team_tests.py), on real PostgreSQL and Redis where the app has them."""
+    layout = adopted.layout
     args = ["-n", workers] if workers else ["-p", "no:xdist"]
-    env = adopted.layout.environment(
-        adopted.project, f"{adopted.name}_{workers or 'serial'}"
-    )
+    env = layout.environment(adopted.project, f"{adopted.name}_{workers or 'serial'}")
+    for path, (source, _) in layout.refused_tests.items():
+        (adopted.project / path).write_text(source)
+    try:
+        # -vv: one line per test even where the project's addopts has -q.
+        result = run_suite(adopted.project, "-vv", *args, env=env)
+    finally:
+        for path in layout.refused_tests:
+            (adopted.project / path).unlink()
 
-    # -vv: one line per test even where the project's addopts has -q.
-    result = run_suite(adopted.project, "-vv", *args, env=env)
-
+    output = result.stdout + result.stderr
+    counts = outcome_counts(result.stdout)
+    errors = counts.pop("error", 0) + counts.pop("errors", 0)
+    assert errors == len(layout.refused_tests), output
+    assert result.returncode == (1 if errors else 0), output
+    assert not {"failed", "skipped"} & set(counts), output
+    for _, messages in layout.refused_tests.values():
+        for message in messages:
+            assert message in " ".join(output.split())
     passed = passed_tests(result.stdout)
-    counts = assert_suite_passes(result, at_least=len(passed))
-    expected = [*adopted.layout.own_tests, *adopted.layout.smoke_tests()]
-    assert set(expected) <= passed, result.stdout
-    added = {
-        test
-        for test in passed
-        if test.split("[")[0] in set(adopted.layout.added_test_functions())
-    }
-    assert {test.split("[")[0] for test in added} == set(
-        adopted.layout.added_test_functions()
-    ), result.stdout
+    assert set(layout.own_tests) | set(layout.smoke_tests()) <= passed, output
+    added = {test for test in passed if test.split("[")[0] in layout.added_tests_ids()}
+    assert {test.split("[")[0] for test in added} == layout.added_tests_ids(), output
     # The project's own tests: as many as before adopting, with the same outcomes.
-    own_passed = counts["passed"] - len(adopted.layout.smoke_tests()) - len(added)
-    assert {**counts, "passed": own_passed} == adopted.own_counts, result.stdout
-    if adopted.layout.answers.get("async_db") == "postgresql":
+    own_passed = counts["passed"] - len(layout.smoke_tests()) - len(added)
+    assert {**counts, "passed": own_passed} == adopted.own_counts, output
+    if layout.answers.get("async_db") == "postgresql":
         assert "asyncpg" in adopted.after["pyproject.toml"].decode()
 
 
@@ -552,116 +562,6 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     assert read_answers(project)["_commit"] == "2.0.0"
     env = adopted.layout.environment(project, f"{adopted.name}_update")
     assert_suite_passes(run_suite(project, env=env))
-
-
-WRONG_MIX_WITH_PREFIXED_NAMES = """\
-def test_sync_client_with_the_shared_session(harness_client, harness_db_session):
-    harness_client.get("/tasks")
-"""
-
-
-@pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
-def test_prefixed_harness_beside_the_teams_fixtures_on_postgresql(
-    tagged_template: Path, tmp_path: Path, workers: str | None
-) -> None:
-    """The todo team's own app/client/db_session stay theirs; the harness's
-    harness_db_session and harness_async_client run on real PostgreSQL, with
-    and without xdist, and the loop guard speaks the prefixed names."""
-    layout = LAYOUTS["own_fixtures"]
-    project = tmp_path / "project"
-    shutil.copytree(EXISTING_APPS / "own_fixtures", project)
-    adopt(
-        tagged_template,
-        project,
-        Layout({**layout.answers, "async_db": "postgresql"}, layout.own_tests),
-        "1.0.0",
-    )
-    for path, source in {
-        **layout.added_tests,
-        "tests/test_wrong_mix.py": WRONG_MIX_WITH_PREFIXED_NAMES,
-    }.items():
-        (project / path).write_text(source)
-    url = database_url_for(f"todo_{workers or 'serial'}")
-    args = ["-n", workers] if workers else ["-p", "no:xdist"]
-
-    result = run_suite(
-        project, "-v", *args, env=suite_environment(project, TEST_DATABASE_URL=url)
-    )
-
-    assert read_answers(project)["fixture_prefix"] == "harness_"
-    assert outcome_counts(result.stdout) == {
-        "passed": len(layout.own_tests)
-        + len(layout.smoke_tests())
-        + len(layout.added_test_functions()),
-        "error": 1,
-    }, result.stdout
-    output = " ".join(result.stdout.split())
-    assert (
-        "uses `harness_client` together with loop-bound `harness_db_session`" in output
-    )
-    assert "Fix: use `harness_async_client` instead of `harness_client`" in output
-
-
-BILLING_TEAM_TESTS = """\
-import asyncio
-
-import pytest
-from sqlalchemy import select
-
-from billing.models import Customer, Invoice
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def test_written_through_the_api_read_in_the_session(db_session, async_client):
-    await async_client.post("/invoices", json={"customer": "ada", "cents": 250})
-
-    assert list(await db_session.scalars(select(Invoice.cents))) == [250]
-
-
-async def test_seeded_in_the_session_read_through_the_api(db_session, async_client):
-    customer = Customer(name="bob")
-    db_session.add(customer)
-    await db_session.flush()
-    db_session.add_all([Invoice(customer_id=customer.id, cents=c) for c in (1, 2)])
-    await db_session.flush()
-
-    response = await async_client.get("/customers/bob/total")
-
-    assert response.json() == {"cents": 3}
-
-
-async def test_twenty_requests_at_once_without_the_shared_session(async_client):
-    responses = await asyncio.gather(
-        *(async_client.get("/health") for _ in range(20))
-    )
-
-    assert {r.status_code for r in responses} == {200}
-"""
-
-
-def test_tables_in_postgresql_schemas(tagged_template: Path, tmp_path: Path) -> None:
-    """Metadata whose tables live in a PostgreSQL schema: the harness creates
-    the schema before the tables, and empties them after tests that commit."""
-    project = tmp_path / "project"
-    shutil.copytree(EXISTING_APPS / "pg_schemas", project)
-    answers = {
-        "app_import": "billing.main:app",
-        "async_db": "postgresql",
-        "db_session_dependency": "billing.main:get_session",
-        "db_metadata": "billing.models:Base",
-        "concurrency": True,
-    }
-    adopt(tagged_template, project, Layout(answers, ()), "1.0.0")
-    (project / "tests" / "test_invoices.py").write_text(BILLING_TEAM_TESTS)
-    url = database_url_for("billing")
-
-    result = run_suite(
-        project, "-p", "no:xdist", env=suite_environment(project, TEST_DATABASE_URL=url)
-    )
-
-    # Its own test, the two smoke tests and the team's three.
-    assert outcome_counts(result.stdout) == {"passed": 6}, result.stdout
 
 
 def test_an_empty_prefix_beside_colliding_fixtures_is_refused(
