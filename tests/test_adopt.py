@@ -1,13 +1,13 @@
 """Adopting the harness into an existing project (`scaffold=harness`).
 
 Each layout under tests/existing_apps/ is a small project a team already has,
-with tests of its own: a flat main.py, a src-layout package with routers (and a
-WebSocket), an app factory, and an app with async SQLAlchemy and redis.asyncio
-behind its own dependency names and a pyproject with pytest settings and
-comments. For each: adopting renders only the harness and merges into, never
-overwrites, the project's files; the harness's smoke tests and the project's
-own tests pass together; adopting again changes nothing; `copier update` to a
-newer tag keeps every file of the project's.
+with tests of its own (see LAYOUTS). For each: adopting renders only the
+harness and merges into, never overwrites, the project's files; with and
+without `-n 2`, the project's own suite passes with the same counts as before,
+beside the harness's smoke tests and the tests its team writes with the
+harness (team_tests.py: on real PostgreSQL and Redis where the app has them);
+adopting again changes nothing; `copier update` to a newer tag keeps every
+file of the project's. One adoption per layout serves all of these.
 
 The suites run through rendering.run_suite, which puts src/ on PYTHONPATH; the
 flat layouts rely on the `pythonpath` the adoption merges into pyproject.toml.
