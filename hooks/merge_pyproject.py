@@ -62,7 +62,11 @@ def harness_pytest_settings(
         # first: the app's variables are set before anything imports the app.
         # (The whole package, not the one module: a package pytest imported
         # before registering it would warn that it cannot rewrite its asserts.)
-        settings["addopts"] = ["-p", "tests.harness"]
+        # On anyio, anyio's plugin goes first: a plugin loaded after the
+        # harness would replace its session-scoped `anyio_backend` with its own
+        # module-scoped one, which the harness's session fixtures cannot use.
+        first = ["-p", "anyio"] if answers.get("async_runner") == "anyio" else []
+        settings["addopts"] = [*first, "-p", "tests.harness"]
     if answers["needs_async_client"] and answers["async_runner"] == "pytest-asyncio":
         settings["asyncio_mode"] = answers["asyncio_mode"]
         # One event loop for the session: the app's lifespan and the tests share
