@@ -14,7 +14,8 @@ names it gets the harness's fixtures by (`harness_` beside its own):
   and the tables empty again for the next test (the test runs twice);
 - a WebSocket: a flow that awaits work between messages (the database's, where
   the app has one);
-- Redis: the `cache` fixture shared with the app, on a real Redis.
+- Redis: the `cache` fixture shared with the app, on a real Redis, and
+  requests without it counting in the tests' Redis too.
 
 test_adopt.py runs them with and without `-n 2`.
 """
@@ -60,6 +61,8 @@ async def test_the_echo_over_the_async_client(async_client):
         assert await ws.receive_text() == "QUIET"
 """
 
+# The greeter's factory opens a Redis client in its lifespan from
+# GREETER_REDIS_URL (redis_url_env points it at the tests' Redis).
 FACTORY = """\
 import asyncio
 
@@ -67,20 +70,28 @@ import pytest
 
 
 def test_the_harness_instance_greets_by_default(client):
-    assert client.get("/greet/Bo").json() == {"message": "Hello, Bo!"}
+    assert client.get("/greet/Bo").json() == {"message": "Hello, Bo!", "visits": 1}
 
 
 @pytest.mark.anyio
-async def test_twenty_greetings_at_once(async_client):
-    names = [f"guest{n}" for n in range(20)]
+async def test_visits_counted_in_the_tests_cache(cache, async_client):
+    await cache.set("visits:Ada", 41)
 
+    response = await async_client.get("/greet/Ada")
+
+    assert response.json()["visits"] == 42
+    assert await cache.get("visits:Ada") == "42"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("run", ["first", "second"])
+async def test_twenty_greetings_at_once(async_client, run):
     responses = await asyncio.gather(
-        *(async_client.get(f"/greet/{name}") for name in names)
+        *(async_client.get("/greet/guest") for _ in range(20))
     )
 
-    assert [r.json()["message"] for r in responses] == [
-        f"Hello, {name}!" for name in names
-    ]
+    assert {r.json()["message"] for r in responses} == {"Hello, guest!"}
+    assert sorted(r.json()["visits"] for r in responses) == list(range(1, 21))
 """
 
 PYTEST9_NATIVE = """\

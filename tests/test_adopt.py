@@ -120,13 +120,21 @@ LAYOUTS = {
         async_client=True,
         added_tests={"tests/test_items_with_the_harness.py": team_tests.SRC_ROUTERS},
     ),
+    # An app factory whose lifespan opens a Redis client from GREETER_REDIS_URL;
+    # the harness answered onto anyio.
     "factory": Layout(
         answers={
             "app_import": "greeter.main:create_app()",
             "concurrency": True,
             "async_runner": "anyio",
+            "cache": "redis",
+            "cache_dependency": "greeter.main:get_redis",
+            "redis_url_env": "GREETER_REDIS_URL",
         },
-        own_tests=("tests/test_greet.py::test_greets_politely",),
+        own_tests=(
+            "tests/test_greet.py::test_greets_politely",
+            "tests/test_greet.py::test_counts_each_visit",
+        ),
         async_client=True,
         added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
     ),
