@@ -75,7 +75,7 @@ def pytest_collection_modifyitems(
     workers, and test_adopt.py adopted each layout once per worker. This sets
     the suffix where pytest reads the node id now, when xdist's did not take.
     """
-    if not config.getvalue("loadgroup"):
+    if not config.getoption("loadgroup", default=False):
         return
     for item in items:
         groups = {
