@@ -5,11 +5,10 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from depot.models import Base
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
-
-from depot.models import Base
 
 config = context.config
 if config.config_file_name is not None:

@@ -1,9 +1,8 @@
 """The shortlinks' own fixtures: a TestClient per module, lifespan running."""
 
 import pytest
-from fastapi.testclient import TestClient
-
 from app.main import app
+from fastapi.testclient import TestClient
 
 
 @pytest.fixture(scope="module")
