@@ -7,6 +7,9 @@ render projects that build, pass ruff and their own suite with warnings as
 errors, import without running anything, and show the name exactly as given.
 The filters themselves are checked on many more strings, against the parsers
 of each language.
+
+`package_name` is written into imports and URLs in many files: projects pass
+ruff whatever its length, up to the longest the validator accepts.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from answer_sets import ALL_FEATURES, ANSWER_SETS
 from rendering import (
     assert_ruff_clean,
     assert_suite_passes,
@@ -218,3 +222,47 @@ def test_hostile_project_name_builds(template: Path, tmp_path: Path) -> None:
             if line.startswith("Summary: ")
         ]
     assert summary == [f"{name}: a FastAPI service."]
+
+
+# The answers that put the package's name on the most lines: every feature, and
+# the variants whose lines differ (create_all imports create_schema; sqlite
+# names its file after the package; auth without a database keeps users in
+# memory, imported beside the other feature modules).
+ALL_FEATURES_ANSWERS = ANSWER_SETS[ALL_FEATURES]
+PACKAGE_NAME_ANSWERS = {
+    "all-features": ALL_FEATURES_ANSWERS,
+    "sqlite-create_all-inline": {
+        **ALL_FEATURES_ANSWERS,
+        "async_db": "sqlite",
+        "migrations": "none",
+        "sync_client": "inline",
+    },
+    "auth-without-database": {
+        key: value
+        for key, value in ALL_FEATURES_ANSWERS.items()
+        if key not in {"async_db", "factories", "migrations"}
+    },
+}
+LONGEST_PACKAGE_NAME = extensions.PACKAGE_NAME_MAX
+
+
+def package_name_of_length(length: int) -> str:
+    return ("orders_api_" * length)[: length - 1] + "z"
+
+
+@pytest.mark.parametrize("length", [LONGEST_PACKAGE_NAME, 30, 3])
+@pytest.mark.parametrize("answers", PACKAGE_NAME_ANSWERS)
+def test_package_name_of_any_accepted_length_renders_lint_clean(
+    answers: str, length: int, template: Path, tmp_path: Path
+) -> None:
+    """Lines naming the package format the same for every length accepted:
+    ruff check and ruff format --check pass (no suite run: rendering only)."""
+    name = package_name_of_length(length)
+    assert extensions.package_name_problem(name) == ""
+    longer = package_name_of_length(LONGEST_PACKAGE_NAME + 1)
+    assert extensions.package_name_problem(longer) != ""
+
+    answers_given = {**PACKAGE_NAME_ANSWERS[answers], "package_name": name}
+    project = render(template, tmp_path / "service", answers_given)
+    assert (project / "src" / name).is_dir()
+    assert_ruff_clean(project)
