@@ -40,7 +40,7 @@ LIFECYCLE = (
 )
 LAYOUT = "env_engine"  # package `app`, its engine built at import
 # The longest package name the questionnaire accepts.
-LONGEST_PACKAGE = "p" * 52
+LONGEST_PACKAGE = "p" * 50
 # Appended to each project's conftest.py: every worker writes down its database.
 RECORD_EACH_WORKERS_DATABASE = """
 

@@ -355,7 +355,7 @@ def test_a_choice_picked_at_the_prompt_that_contradicts_the_project_is_refused(
 TYPED_BADLY = ["", " ", "a b", "class", "Orders-API", "x:", "main.app", "main:app "]
 TYPED_BADLY_FOR = {
     "project_name": [" Orders ", "</title>", "x" * 61],
-    "package_name": ["_orders", "json", "pytest", "tests", "o" * 53],
+    "package_name": ["_orders", "json", "pytest", "tests", "o" * 51],
     "app_import": ["orders.class:app", "main:create_app(x)"],
 }
 
