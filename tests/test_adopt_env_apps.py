@@ -367,6 +367,14 @@ def put_sentinel(url: str) -> None:
         client.close()
 
 
+def remove_sentinel(url: str) -> None:
+    client = redis.Redis.from_url(url)
+    try:
+        client.delete(SENTINEL)
+    finally:
+        client.close()
+
+
 SENTINEL = b"shortlinks:sentinel"
 
 
@@ -481,12 +489,15 @@ def test_settings_with_a_redis_client_built_at_import(
     test database, on fakeredis requests get one through the dependency."""
     before = asyncio.run(_rows(adopted.app_url))
     put_sentinel(app_redis())
+    try:
+        run_adopted(adopted, workers, test_redis)
 
-    run_adopted(adopted, workers, test_redis)
-
-    assert asyncio.run(_rows(adopted.app_url)) == before
-    assert redis_keys(app_redis()) == {SENTINEL}
-    assert not redis_keys(redis_url_for_generated_suites())
+        assert asyncio.run(_rows(adopted.app_url)) == before
+        assert redis_keys(app_redis()) == {SENTINEL}
+        assert not redis_keys(redis_url_for_generated_suites())
+    finally:
+        # The server outlives the run: leave the database as the run found it.
+        remove_sentinel(app_redis())
 
 
 # What generated projects are checked with (template/pyproject.toml.jinja): an
