@@ -575,8 +575,11 @@ ALL_ON = {
     "concurrency": True,
     "async_db": "sqlite",
     "factories": True,
+    "migrations": "alembic",
     "cache": "redis",
     "auth": "bearer",
+    "ci_shards": 2,
+    "coverage_fail_under": 95,
 }
 ALL_OFF = {
     "websockets": False,
@@ -584,6 +587,18 @@ ALL_OFF = {
     "async_db": "none",
     "cache": "none",
     "auth": "none",
+    "ci_shards": 1,
+    "coverage_fail_under": 90,
+}
+# What some answer adds and ALL_OFF must take away again.
+OPTIONAL_PACKAGES = {
+    "fakeredis",
+    "aiosqlite",
+    "httpx-ws",
+    "polyfactory",
+    "pyjwt",
+    "alembic",
+    "pytest-split",
 }
 
 
@@ -617,13 +632,14 @@ def test_toggling_features_after_real_team_edits_never_conflicts(
 
         assert_merged_cleanly(project, team_lines)
         answers = read_answers(project)
+        assert step.items() <= answers.items()
         expected = service_requirements(
             {**answers, "needs_async_client": "async_runner" in answers}
         )
         names = [package_name(spec) for spec in declared(project)]
         for spec in expected["runtime"] + expected["dev"]:
             assert spec in declared(project), spec
-        for gone in {"fakeredis", "aiosqlite", "httpx-ws", "polyfactory", "pyjwt"} - {
+        for gone in OPTIONAL_PACKAGES - {
             package_name(spec) for spec in expected["dev"] + expected["runtime"]
         }:
             assert gone not in names, gone
