@@ -492,27 +492,16 @@ def adoption_write_problem(destination: Any, answers_file: Any = "") -> str:
         candidates += sorted(
             path.relative_to(destination).as_posix() for path in harness.rglob("*")
         )
+    outside_target = _hooks_module("adopt_support").outside_target
     for relative in candidates:
-        outside = _leads_outside(root, Path(str(destination)), relative)
-        if outside:
+        outside = outside_target(Path(str(destination)), relative)
+        if outside is not None:
             return (
                 f"replace the link {relative} with a copy of what it points to (or "
                 f"point it inside the project): it leads to {outside}, outside this "
                 "project, where adopting would write; nothing was written."
             )
     return ""
-
-
-def _leads_outside(root: Path, destination: Path, relative: str) -> str:
-    path = destination / relative
-    # A link anywhere along the path counts, a dangling one included: writing
-    # through it creates its target.
-    if not (path.is_symlink() or path.exists()):
-        return ""
-    target = path.resolve()
-    if target == root or root in target.parents:
-        return ""
-    return str(target)
 
 
 def alembic_config_problem(value: Any, destination: Any) -> str:

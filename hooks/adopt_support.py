@@ -18,20 +18,33 @@ def import_roots(project: Path) -> list[Path]:
     return [project, *([project / "src"] if (project / "src").is_dir() else [])]
 
 
+def outside_target(project: Path, relative: str) -> Path | None:
+    """Where project/relative leads when that is outside the project; else None.
+
+    A link anywhere along the path counts, a dangling one included: writing
+    through it creates its target.
+    """
+    path = project / relative
+    if not (path.is_symlink() or path.exists()):
+        return None
+    root = project.resolve()
+    target = path.resolve()
+    if target == root or root in target.parents:
+        return None
+    return target
+
+
 def inside_project(project: Path, relative: str) -> Path:
     """project/relative, refused (exit 1, naming the file) when it is a symbolic
     link that leads outside the project: writing there would change a file that
     is not the project's. Copier's validator refuses first; this holds when a
     hook runs on its own."""
-    path = project / relative
-    if path.is_symlink() or path.exists():
-        root = project.resolve()
-        target = path.resolve()
-        if target != root and root not in target.parents:
-            sys.exit(
-                f"error: {relative} is a symbolic link to {target}, outside this "
-                "project: the harness writes to it, so it was not changed. Replace "
-                "the link with a copy of what it points to (or point it inside the "
-                "project), then run copier again."
-            )
-    return path
+    target = outside_target(project, relative)
+    if target is not None:
+        sys.exit(
+            f"error: {relative} is a symbolic link to {target}, outside this "
+            "project: the harness writes to it, so it was not changed. Replace "
+            "the link with a copy of what it points to (or point it inside the "
+            "project), then run copier again."
+        )
+    return project / relative
