@@ -460,6 +460,19 @@ def derived_answer_problem(
     )
 
 
+def fixture_prefix_problem(value: Any) -> str:
+    """Refuse a fixture prefix that is not a lowercase word ending in "_" (empty:
+    the plain names). It heads every harness fixture's name (harness_client).
+
+    A full match: a trailing newline is refused, never rendered into a name.
+    """
+    if not value or (
+        isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9]*_", value)
+    ):
+        return ""
+    return f'use a word ending in "_" (e.g. harness_), not {python_string(str(value))}.'
+
+
 # ── Adoption writes only inside the project ───────────────────────────────────
 
 # What adopting writes: the harness Copier renders, the conftest.py that
@@ -546,6 +559,7 @@ class AnswerFilters(Extension):
                 "bool_answer_problem": bool_answer_problem,
                 "whole_number_problem": whole_number_problem,
                 "derived_answer_problem": derived_answer_problem,
+                "fixture_prefix_problem": fixture_prefix_problem,
                 "adoption_write_problem": adoption_write_problem,
                 "alembic_config_problem": alembic_config_problem,
             }

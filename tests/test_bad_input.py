@@ -138,6 +138,12 @@ BAD_INPUTS: dict[str, BadInput] = {
     "redis-url-env-the-database-one": BadInput(
         "redis_url_env", "APP_URL", "cannot name both", ADOPTED_DB_AND_CACHE
     ),
+    "fixture-prefix-no-underscore": BadInput(
+        "fixture_prefix", "harness", 'use a word ending in "_"', ADOPTED_APP
+    ),
+    "fixture-prefix-trailing-newline": BadInput(
+        "fixture_prefix", "harness_\n", 'use a word ending in "_"', ADOPTED_APP
+    ),
     "derived-needs-async-client": BadInput(
         "needs_async_client", "false", "answer websockets, concurrency", ASYNC
     ),
