@@ -186,6 +186,15 @@ def redis_url_for_generated_suites() -> str:
     return generated_suites_redis_urls()[0]
 
 
+def required_redis_url() -> str:
+    """redis_url_for_generated_suites(), once its server is known to answer
+    (as require_server: skipped without one, a failure on CI)."""
+    url = redis_url_for_generated_suites()
+    parts = urlsplit(url)
+    require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
+    return url
+
+
 def generated_suites_redis_urls() -> list[str]:
     """The Redis databases this template-test worker's generated suites may use:
     the first, and one more for each of up to 3 xdist workers of a suite."""

@@ -3,15 +3,13 @@ overrides that never outlive a failing test."""
 
 import textwrap
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from rendering import (
     assert_suite_passes,
     outcome_counts,
-    redis_url_for_generated_suites,
     render,
-    require_server,
+    required_redis_url,
     run_suite,
     suite_environment,
 )
@@ -27,10 +25,7 @@ def redis_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture
 def real_redis_env(redis_project: Path) -> dict[str, str]:
-    url = redis_url_for_generated_suites()
-    parts = urlsplit(url)
-    require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
-    return suite_environment(redis_project, TEST_REDIS_URL=url)
+    return suite_environment(redis_project, TEST_REDIS_URL=required_redis_url())
 
 
 def add_test_file(project: Path, name: str, source: str) -> Path:

@@ -47,9 +47,8 @@ from rendering import (
     REPO_ROOT,
     assert_suite_passes,
     read_answers,
-    redis_url_for_generated_suites,
     render,
-    require_server,
+    required_redis_url,
     run_own_suite,
     server_environment,
     sync_own_environment,
@@ -194,8 +193,7 @@ def _environment(project: Path, answers: dict[str, Any], label: str) -> dict[str
     on fakeredis (whose own floor is then the one exercised)."""
     env = server_environment(project, answers, label)
     if answers.get("async_db") == "postgresql" and answers.get("cache") == "redis":
-        require_server("127.0.0.1", 6379, "Redis")
-        env["TEST_REDIS_URL"] = redis_url_for_generated_suites()
+        env["TEST_REDIS_URL"] = required_redis_url()
     return env
 
 

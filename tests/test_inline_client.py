@@ -19,9 +19,8 @@ from rendering import (
     assert_ruff_clean,
     assert_suite_passes,
     outcome_counts,
-    redis_url_for_generated_suites,
     render,
-    require_server,
+    required_redis_url,
     run_suite,
     suite_environment,
 )
@@ -443,10 +442,7 @@ def test_on_a_real_redis_the_apps_own_client_serves_every_test(
     inline_project: Path,
 ) -> None:
     # fakeredis cannot show a cross-loop bug; a real server's connections can.
-    require_server("127.0.0.1", 6379, "Redis")
-    env = suite_environment(
-        inline_project, TEST_REDIS_URL=redis_url_for_generated_suites()
-    )
+    env = suite_environment(inline_project, TEST_REDIS_URL=required_redis_url())
     result = run_suite(inline_project, env=env)
 
     assert_suite_passes(result, at_least=10)

@@ -13,15 +13,13 @@ fail where it happens and leave the next test clean.
 
 import textwrap
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from rendering import (
     assert_suite_passes,
     outcome_counts,
-    redis_url_for_generated_suites,
     render,
-    require_server,
+    required_redis_url,
     run_suite,
     server_environment,
     suite_environment,
@@ -176,10 +174,7 @@ def attacked(
     env = suite_environment(project)
     if kind == "postgresql":
         env = server_environment(project, ANSWERS[kind], "isolation")
-        url = redis_url_for_generated_suites()
-        parts = urlsplit(url)
-        require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
-        env["TEST_REDIS_URL"] = url
+        env["TEST_REDIS_URL"] = required_redis_url()
         attacks += ATTACKS_ON_REAL_REDIS
     add_test_file(project, "test_attacks.py", attacks)
     add_test_file(project, "reversed_order.py", REVERSED_ORDER_PLUGIN)

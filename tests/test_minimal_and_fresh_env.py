@@ -10,9 +10,8 @@ import pytest
 from answer_sets import ALL_FEATURES, ANSWER_SETS
 from rendering import (
     assert_suite_passes,
-    redis_url_for_generated_suites,
     render,
-    require_server,
+    required_redis_url,
     run_own_suite,
     server_environment,
     sync_own_environment,
@@ -65,7 +64,6 @@ def test_declared_dependencies_alone_run_the_suite(
     project = render(template, tmp_path / name, answers)
     env = server_environment(project, answers, f"fresh_{name}")
     if answers.get("cache", "none") != "none":
-        require_server("127.0.0.1", 6379, "Redis")
-        env["TEST_REDIS_URL"] = redis_url_for_generated_suites()
+        env["TEST_REDIS_URL"] = required_redis_url()
     shutil.rmtree(project / ".venv", ignore_errors=True)
     _fresh_environment_suite(project, env)
