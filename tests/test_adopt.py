@@ -275,11 +275,14 @@ def harness_owned(path: str) -> bool:
     return path.startswith(HARNESS_OWNED)
 
 
-def adopt(template: Path, project: Path, layout: Layout, ref: str) -> None:
+def adopt(
+    template: Path, project: Path, answers: dict[str, Any], ref: str | None = None
+) -> None:
+    """Adopt the harness into `project` with `answers`, as `copier copy` does."""
     copier.run_copy(
         str(template),
         str(project),
-        data={"scaffold": "harness", **layout.answers},
+        data={"scaffold": "harness", **answers},
         vcs_ref=ref,
         defaults=True,
         overwrite=True,
@@ -329,7 +332,7 @@ def adopted(
     assert own.returncode == 0, own.stdout + own.stderr
     own_counts = outcome_counts(own.stdout)
     commit_everything(project, "the team's project")
-    adopt(tagged_template, project, layout, "1.0.0")
+    adopt(tagged_template, project, layout.answers, "1.0.0")
     after = snapshot(project)
     for path, source in layout.added_tests.items():
         (project / path).write_text(source)
@@ -540,7 +543,7 @@ def test_adopting_again_changes_nothing(
     shutil.copytree(adopted.project, project, symlinks=True)
     first = snapshot(project)
 
-    adopt(tagged_template, project, adopted.layout, "1.0.0")
+    adopt(tagged_template, project, adopted.layout.answers, "1.0.0")
 
     assert snapshot(project) == first
 

@@ -40,6 +40,7 @@ from rendering import (
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+from test_adopt import adopt
 
 EXISTING_APPS = Path(__file__).parent / "existing_apps"
 SMOKE_TESTS = 2
@@ -410,15 +411,7 @@ def adopted(
     environment = {"DATABASE_URL": app_url, "REDIS_URL": app_redis()}
     own = run_suite(project, env=suite_environment(project, **environment))
     assert own.returncode == 0, own.stdout + own.stderr
-    copier.run_copy(
-        str(template),
-        str(project),
-        data={"scaffold": "harness", **layout.answers},
-        defaults=True,
-        overwrite=True,
-        unsafe=True,
-        quiet=True,
-    )
+    adopt(template, project, layout.answers)
     for path, source in layout.team_tests.items():
         (project / path).write_text(source)
     for path, source, _count in layout.redis_team_tests.values():

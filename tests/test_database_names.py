@@ -21,7 +21,6 @@ from pathlib import Path
 from types import ModuleType
 
 import asyncpg
-import copier
 import jinja2
 import pytest
 from rendering import (
@@ -32,6 +31,7 @@ from rendering import (
     pytest_plugin_flags,
     suite_environment,
 )
+from test_adopt import adopt as adopt_harness
 from test_adopt_env_apps import EXISTING_APPS, LAYOUTS
 
 LIFECYCLE = (
@@ -133,15 +133,7 @@ def test_the_name_fits_with_a_workers_suffix_however_long_package_and_path(
 
 def adopt(template: Path, project: Path) -> Path:
     shutil.copytree(EXISTING_APPS / LAYOUT, project)
-    copier.run_copy(
-        str(template),
-        str(project),
-        data={"scaffold": "harness", **LAYOUTS[LAYOUT].answers},
-        defaults=True,
-        overwrite=True,
-        unsafe=True,
-        quiet=True,
-    )
+    adopt_harness(template, project, LAYOUTS[LAYOUT].answers)
     with (project / "tests" / "conftest.py").open("a") as conftest:
         conftest.write(RECORD_EACH_WORKERS_DATABASE)
     return project

