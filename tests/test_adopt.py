@@ -580,20 +580,16 @@ def test_an_empty_prefix_beside_colliding_fixtures_is_refused(
 ) -> None:
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / "own_fixtures", project)
-    before = snapshot(project)
 
-    result = copier_cli(
+    output = refused_output(
         template, project, "app_import=todo.main:app", "fixture_prefix="
     )
 
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0
     assert (
         "your conftest files define fixtures under names the harness's fixtures "
         "use: app (tests/conftest.py); client (tests/conftest.py)"
     ) in output
     assert "Answer fixture_prefix=harness_" in output
-    assert snapshot(project) == before
 
 
 # ── The hooks on their own ────────────────────────────────────────────────────
@@ -787,6 +783,17 @@ def copier_cli(
     )
 
 
+def refused_output(template: Path, project: Path, *answers: str) -> str:
+    """Copier's output, on one line, adopting into `project` with `answers`:
+    the adoption must fail with nothing written."""
+    before = snapshot(project)
+    result = copier_cli(template, project, *answers)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output
+    assert snapshot(project) == before, "a file was written before the refusal"
+    return output
+
+
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
@@ -884,15 +891,11 @@ def test_an_answer_that_contradicts_the_projects_async_setup_is_refused(
 ) -> None:
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / layout, project)
-    before = snapshot(project)
 
-    result = copier_cli(template, project, *answers)
+    output = refused_output(template, project, *answers)
 
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0
     assert conflict in output
     assert fix in output
-    assert snapshot(project) == before, "a file was written before the refusal"
 
 
 def test_the_defaults_fit_the_projects_async_setup(
@@ -928,18 +931,14 @@ def test_pins_the_harness_cannot_live_with_are_refused_before_writing(
     """A pinned old stack: pytest and httpx below the harness's floors."""
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / "pinned_old_stack", project)
-    before = snapshot(project)
 
-    result = copier_cli(template, project, "app_import=svc.main:app")
+    output = refused_output(template, project, "app_import=svc.main:app")
 
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0
     assert "the harness cannot be installed next to this project's versions" in output
     assert "needs pytest>=8.4, but you declare pytest==8.1.1" in output
     # Its Starlette predates httpx2's: the harness would go with its httpx.
     assert "needs httpx>=0.28, but you declare httpx==0.23.3" in output
     assert "httpx2" not in output
-    assert snapshot(project) == before
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ from test_adopt import (
     STRICT_ANSWERS,
     copier_cli,
     hook_module,
+    refused_output,
     run_hook,
     snapshot,
 )
@@ -142,14 +143,10 @@ def test_a_low_floor_adopting_cannot_edit_is_refused_before_writing(
     shutil.copytree(EXISTING_APPS / "flat", project)
     for name, text in files.items():
         (project / name).write_text(text)
-    before = snapshot(project)
 
-    result = copier_cli(template, project, "app_import=main:app")
+    output = refused_output(template, project, "app_import=main:app")
 
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0
     assert message in output, output
-    assert snapshot(project) == before
 
 
 # ── Dependencies the harness cannot override ──────────────────────────────────
@@ -178,15 +175,11 @@ def test_a_dependency_the_override_cannot_reach_is_refused_before_writing(
     project = tmp_path / "shop"
     project.mkdir()
     (project / "shop.py").write_text(SHOP_WITH_UNFIT_DEPENDENCIES)
-    before = snapshot(project)
 
-    result = copier_cli(template, project, "app_import=shop:app", *answers)
+    output = refused_output(template, project, "app_import=shop:app", *answers)
 
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0
     assert message in output, output
     assert "Nothing was written." in output
-    assert snapshot(project) == before
 
 
 # ── Messages an adopted project can show ──────────────────────────────────────
