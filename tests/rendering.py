@@ -114,18 +114,22 @@ def pytest_plugin_flags(project: Path) -> list[str]:
 PYTEST_WARNINGS_AS_ERRORS = ("-m", "pytest", "-W", "error", "-p", "no:cacheprovider")
 
 
-def run_suite(
-    project: Path, *pytest_args: str, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a generated project's own tests with warnings as errors."""
-    command = [
+def suite_command(project: Path, *pytest_args: str) -> list[str]:
+    """The command line that runs a generated project's tests here."""
+    return [
         sys.executable,
         *PYTEST_WARNINGS_AS_ERRORS,
         *pytest_plugin_flags(project),
         *pytest_args,
     ]
+
+
+def run_suite(
+    project: Path, *pytest_args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a generated project's own tests with warnings as errors."""
     return subprocess.run(
-        command,
+        suite_command(project, *pytest_args),
         cwd=project,
         env=dict(env) if env is not None else suite_environment(project),
         capture_output=True,

@@ -16,7 +16,6 @@ import importlib.util
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -24,11 +23,10 @@ import asyncpg
 import jinja2
 import pytest
 from rendering import (
-    PYTEST_WARNINGS_AS_ERRORS,
     REPO_ROOT,
     outcome_counts,
     postgres_server_url,
-    pytest_plugin_flags,
+    suite_command,
     suite_environment,
 )
 from test_adopt import adopt as adopt_harness
@@ -149,13 +147,7 @@ def start(project: Path, record: Path, server: str) -> subprocess.Popen[str]:
         DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/production",
     )
     return subprocess.Popen(
-        [
-            sys.executable,
-            *PYTEST_WARNINGS_AS_ERRORS,
-            *pytest_plugin_flags(project),
-            "-n",
-            "2",
-        ],
+        suite_command(project, "-n", "2"),
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
