@@ -12,7 +12,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -27,11 +26,11 @@ from rendering import (
     database_url_for,
     outcome_counts,
     postgres_server_url,
-    pytest_plugin_flags,
     redis_url_for_generated_suites,
     render,
     require_server,
     run_suite,
+    suite_command,
     suite_environment,
     template_test_worker,
 )
@@ -123,17 +122,7 @@ def output_of(result: subprocess.CompletedProcess[str]) -> str:
 def start_suite(project: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
     """Start the generated suite in its own process group (to be killed whole)."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-W",
-            "error",
-            "-p",
-            "no:cacheprovider",
-            *pytest_plugin_flags(project),
-            *args,
-        ],
+        suite_command(project, *args),
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
@@ -141,6 +130,21 @@ def start_suite(project: Path, env: dict[str, str], *args: str) -> subprocess.Po
         text=True,
         start_new_session=True,
     )
+
+
+def kill_once_started(
+    project: Path, env: dict[str, str], what: str, *args: str
+) -> None:
+    """Run the suite and kill it (SIGKILL: no teardown) once its test has
+    written the `started` file."""
+    (project / "started").unlink(missing_ok=True)
+    killed = start_suite(project, env, *args)
+    try:
+        wait_for((project / "started").exists, what)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.communicate()
+        (project / "started").unlink(missing_ok=True)
 
 
 def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
@@ -243,16 +247,12 @@ def test_databases_of_a_killed_xdist_worker_are_dropped_by_a_plain_rerun(
     base = make_url(url).database or ""
     stale = f"{base}_gw3"
     env = suite_environment(project, TEST_DATABASE_URL=url)
-    (project / "started").unlink(missing_ok=True)
-    killed = start_suite(
-        project, {**env, "PYTEST_XDIST_WORKER": "gw3"}, "tests/test_killed.py"
+    kill_once_started(
+        project,
+        {**env, "PYTEST_XDIST_WORKER": "gw3"},
+        "the worker to start its test",
+        "tests/test_killed.py",
     )
-    try:
-        wait_for((project / "started").exists, "the worker to start its test")
-    finally:
-        os.killpg(killed.pid, signal.SIGKILL)
-        killed.communicate()
-        (project / "started").unlink(missing_ok=True)
     assert stale in databases(), "the killed worker left its database behind"
     # The server notices the killed connection and frees its lock.
     wait_for(
@@ -526,14 +526,9 @@ def test_keys_left_by_a_killed_run_are_refused_not_flushed(
 ) -> None:
     attack_file("test_holds_cache.py", USES_THE_CACHE_UNTIL_RELEASED)
     env = env_for(project, "killed_redis", TEST_REDIS_URL=redis_url)
-    (project / "started").unlink(missing_ok=True)
-    killed = start_suite(project, env, "tests/test_holds_cache.py")
-    try:
-        wait_for((project / "started").exists, "the run to write its key")
-    finally:
-        os.killpg(killed.pid, signal.SIGKILL)
-        killed.communicate()
-        (project / "started").unlink(missing_ok=True)
+    kill_once_started(
+        project, env, "the run to write its key", "tests/test_holds_cache.py"
+    )
     client = redis.Redis.from_url(redis_url)
     wait_for(
         lambda: (
