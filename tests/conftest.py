@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 import redis
 from releases import GIT_IDENTITY
-from rendering import copy_template, embedded_postgres, generated_suites_redis_urls
+from rendering import (
+    copy_template,
+    embedded_postgres,
+    generated_suites_redis_urls,
+    postgres_server_url,
+)
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +42,12 @@ def embedded_postgres_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     yield
     if "leave" in embedded_postgres:
         embedded_postgres.pop("leave")()
+
+
+@pytest.fixture
+def postgres_server() -> None:
+    """The machine's server, or an embedded one started for the run."""
+    postgres_server_url()
 
 
 # The keys a generated harness marks a Redis database it uses with (its

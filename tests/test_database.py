@@ -61,12 +61,6 @@ def not_a_test_database(postgres_server: None) -> Iterator[str]:
     on_server(f'DROP DATABASE IF EXISTS "{name}"')
 
 
-@pytest.fixture
-def postgres_server() -> None:
-    """The machine's server, or an embedded one started for the run."""
-    postgres_server_url()
-
-
 def add_test_file(project: Path, name: str, source: str) -> None:
     (project / "tests" / name).write_text(textwrap.dedent(source))
 
