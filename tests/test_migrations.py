@@ -9,18 +9,17 @@ import sys
 import textwrap
 from pathlib import Path
 
-import copier
 import pytest
 from rendering import (
     assert_suite_passes,
     database_url_for,
     outcome_counts,
-    postgres_server_url,
     render,
     run_suite,
     suite_environment,
 )
 from sqlalchemy import make_url
+from test_adopt import adopt
 from test_data_safety import admin
 
 SQLITE = {"async_db": "sqlite", "migrations": "alembic"}
@@ -216,16 +215,9 @@ def test_refuses_a_template_database_the_harness_did_not_create(
     assert f"Refusing to drop database '{base}_tpl'" in output
 
 
-@pytest.fixture
-def postgres_server() -> None:
-    """The machine's server, or an embedded one started for the run."""
-    postgres_server_url()
-
-
 # ── Adopting: the schema from the project's own migrations ────────────────────
 DEPOT = Path(__file__).parent / "existing_apps" / "alembic_app"
 DEPOT_ANSWERS = {
-    "scaffold": "harness",
     "app_import": "depot.main:app",
     "async_db": "postgresql",
     "db_session_dependency": "depot.main:get_session",
@@ -260,15 +252,7 @@ async def test_the_migrated_schema_refuses_negative_stock(db_session):
 def depot(template: Path, tmp_path: Path) -> Path:
     project = tmp_path / "depot"
     shutil.copytree(DEPOT, project)
-    copier.run_copy(
-        str(template),
-        str(project),
-        data=DEPOT_ANSWERS,
-        defaults=True,
-        overwrite=True,
-        unsafe=True,
-        quiet=True,
-    )
+    adopt(template, project, DEPOT_ANSWERS)
     (project / "tests" / "test_stock.py").write_text(DEPOT_TEAM_TESTS)
     return project
 
