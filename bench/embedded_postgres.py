@@ -15,9 +15,10 @@ its tests/harness/postgres_server.py imported.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import importlib
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,18 +41,17 @@ EMBEDDED = "one test on the embedded server (Unix socket)"
 
 
 def _harness_module(directory: Path) -> ModuleType:
-    """The generated tests/harness/postgres_server.py, imported."""
+    """The generated tests/harness/postgres_server.py, imported as a module of
+    its harness (it reads the project's answers, tests/harness/_project.py).
+    The package gets a name of its own: the project's `tests` is not imported."""
     template = copy_template(directory / "template")
     project = render(
         template, directory / "project", {"async_db": "postgresql"}, skip_tasks=True
     )
-    path = project / "tests" / "harness" / "postgres_server.py"
-    spec = importlib.util.spec_from_file_location("bench_postgres_server", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    harness = ModuleType("bench_embedded_harness")
+    harness.__path__ = [str(project / "tests" / "harness")]
+    sys.modules[harness.__name__] = harness
+    return importlib.import_module(f"{harness.__name__}.postgres_server")
 
 
 def _start_and_stop(module: ModuleType, work: Path) -> tuple[float, float, str]:

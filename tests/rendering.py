@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.machinery
 import importlib.util
 import os
 import re
@@ -221,9 +223,9 @@ MACHINE_POSTGRES_URL = os.environ.get("TEMPLATE_TESTS_DATABASE_URL") or (
 POSTGRES_SERVER_URL = make_url(
     MACHINE_POSTGRES_URL or "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 )
+HARNESS = REPO_ROOT / "template" / "tests" / "harness"
 EMBEDDED_POSTGRES_MODULE = (
-    "template/tests/harness/"
-    "{% if async_db == 'postgresql' %}postgres_server.py{% endif %}.jinja"
+    HARNESS / "{% if async_db == 'postgresql' %}postgres_server.py{% endif %}"
 )
 # Set by tests/conftest.py: this run's temporary directory, where the embedded
 # server's lock lives, and whether this process joined the server.
@@ -250,24 +252,29 @@ def postgres_server_url() -> URL:
 
 
 def embedded_postgres_module() -> Any:
-    """The generated harness's embedded-server module, rendered and imported."""
-    import importlib.util
+    """The harness's embedded-server module, imported as a generated service's
+    (its answers stubbed: the module reads only SCAFFOLD)."""
+    answers = embedded_postgres["run"] / f"embedded_postgres_w{template_test_worker()}"
+    answers.mkdir(exist_ok=True)
+    (answers / "_project.py").write_text('SCAFFOLD = "service"\n')
+    return import_harness_module(EMBEDDED_POSTGRES_MODULE, answers, HARNESS)
 
-    import jinja2
 
-    run: Path = embedded_postgres["run"]
-    source = (REPO_ROOT / EMBEDDED_POSTGRES_MODULE).read_text()
-    path = run / f"embedded_postgres_w{template_test_worker()}.py"
-    path.write_text(
-        jinja2.Template(source, keep_trailing_newline=True).render(
-            package_name="template_tests", scaffold="service"
-        )
-    )
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def import_harness_module(path: Path, *package: Path) -> ModuleType:
+    """The harness module at `path` (whatever its file is named), imported as
+    part of a package whose other modules (`from . import _project`,
+    `.definitions`) are found in the `package` directories, by default the
+    one `path` is in."""
+    name = "harness_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    parent = ModuleType(name)
+    parent.__path__ = [str(directory) for directory in package or (path.parent,)]
+    sys.modules[name] = parent
+    loader = importlib.machinery.SourceFileLoader(f"{name}.module", str(path))
+    module = ModuleType(loader.name)
+    module.__file__ = str(path)
+    module.__package__ = name
+    sys.modules[loader.name] = module
+    loader.exec_module(module)
     return module
 
 

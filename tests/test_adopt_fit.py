@@ -12,8 +12,8 @@ single file is written.
   validators, which import them in the project: nothing is written.
 - The command docs/adoption.md gives works without a terminal (`--defaults`)
   and offers pytest-xdist.
-- Messages: adopting renders no compose file, so nothing it writes or prints
-  tells the team to `docker compose up`.
+- Messages: adopting renders no compose file, so nothing it writes or prints,
+  and nothing the harness shows, tells the team to `docker compose up`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 import tomlkit
-from rendering import REPO_ROOT, ruff
+from rendering import REPO_ROOT, ruff, run_suite, suite_environment
 from test_adopt import (
     EXISTING_APPS,
     SHOP_WITH_UNFIT_DEPENDENCIES,
@@ -212,14 +212,40 @@ def test_an_adopted_harness_never_points_at_a_compose_file(
     }
     assert "tests/harness/postgresql_lifecycle.py" in written, sorted(written)
     assert "tests/harness/cache.py" in written, sorted(written)
-    mentioning = [path for path, text in written.items() if b"compose" in text.lower()]
+    # The harness's modules are the same in every project: each holds a
+    # generated service's messages beside an adopted app's, and shows the one
+    # _project.SCAFFOLD names. What they show is checked below; nothing else
+    # adopting writes mentions compose.
+    plain_modules = {
+        path
+        for path in written
+        if path.startswith("tests/harness/") and path != "tests/harness/_project.py"
+    }
+    mentioning = [
+        path
+        for path, text in written.items()
+        if path not in plain_modules and b"compose" in text.lower()
+    ]
     assert not mentioning, mentioning
-    # How to get a server instead: TEST_DATABASE_URL, or the embedded one.
-    lifecycle = written["tests/harness/postgresql_lifecycle.py"].decode()
-    assert "or unset it to run on an embedded server" in lifecycle
-    assert "Point TEST_REDIS_URL at a Redis server you" in (
-        written["tests/harness/cache.py"].decode()
+    # No server answers: the messages say how to get one, never compose.
+    (project / "tests/test_reaches_the_database.py").write_text(
+        "def test_reaches_the_database(db_engine):\n    pass\n"
     )
+    shown = run_suite(
+        project,
+        "-p",
+        "no:xdist",
+        env=suite_environment(
+            project,
+            TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/",
+            TEST_REDIS_URL="redis://127.0.0.1:1/0",
+        ),
+    )
+    output = shown.stdout + shown.stderr
+    # How to get a server instead: TEST_DATABASE_URL, or the embedded one.
+    assert "or unset it to run on an embedded server" in output, output
+    assert "Point TEST_REDIS_URL at a Redis server you run" in output, output
+    assert "compose" not in output.lower(), output
     # The adopt-mode branches render formatted code.
     formatting = ruff(project, "format", "--isolated", "--check", "tests/harness/")
     assert formatting.returncode == 0, formatting.stdout + formatting.stderr

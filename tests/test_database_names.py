@@ -12,7 +12,6 @@ worker's suffix however long the package's name and the path.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -20,10 +19,10 @@ from pathlib import Path
 from types import ModuleType
 
 import asyncpg
-import jinja2
 import pytest
 from rendering import (
     REPO_ROOT,
+    import_harness_module,
     outcome_counts,
     postgres_server_url,
     suite_command,
@@ -34,7 +33,7 @@ from test_adopt_env_apps import EXISTING_APPS, LAYOUTS
 
 LIFECYCLE = (
     "template/tests/harness/"
-    "{% if async_db == 'postgresql' %}postgresql_lifecycle.py{% endif %}.jinja"
+    "{% if async_db == 'postgresql' %}postgresql_lifecycle.py{% endif %}"
 )
 LAYOUT = "env_engine"  # package `app`, its engine built at import
 # The longest package name the questionnaire accepts.
@@ -55,26 +54,23 @@ def _record_the_database(harness_test_database_url):
 """
 
 
-def load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"lifecycle_{id(path)}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load(project: Path) -> ModuleType:
+    """`project`'s tests/harness/postgresql_lifecycle.py, its _project.py beside it."""
+    return import_harness_module(
+        project / "tests" / "harness" / "postgresql_lifecycle.py"
+    )
 
 
 def rendered_lifecycle(project: Path, package_name: str) -> ModuleType:
-    """postgresql_lifecycle.py as `project`'s harness would have it."""
-    path = project / "tests" / "harness" / "postgresql_lifecycle.py"
-    path.parent.mkdir(parents=True)
-    source = (REPO_ROOT / LIFECYCLE).read_text()
-    path.write_text(
-        jinja2.Template(source, keep_trailing_newline=True).render(
-            package_name=package_name, scaffold="service"
-        )
+    """postgresql_lifecycle.py as `project`'s harness would have it: in its
+    tests/harness/, the answers it reads beside it."""
+    harness = project / "tests" / "harness"
+    harness.mkdir(parents=True)
+    shutil.copyfile(REPO_ROOT / LIFECYCLE, harness / "postgresql_lifecycle.py")
+    (harness / "_project.py").write_text(
+        f"SCAFFOLD = 'service'\nPACKAGE = {package_name!r}\n"
     )
-    return load(path)
+    return load(project)
 
 
 def databases() -> set[str]:
@@ -178,9 +174,7 @@ def test_two_app_projects_run_at_once_on_one_server_with_a_server_only_url(
         assert run.returncode == 0, stdout + stderr
         assert outcome_counts(stdout) == {"passed": 5}, stdout + stderr
         assert "Waiting for test database" not in stderr
-        name = load(
-            project / "tests" / "harness" / "postgresql_lifecycle.py"
-        ).default_database_name()
+        name = load(project).default_database_name()
         record = tmp_path / f"record-{index}"
         used = {path.read_text() for path in record.iterdir()}
         assert used == {f"{name}_gw0", f"{name}_gw1"}

@@ -1,6 +1,7 @@
 """A TestClient-only project carries nothing async; and the dependencies a
 project declares are enough to run its own suite in a fresh environment."""
 
+import re
 import shutil
 import sys
 import tomllib
@@ -12,6 +13,7 @@ from rendering import (
     assert_suite_passes,
     render,
     required_redis_url,
+    run_suite,
     run_own_suite,
     server_environment,
     sync_own_environment,
@@ -41,12 +43,26 @@ def test_testclient_only_project_declares_and_configures_nothing_async(
     for setting in ASYNC_SETTINGS:
         assert setting not in pytest_settings
     harness = sorted(path.name for path in (project / "tests" / "harness").iterdir())
-    assert harness == ["__init__.py", "app.py", "sync_client.py"]
-    every_test_file = "\n".join(
-        path.read_text() for path in (project / "tests").rglob("*.py")
+    assert harness == [
+        "__init__.py",
+        "_project.py",
+        "app.py",
+        "definitions.py",
+        "sync_client.py",
+    ]
+    assert "ASYNC_CLIENT = False" in (project / "tests/harness/_project.py").read_text()
+    # The harness's plain modules know of async fixtures; the team's tests and
+    # the fixtures this project has carry nothing async.
+    own_tests = "\n".join(
+        path.read_text()
+        for path in (project / "tests").rglob("*.py")
+        if "harness" not in path.parts
     )
+    listing = run_suite(project, "--fixtures", "-q").stdout
+    fixtures = re.findall(r"^(\w+)(?: \[.*\])? -- tests/harness/", listing, re.M)
+    assert sorted(fixtures) == ["app", "app_settings", "client"]
     for word in ("async_client", "asyncio", "anyio", "AsyncClient", "async def"):
-        assert word not in every_test_file, word
+        assert word not in own_tests, word
 
 
 def _fresh_environment_suite(project: Path, env: dict[str, str]) -> None:

@@ -47,8 +47,8 @@ CONFLICT_END = ">>>>>>> after updating"
 # What v2 changes in template-owned files, so updates have something to carry.
 HARNESS_MODULE = "tests/harness/sync_client.py"
 HARNESS_CHANGE = (
-    "TestClient, the default client.",
-    "TestClient, the default client, and the first choice.",
+    "Synchronous and readable, so",
+    "Synchronous and readable (the first choice), so",
 )
 EXAMPLE_TEST = "tests/test_health.py"
 EXAMPLE_TEST_CHANGE = (
@@ -904,7 +904,9 @@ def older_names(repo: Path) -> None:
         )
     )
     replace_in(
-        template_source(repo, "tests/harness/__init__.py"), ".sync_client", ".clients"
+        template_source(repo, "tests/harness/__init__.py"),
+        '"sync_client": True',
+        '"clients": True',
     )
     renamed = re.compile(rf"\b{NEW_ANSWER}\b")
     for path in [repo / "copier.yml", *sorted((repo / "template").rglob("*"))]:
