@@ -473,6 +473,17 @@ def fixture_prefix_problem(value: Any) -> str:
     return f'use a word ending in "_" (e.g. harness_), not {python_string(str(value))}.'
 
 
+def environment_prefix_problem(value: Any) -> str:
+    """Refuse an environment prefix that is not an uppercase word ending in "_"
+    (empty: the plain TEST_DATABASE_URL and TEST_REDIS_URL)."""
+    if not value or (
+        isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z0-9]*_", value)
+    ):
+        return ""
+    shown = python_string(str(value))
+    return f'use an uppercase word ending in "_" (e.g. HARNESS_), not {shown}.'
+
+
 # ── Adoption writes only inside the project ───────────────────────────────────
 
 # What adopting writes: the harness Copier renders, the conftest.py that
@@ -540,6 +551,43 @@ def alembic_config_problem(value: Any, destination: Any) -> str:
     return ""
 
 
+_TESTS_DIR = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*")
+
+
+def tests_dir_problem(value: Any, destination: Any) -> str:
+    """Refuse a tests directory that is not a plain relative path inside the
+    project, or whose harness/ holds files that are not the harness's."""
+    relative = str(value or "")
+    path = PurePosixPath(relative)
+    if not _TESTS_DIR.fullmatch(relative) or ".." in path.parts or "." in path.parts:
+        return (
+            'use the directory your tests live in, relative to the project, with "/" '
+            f'(e.g. tests or src/tests), not "{relative}".'
+        )
+    project = _judged(destination)
+    if project is None:
+        return ""
+    if (project / relative).exists() and not (project / relative).is_dir():
+        return f'name a directory: "{relative}" is a file.'
+    outside_target = _hooks_module("adopt_support").outside_target
+    for written in ("", "/harness", "/conftest.py", "/test_harness_smoke.py"):
+        outside = outside_target(project, relative + written)
+        if outside is not None:
+            return (
+                f"replace the link {relative + written} with a copy of what it points "
+                f"to (or point it inside the project): it leads to {outside}, outside "
+                "this project, where adopting would write; nothing was written."
+            )
+    harness = project / relative / "harness"
+    ours = [harness / "fastapi_harness" / "_project.py", harness / "_project.py"]
+    if harness.is_dir() and not any(marker.is_file() for marker in ours):
+        return (
+            f"{relative}/harness is yours, and the harness goes there: move it (or "
+            "answer another tests_dir); nothing was written."
+        )
+    return ""
+
+
 class AnswerFilters(Extension):
     """Registers the filters above with the template's Jinja environment."""
 
@@ -562,6 +610,8 @@ class AnswerFilters(Extension):
                 "fixture_prefix_problem": fixture_prefix_problem,
                 "adoption_write_problem": adoption_write_problem,
                 "alembic_config_problem": alembic_config_problem,
+                "tests_dir_problem": tests_dir_problem,
+                "environment_prefix_problem": environment_prefix_problem,
             }
         )
 

@@ -30,7 +30,7 @@ from bench.project import REPO_ROOT
 # The inline client exactly as the template ships it (a plain Python file).
 INLINE_CLIENT_SOURCE = (
     REPO_ROOT
-    / "template/tests/harness"
+    / "template/{{ harness_directory }}"
     / "{% if sync_client == 'inline' %}inline_client.py{% endif %}"
 )
 # Per request, against AsyncClient for async endpoints.

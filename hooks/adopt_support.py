@@ -48,3 +48,29 @@ def inside_project(project: Path, relative: str) -> Path:
             "project), then run copier again."
         )
     return project / relative
+
+
+# The adopted harness's package: a top-level name of its own, so that no `tests`
+# package elsewhere on the path and no module of the project can shadow it. It
+# lives in <tests_dir>/harness/, which `pythonpath` names and which holds
+# nothing else. Earlier adoptions rendered it as the package tests/harness,
+# loaded as `tests.harness`.
+HARNESS_MODULE = "fastapi_harness"
+FORMER_HARNESS_MODULE = "tests.harness"
+
+
+def harness_import_root(tests_dir: str) -> str:
+    """The `pythonpath` entry the harness's package imports from."""
+    return f"{tests_dir.strip('/')}/harness"
+
+
+def registered_in_conftest(tests_dir: str) -> bool:
+    """Whether the harness is registered in <tests_dir>/conftest.py.
+
+    pytest reads `pytest_plugins` only in the conftest files it loads before
+    collecting, and loads a top-level directory named test* first in every
+    run; a conftest.py deeper down (src/tests/) may be loaded later, where
+    `pytest_plugins` is refused, so there the pytest settings' `-p` loads it.
+    """
+    parts = tests_dir.strip("/").split("/")
+    return len(parts) == 1 and parts[0].startswith("test")

@@ -13,7 +13,15 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
-from project_survey import HARNESS_FIXTURES, Survey, package_name
+from project_survey import (
+    HARNESS_FIXTURES,
+    HARNESS_VARIABLES,
+    Survey,
+    adopted_before_prefixes,
+    package_name,
+    tests_directory,
+    variable_readers,
+)
 
 # Why the harness needs each floor, and the way through when a project's pins
 # exclude it.
@@ -63,6 +71,16 @@ def fitting(
     """The answer to `question` that fits the project as it is."""
     if question == "fixture_prefix":
         return _free_prefix(survey, answers or {})
+    if question == "tests_dir":
+        return tests_directory(survey.project, survey.pytest_config)
+    if question == "environment_prefix":
+        # An earlier adoption keeps the names its CI sets, unless the project
+        # reads them itself; a new one takes names of its own.
+        if adopted_before_prefixes(survey.project) and not _variable_clashes(
+            survey, "", answers or {}
+        ):
+            return ""
+        return ENVIRONMENT_PREFIX
     if question == "async_runner":
         if survey.uses_anyio and not survey.uses_pytest_asyncio:
             return "anyio"
@@ -101,6 +119,8 @@ def refusal(
         return _mode_refusal(survey, answer)
     if question == "fixture_prefix":
         return _collision_refusal(survey, answer or "", answers)
+    if question == "environment_prefix":
+        return _variable_refusal(survey, answer or "", answers)
     return ""
 
 
@@ -114,7 +134,10 @@ def verdict(
     judged = {
         "fixture_prefix": _collision_refusal(
             survey, answers.get("fixture_prefix") or "", answers
-        )
+        ),
+        "environment_prefix": _variable_refusal(
+            survey, answers.get("environment_prefix") or "", answers
+        ),
     }
     if answers.get("needs_async_client"):
         runner = answers.get("async_runner")
@@ -199,6 +222,54 @@ def _mode_refusal(survey: Survey, answer: str) -> str:
 
 
 PREFIXES = ("harness_", "fastapi_harness_", "fh_")
+# Adopted, the harness reads HARNESS_TEST_DATABASE_URL and HARNESS_TEST_REDIS_URL:
+# names no project reads for its own tests.
+ENVIRONMENT_PREFIX = "HARNESS_"
+
+
+def harness_variables(answers: dict[str, Any], prefix: str) -> list[str]:
+    """The environment variables the harness reads for these answers."""
+    return [
+        prefix + name
+        for question, name in HARNESS_VARIABLES.items()
+        if answers.get(question, "none") != "none"
+    ]
+
+
+def _variable_clashes(
+    survey: Survey, prefix: str, answers: dict[str, Any]
+) -> dict[str, list[str]]:
+    """Each variable the harness would read that the project reads too (its
+    files), or that names the app's own (database_url_env, redis_url_env)."""
+    names = harness_variables(answers, prefix)
+    clashes = variable_readers(survey.project, names)
+    for question in ("database_url_env", "redis_url_env"):
+        if answers.get(question) in names:
+            clashes.setdefault(answers[question], []).append(f"answer {question}")
+    return clashes
+
+
+def _variable_refusal(survey: Survey, prefix: str, answers: dict[str, Any]) -> str:
+    clashes = _variable_clashes(survey, prefix, answers)
+    if not clashes:
+        return ""
+    listed = "; ".join(
+        f"{name} ({', '.join(files[:3])})" for name, files in clashes.items()
+    )
+    fits = next(
+        (
+            candidate
+            for candidate in (ENVIRONMENT_PREFIX, "FASTAPI_HARNESS_")
+            if not _variable_clashes(survey, candidate, answers)
+        ),
+        "FASTAPI_HARNESS_",
+    )
+    return (
+        f"your project reads {listed} itself: the harness would point that "
+        "variable at its own test services (and refuse a Redis holding your keys). "
+        f"Answer environment_prefix={fits}: the harness then reads "
+        f"{', '.join(harness_variables(answers, fits))}."
+    )
 
 
 def _clashes(survey: Survey, prefix: str, answers: dict[str, Any]) -> list[Any]:

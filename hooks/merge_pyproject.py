@@ -17,7 +17,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import tomlkit
-from adopt_support import in_copier_scratch_copy, inside_project
+from adopt_support import (
+    HARNESS_MODULE,
+    harness_import_root,
+    in_copier_scratch_copy,
+    inside_project,
+    registered_in_conftest,
+)
 from adoption_fit import below_floor, old_starlette, raised_floor
 from dependencies import declared_packages, harness_requirements, package_name
 from packaging.requirements import Requirement
@@ -29,7 +35,7 @@ from project_survey import (
     requirement_lists,
     survey,
 )
-from pytest_settings import current_value, merge_settings
+from pytest_settings import current_value, merge_settings, rename_former_plugin
 from tomlkit.items import Array, Table
 
 NEW_PYPROJECT_HEADER = (
@@ -50,14 +56,23 @@ def harness_dependencies(
 def harness_pytest_settings(
     answers: dict[str, Any], project: Path, survey: Survey
 ) -> dict[str, Any]:
-    # The project root puts `tests.harness` on the path; src/ the app's package.
+    # The project root and src/ put the app's package on the path, and
+    # <tests_dir>/harness the harness's own package (fastapi_harness).
+    tests_dir = answers.get("tests_dir") or "tests"
     settings: dict[str, Any] = {
-        "pythonpath": ["."] + (["src"] if (project / "src").is_dir() else [])
+        "pythonpath": ["."]
+        + (["src"] if (project / "src").is_dir() else [])
+        + [harness_import_root(tests_dir)]
     }
+    smoke_tests = f"{tests_dir}/test_harness_smoke.py"
     testpaths = current_value(survey.pytest_config, "testpaths")
-    if testpaths is not None and not covers_harness_tests(testpaths):
-        settings["testpaths"] = [*testpaths, "tests/test_harness_smoke.py"]
-    if answers.get("database_url_env") or answers.get("redis_url_env"):
+    if testpaths is not None and not covers_harness_tests(testpaths, smoke_tests):
+        settings["testpaths"] = [*testpaths, smoke_tests]
+    if (
+        answers.get("database_url_env")
+        or answers.get("redis_url_env")
+        or not registered_in_conftest(tests_dir)
+    ):
         # The harness loaded before any conftest.py, its environment module
         # first: the app's variables are set before anything imports the app.
         # (The whole package, not the one module: a package pytest imported
@@ -65,8 +80,10 @@ def harness_pytest_settings(
         # On anyio, anyio's plugin goes first: a plugin loaded after the
         # harness would replace its session-scoped `anyio_backend` with its own
         # module-scoped one, which the harness's session fixtures cannot use.
+        # Without environment variables to set, the same `-p` loads it where no
+        # conftest.py is sure to be loaded first (registered_in_conftest).
         first = ["-p", "anyio"] if answers.get("async_runner") == "anyio" else []
-        settings["addopts"] = [*first, "-p", "tests.harness"]
+        settings["addopts"] = [*first, "-p", HARNESS_MODULE]
     if answers["needs_async_client"] and answers["async_runner"] == "pytest-asyncio":
         settings["asyncio_mode"] = answers["asyncio_mode"]
         # One event loop for the session: the app's lifespan and the tests share
@@ -79,8 +96,10 @@ def harness_pytest_settings(
     return settings
 
 
-def covers_harness_tests(testpaths: list[str]) -> bool:
-    smoke = PurePosixPath("tests/test_harness_smoke.py")
+def covers_harness_tests(
+    testpaths: list[str], smoke_tests: str = "tests/test_harness_smoke.py"
+) -> bool:
+    smoke = PurePosixPath(smoke_tests)
     for entry in testpaths:
         entry = entry.strip().rstrip("/") or "."
         if entry == "." or smoke.is_relative_to(entry) or smoke.match(entry):
@@ -206,6 +225,7 @@ def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]
 
     # Read before the merge added anything, so the project's own setup decides.
     settings = harness_pytest_settings(answers, project, before)
+    changes += rename_former_plugin(project, pytest_config(project))
     config = pytest_config(project)
     more_changes, conflicts = merge_settings(project, config, settings)
     changes += more_changes

@@ -12,9 +12,12 @@ from __future__ import annotations
 import ast
 import configparser
 import contextlib
+import functools
+import json
+import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 try:
@@ -297,10 +300,70 @@ def _searched_files(project: Path, pattern: str) -> list[Path]:
         ):
             continue
         # The harness's own modules are not the project's.
-        if parts[:2] == ("tests", "harness") or path.name == "test_harness_smoke.py":
+        if harness_owned(parts):
             continue
         found.append(path)
     return found
+
+
+def harness_owned(parts: tuple[str, ...]) -> bool:
+    """A path (as its parts, relative to the project) the harness renders: its
+    package (fastapi_harness, or an earlier adoption's tests/harness) and its
+    smoke tests."""
+    return (
+        "fastapi_harness" in parts
+        or parts[:2] == ("tests", "harness")
+        or parts[-1:] == ("test_harness_smoke.py",)
+    )
+
+
+def _is_test_file(name: str) -> bool:
+    return name == "conftest.py" or (
+        name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+    )
+
+
+def tests_directory(project: Path, config: PytestConfig) -> str:
+    """Where the project's tests live, relative to it ("tests", "src/tests"...).
+
+    Where an earlier adoption put the harness, if any; else the directory named
+    `tests` holding test files, preferring one the pytest settings' testpaths
+    cover, then the shallowest; else "tests" (created beside the project's).
+    """
+    candidates: list[tuple[str, ...]] = []
+    for directory, subdirectories, files in os.walk(project):
+        relative = Path(directory).relative_to(project).parts
+        subdirectories[:] = sorted(
+            d
+            for d in subdirectories
+            if d not in NOT_SEARCHED and not d.startswith(NOT_SEARCHED_PREFIXES)
+        )
+        if "_project.py" in files and relative[-2:] == ("harness", "fastapi_harness"):
+            return "/".join(relative[:-2])
+        if "_project.py" in files and relative == ("tests", "harness"):
+            return "tests"
+        if (
+            relative
+            and relative[-1] == "tests"
+            and any(map(_is_test_file, files))
+            and not any(relative[: len(c)] == c for c in candidates)
+        ):
+            candidates.append(relative)
+    if not candidates:
+        return "tests"
+    testpaths = config.settings.get("testpaths") or []
+    if isinstance(testpaths, str):
+        testpaths = testpaths.split()
+    covered = [tuple(PurePosixPath(str(entry).strip("/")).parts) for entry in testpaths]
+
+    def rank(candidate: tuple[str, ...]) -> tuple[bool, int, str]:
+        inside = any(
+            candidate[: len(entry)] == entry or entry[: len(candidate)] == candidate
+            for entry in covered
+        )
+        return (not inside, len(candidate), "/".join(candidate))
+
+    return "/".join(min(candidates, key=rank))
 
 
 def _fixture_decorator(node: ast.expr) -> dict[str, ast.expr] | None:
@@ -355,6 +418,149 @@ def conftest_fixtures(project: Path) -> list[Fixture]:
     return fixtures
 
 
+# Loaded into the project's pytest by project_fixtures: once collection is
+# done, writes every fixture pytest knows, where its function is defined, its
+# scope and params, to the file FASTAPI_HARNESS_FIXTURE_REPORT names.
+FIXTURE_REPORTER = r"""
+import inspect, json, os
+
+def _where(function):
+    try:
+        return os.path.abspath(inspect.getsourcefile(inspect.unwrap(function)) or "")
+    except (TypeError, ValueError):
+        return ""
+
+def _param(value):
+    values = getattr(value, "values", None)
+    return str(values[0] if values else value)
+
+def pytest_collection_finish(session):
+    fixtures = []
+    for name, definitions in session._fixturemanager._arg2fixturedefs.items():
+        for definition in definitions:
+            fixtures.append({
+                "name": name,
+                "file": _where(getattr(definition, "func", None)),
+                "scope": str(getattr(definition, "scope", "function")),
+                "params": [_param(p) for p in (definition.params or ())],
+            })
+    with open(os.environ["FASTAPI_HARNESS_FIXTURE_REPORT"], "w") as report:
+        json.dump(fixtures, report)
+"""
+REPORTER_MODULE = "fastapi_harness_fixture_report"
+
+
+def project_fixtures(project: Path) -> list[Fixture]:
+    """The fixtures the project's tests see, as its own pytest collects them:
+    conftest files, the modules they pull in (`from tests.fixtures import *`,
+    `pytest_plugins`), plugins its settings load, and its test modules.
+
+    Asked of pytest, in the project's interpreter, because only pytest knows
+    what a star import or a plugin brings in. Where the project cannot run
+    pytest (no pytest in that interpreter yet, a conftest.py that fails to
+    import without the environment its CI sets), its conftest files are parsed
+    instead (conftest_fixtures), which sees only what they define themselves.
+    """
+    collected = _collected_fixtures(project, _python_files_state(project))
+    if collected is None:
+        return conftest_fixtures(project)
+    return collected
+
+
+def _python_files_state(project: Path) -> tuple[tuple[str, int], ...]:
+    state = []
+    for directory, subdirectories, files in os.walk(project):
+        subdirectories[:] = [d for d in subdirectories if d not in NOT_SEARCHED]
+        state += [
+            (name, os.lstat(os.path.join(directory, name)).st_mtime_ns)
+            for name in files
+            if name.endswith((".py", ".toml", ".ini", ".cfg"))
+        ]
+    return tuple(state)
+
+
+@functools.cache
+def _collected_fixtures(
+    project: Path, state: tuple[tuple[str, int], ...]
+) -> list[Fixture] | None:
+    # Copier renders a validator several times per answer: collect once, until
+    # a file changes.
+    import subprocess
+    import sys
+    import tempfile
+
+    python = next(
+        (
+            str(project / candidate)
+            for candidate in (".venv/bin/python", ".venv/Scripts/python.exe")
+            if (project / candidate).exists()
+        ),
+        sys.executable,
+    )
+    config = pytest_config(project)
+    addopts = config.settings.get("addopts") or ""
+    options = addopts if isinstance(addopts, list) else str(addopts).split()
+    # Of the project's addopts, only the plugins it loads (`-p name`): no
+    # xdist, coverage or report options in a collection that writes nothing.
+    plugins = [
+        f"-p{name}"
+        for flag, name in zip(options, [*options[1:], ""], strict=False)
+        if flag == "-p" and name and not name.startswith("no:")
+    ]
+    plugins = [p for p in plugins if p[2:] not in ("fastapi_harness", "tests.harness")]
+    roots = [
+        str(project),
+        *([str(project / "src")] if (project / "src").is_dir() else []),
+    ]
+    with tempfile.TemporaryDirectory(prefix="fastapi-harness-survey-") as scratch:
+        (Path(scratch) / f"{REPORTER_MODULE}.py").write_text(FIXTURE_REPORTER)
+        report = Path(scratch) / "fixtures.json"
+        env = {
+            **os.environ,
+            "FASTAPI_HARNESS_FIXTURE_REPORT": str(report),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": os.pathsep.join(
+                [scratch, *roots, *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
+        try:
+            subprocess.run(
+                [
+                    *(python, "-B", "-m", "pytest", "--collect-only", "-q"),
+                    *("-p", "no:cacheprovider", "-p", "no:fastapi_harness"),
+                    *("-p", "no:tests.harness", "-o", f"addopts={' '.join(plugins)}"),
+                    *("-p", REPORTER_MODULE),
+                ],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            found = json.loads(report.read_text())
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            return None
+    fixtures = []
+    root = project.resolve()
+    for entry in found:
+        path = Path(entry["file"]) if entry["file"] else None
+        if path is None or not path.is_relative_to(root):
+            continue  # pytest's own, or an installed plugin's
+        parts = path.relative_to(root).parts
+        if harness_owned(parts) or NOT_SEARCHED.intersection(parts):
+            continue
+        fixtures.append(
+            Fixture(
+                name=entry["name"],
+                file="/".join(parts),
+                scope=entry["scope"],
+                params=entry["params"],
+            )
+        )
+    return fixtures
+
+
 def marked_test_files(project: Path, marker: str) -> list[str]:
     pattern = re.compile(rf"\bmark\.{marker}\b")
     return [
@@ -372,8 +578,49 @@ def survey(project: Path | str) -> Survey:
         pytest_config=pytest_config(project),
         declared=declared_requirements(project),
         declarations=declarations(project),
-        fixtures=conftest_fixtures(project),
+        fixtures=project_fixtures(project),
         anyio_marked=marked_test_files(project, "anyio"),
         asyncio_marked=marked_test_files(project, "asyncio"),
         installed=installed_versions(project),
+    )
+
+
+# The environment variables the harness reads, without the prefix adopting
+# gives them (environment_prefix): the test database's and the test Redis's.
+HARNESS_VARIABLES = {"async_db": "TEST_DATABASE_URL", "cache": "TEST_REDIS_URL"}
+ANSWERS_FILE = ".copier-answers.fastapi-harness.yml"
+
+
+def variable_readers(project: Path, names: list[str]) -> dict[str, list[str]]:
+    """The files of the project that read each of `names` from the environment:
+    its code and conftest files (os.environ, os.getenv), a settings class's
+    field of that name (in a file defining a BaseSettings), .env files and the
+    pytest settings (pytest-env's `env`). Never the harness's own files."""
+    found: dict[str, list[str]] = {}
+    files = [
+        *_searched_files(project, "*.py"),
+        *_searched_files(project, ".env*"),
+        project / pytest_config(project).file,
+    ]
+    for path in files:
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        settings = path.suffix == ".py" and "BaseSettings" in text
+        for name in names:
+            flags = re.IGNORECASE if settings else 0
+            if re.search(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", text, flags):
+                found.setdefault(name, []).append(path.relative_to(project).as_posix())
+    return found
+
+
+def adopted_before_prefixes(project: Path) -> bool:
+    """An earlier adoption, whose harness read the plain TEST_* names (its
+    answers file records no environment_prefix)."""
+    answers = project / ANSWERS_FILE
+    if not answers.is_file():
+        return False
+    text = answers.read_text(errors="replace")
+    return "environment_prefix:" not in text and bool(
+        re.search(r"^scaffold: *harness\b", text, re.M)
     )

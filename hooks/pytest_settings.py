@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from adopt_support import inside_project
+from adopt_support import FORMER_HARNESS_MODULE, HARNESS_MODULE, inside_project
 from project_survey import PytestConfig
 from tomlkit.items import Table
 
@@ -168,3 +168,18 @@ def _extend_list(path: Path, config: PytestConfig, key: str, value: list[str]) -
     else:
         lines[index] = lines[index].rstrip("\n") + " " + " ".join(added) + "\n"
     path.write_text("".join(lines))
+
+
+def rename_former_plugin(project: Path, config: PytestConfig) -> list[str]:
+    """An earlier adoption's `-p tests.harness`, now `-p fastapi_harness` (the
+    package moved); what changed, or nothing."""
+    current = current_value(config, "addopts")
+    entries = current if isinstance(current, list) else str(current or "").split()
+    if FORMER_HARNESS_MODULE not in entries:
+        return []
+    path = inside_project(project, config.file)
+    former = re.compile(rf"(?<![\w.]){re.escape(FORMER_HARNESS_MODULE)}(?![\w.])")
+    path.write_text(former.sub(HARNESS_MODULE, path.read_text()))
+    return [
+        f"{config.where()} addopts: -p {FORMER_HARNESS_MODULE} -> -p {HARNESS_MODULE}"
+    ]

@@ -223,7 +223,7 @@ MACHINE_POSTGRES_URL = os.environ.get("TEMPLATE_TESTS_DATABASE_URL") or (
 POSTGRES_SERVER_URL = make_url(
     MACHINE_POSTGRES_URL or "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 )
-HARNESS = REPO_ROOT / "template" / "tests" / "harness"
+HARNESS = REPO_ROOT / "template" / "{{ harness_directory }}"
 EMBEDDED_POSTGRES_MODULE = (
     HARNESS / "{% if async_db == 'postgresql' %}postgres_server.py{% endif %}"
 )
@@ -256,7 +256,9 @@ def embedded_postgres_module() -> Any:
     (its answers stubbed: the module reads only SCAFFOLD)."""
     answers = embedded_postgres["run"] / f"embedded_postgres_w{template_test_worker()}"
     answers.mkdir(exist_ok=True)
-    (answers / "_project.py").write_text('SCAFFOLD = "service"\n')
+    (answers / "_project.py").write_text(
+        'SCAFFOLD = "service"\nTEST_DATABASE_URL_VARIABLE = "TEST_DATABASE_URL"\n'
+    )
     return import_harness_module(EMBEDDED_POSTGRES_MODULE, answers, HARNESS)
 
 

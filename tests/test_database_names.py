@@ -32,7 +32,7 @@ from test_adopt import adopt as adopt_harness
 from test_adopt_env_apps import EXISTING_APPS, LAYOUTS
 
 LIFECYCLE = (
-    "template/tests/harness/"
+    "template/{{ harness_directory }}/"
     "{% if async_db == 'postgresql' %}postgresql_lifecycle.py{% endif %}"
 )
 LAYOUT = "env_engine"  # package `app`, its engine built at import
@@ -69,6 +69,7 @@ def rendered_lifecycle(project: Path, package_name: str) -> ModuleType:
     shutil.copyfile(REPO_ROOT / LIFECYCLE, harness / "postgresql_lifecycle.py")
     (harness / "_project.py").write_text(
         f"SCAFFOLD = 'service'\nPACKAGE = {package_name!r}\n"
+        "DIRECTORY = 'tests/harness'\nTEST_DATABASE_URL_VARIABLE = 'TEST_DATABASE_URL'\n"
     )
     return load(project)
 

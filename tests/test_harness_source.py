@@ -14,7 +14,7 @@ import pytest
 from answer_sets import ALL_FEATURES, ANSWER_SETS
 from rendering import REPO_ROOT, render
 
-HARNESS = REPO_ROOT / "template" / "tests" / "harness"
+HARNESS = REPO_ROOT / "template" / "{{ harness_directory }}"
 RENDERED = "_project.py.jinja"
 # A feature's module is conditional by its name:
 # `{% if cache != 'none' %}cache.py{% endif %}`.

@@ -100,12 +100,58 @@ if _project.ASYNC_CLIENT:
         return _served_instance(request)
 
 
+# The dependency overrides a test of the harness starts from, on the app the
+# project shares with its own tests: those set before the first test ran (at
+# import, by a conftest.py), and those the fixtures a test asks for set. What
+# the project's other fixtures set and left behind (a `client` fixture of its
+# own that never clears its overrides) is not one of them.
+_overrides_at_start: dict[Any, Any] = {}
+_set_by_fixture: dict[Any, tuple[str, Any]] = {}
+
+
+def _shared_overrides() -> dict[Any, Any] | None:
+    if IS_FACTORY:
+        return None  # each instance is the harness's own
+    return APP_SOURCE.dependency_overrides  # type: ignore[no-any-return]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    overrides = _shared_overrides()
+    if overrides is not None:
+        _overrides_at_start.update(overrides)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef: Any) -> Iterator[None]:
+    """Note which fixture set each override of the shared app."""
+    overrides = _shared_overrides()
+    before = dict(overrides) if overrides is not None else {}
+    yield
+    for key, value in (overrides or {}).items():
+        if key not in before or before[key] is not value:
+            _set_by_fixture[key] = (fixturedef.argname, value)
+
+
+def _expected_overrides(
+    current: dict[Any, Any], requested: list[str]
+) -> dict[Any, Any]:
+    expected = dict(_overrides_at_start)
+    for key, value in current.items():
+        name, set_value = _set_by_fixture.get(key, ("", None))
+        if name in requested and set_value is value:
+            expected[key] = value
+    return expected
+
+
 @harness_fixture()
 def app(request: pytest.FixtureRequest) -> Iterator[FastAPI]:
     """The FastAPI app under test: the instance this test's client serves.
 
-    Change `app.dependency_overrides` freely: after the test, pass or fail, they
-    are exactly what they were before it.
+    It starts from the dependency overrides the test expects: those set before
+    the first test (at import, in a conftest.py) and those the fixtures it asks
+    for set, never what another test's fixtures left behind. Change
+    `app.dependency_overrides` freely: after the test, pass or fail, they are
+    exactly what they were before it.
     """
     uses_async_client = named("async_client") in request.fixturenames
     instance: FastAPI = request.getfixturevalue(
@@ -113,6 +159,10 @@ def app(request: pytest.FixtureRequest) -> Iterator[FastAPI]:
     )
     overrides = instance.dependency_overrides
     saved = dict(overrides)
+    if overrides is _shared_overrides():
+        expected = _expected_overrides(overrides, list(request.fixturenames))
+        overrides.clear()
+        overrides.update(expected)
     try:
         yield instance
     finally:
