@@ -434,9 +434,20 @@ def _param(value):
     values = getattr(value, "values", None)
     return str(values[0] if values else value)
 
+def _definitions(manager):
+    # pytest's registry of fixtures, as each release keeps it.
+    flat = getattr(manager, "_arg2fixturedefs", None)
+    if flat is not None:
+        yield from flat.items()
+        return
+    for attribute in ("_arg2node2fixturedefs", "_arg2nodeid2fixturedefs"):
+        for name, by_place in getattr(manager, attribute, {}).items():
+            for definitions in by_place.values():
+                yield name, definitions
+
 def pytest_collection_finish(session):
     fixtures = []
-    for name, definitions in session._fixturemanager._arg2fixturedefs.items():
+    for name, definitions in _definitions(session._fixturemanager):
         for definition in definitions:
             fixtures.append({
                 "name": name,

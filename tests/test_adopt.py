@@ -15,13 +15,16 @@ flat layouts rely on the `pythonpath` the adoption merges into pyproject.toml.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,12 +52,13 @@ HOOKS = REPO_ROOT / "hooks"
 # What v2 of the template changes in a harness-owned file.
 SMOKE_TEST = "tests/test_harness_smoke.py"
 SMOKE_TEST_SOURCE = (
-    "template/tests/{% if scaffold == 'harness' %}"
+    "template/{{ tests_dir }}/{% if scaffold == 'harness' %}"
     "test_harness_smoke.py{% endif %}.jinja"
 )
 V2_CHANGE = ("The template owns this file", "The template owns this file, v2 too")
-# Paths an adoption may add; of these, only the last two may already exist.
-HARNESS_OWNED = ("tests/harness/", SMOKE_TEST, HARNESS_ANSWERS_FILE)
+# Paths an adoption may add (in the tests' directory, wherever it is); of these,
+# only the smoke tests and the answers file may already exist.
+HARNESS_OWNED = re.compile(r"(.+/)?tests/(harness/.*|test_harness_smoke\.py)")
 MERGED_INTO = (
     "pyproject.toml",
     "tests/conftest.py",
@@ -79,12 +83,25 @@ class Layout:
     refused_tests: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # Answers adopting must have chosen (the fitting defaults).
     chosen: dict[str, Any] = field(default_factory=dict)
+    # Where the project's tests live, and so the harness.
+    tests_dir: str = "tests"
+    # The app's own tests use a Redis of their own (TEST_REDIS_URL), which they
+    # FLUSHALL: a server started for them alone.
+    own_redis: bool = False
+
+    @property
+    def smoke_test(self) -> str:
+        return f"{self.tests_dir}/test_harness_smoke.py"
 
     def smoke_tests(self) -> list[str]:
-        smoke = [f"{SMOKE_TEST}::test_client_serves_the_app"]
+        smoke = [f"{self.smoke_test}::test_client_serves_the_app"]
         if self.async_client:
-            smoke.append(f"{SMOKE_TEST}::test_async_client_serves_the_app")
+            smoke.append(f"{self.smoke_test}::test_async_client_serves_the_app")
         return smoke
+
+    def own_environment(self) -> dict[str, str]:
+        """What the project's own tests need set, as its CI sets it."""
+        return {"TEST_REDIS_URL": private_redis_url()} if self.own_redis else {}
 
     def added_tests_ids(self) -> set[str]:
         """Each test function the team added, as `path::name`."""
@@ -96,12 +113,41 @@ class Layout:
 
     def environment(self, project: Path, label: str) -> dict[str, str]:
         """The suite's environment: the real servers its answers need."""
-        extra = {}
+        extra = self.own_environment()
+        # The harness's own variables, clear of the project's (environment_prefix).
         if self.answers.get("async_db") == "postgresql":
-            extra["TEST_DATABASE_URL"] = database_url_for(label)
+            extra["HARNESS_TEST_DATABASE_URL"] = database_url_for(label)
         if self.answers.get("cache") == "redis":
-            extra["TEST_REDIS_URL"] = redis_url_for_generated_suites()
+            extra["HARNESS_TEST_REDIS_URL"] = redis_url_for_generated_suites()
         return suite_environment(project, **extra)
+
+
+_private_redis: dict[str, Any] = {}
+
+
+def private_redis_url() -> str:
+    """A Redis server of the calling test process's own, for an app whose tests
+    FLUSHALL theirs: never the machine's, which other runs share. Stopped when
+    the process ends."""
+    if "url" not in _private_redis:
+        server = shutil.which("redis-server")
+        if server is None:
+            pytest.skip("redis-server is not installed")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = subprocess.Popen(
+            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        atexit.register(process.terminate)
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        _private_redis["url"] = f"redis://127.0.0.1:{port}/1"
+    return str(_private_redis["url"])
 
 
 LAYOUTS = {
@@ -258,6 +304,38 @@ LAYOUTS = {
         async_client=True,
         added_tests={"tests/test_with_the_harness.py": team_tests.LEDGER},
     ),
+    # Tests in a src/tests package (testpaths, pythonpath = src), a conftest
+    # that star-imports the team's own `client` (which leaves its dependency
+    # overrides on the app) and FLUSHALLs the Redis TEST_REDIS_URL names: the
+    # harness goes into src/tests/harness/ and loads as fastapi_harness, reads
+    # HARNESS_TEST_REDIS_URL, takes the prefix harness_, and its tests start
+    # from the overrides they expect. The engine is built at import.
+    "src_tests": Layout(
+        answers={
+            "app_import": "depot.main:app",
+            "async_db": "sqlite",
+            "db_session_dependency": "depot.db:get_db",
+            "db_metadata": "depot.models:Base",
+            "database_url_env": "DEPOT_DATABASE_URL",
+            "cache": "redis",
+            "cache_dependency": "depot.cache:get_redis",
+            "concurrency": True,
+        },
+        own_tests=(
+            "src/tests/test_parcels.py::test_a_parcel_added_is_listed",
+            "src/tests/test_parcels.py::test_each_test_starts_with_no_parcels",
+            "src/tests/test_parcels.py::test_scans_are_counted_in_redis",
+        ),
+        async_client=True,
+        added_tests={"src/tests/test_with_the_harness.py": team_tests.DEPOT},
+        chosen={
+            "fixture_prefix": "harness_",
+            "tests_dir": "src/tests",
+            "environment_prefix": "HARNESS_",
+        },
+        tests_dir="src/tests",
+        own_redis=True,
+    ),
 }
 
 
@@ -272,7 +350,7 @@ def snapshot(project: Path) -> dict[str, bytes]:
 
 
 def harness_owned(path: str) -> bool:
-    return path.startswith(HARNESS_OWNED)
+    return path == HARNESS_ANSWERS_FILE or bool(HARNESS_OWNED.fullmatch(path))
 
 
 def adopt(
@@ -328,7 +406,7 @@ def adopted(
     project = tmp_path_factory.mktemp(name) / "project"
     shutil.copytree(EXISTING_APPS / name, project)
     before = snapshot(project)
-    own = run_own_suite(project)
+    own = run_own_suite(project, layout.own_environment())
     assert own.returncode == 0, own.stdout + own.stderr
     own_counts = outcome_counts(own.stdout)
     commit_everything(project, "the team's project")
@@ -348,8 +426,9 @@ def test_adoption_adds_only_the_harness_and_merges_the_rest(adopted: Adopted) ->
     assert set(before) <= set(after), "adopting deleted files of the project"
     assert {path for path in added if not harness_owned(path)} <= set(MERGED_INTO)
     assert changed <= set(MERGED_INTO), changed
-    assert SMOKE_TEST in added
-    assert "tests/harness/__init__.py" in added
+    tests_dir = adopted.layout.tests_dir
+    assert adopted.layout.smoke_test in added
+    assert f"{tests_dir}/harness/fastapi_harness/__init__.py" in added
     # Nothing of a new service: no src/ package, README, compose file or workflow.
     assert not any(path.startswith(("src/my_service", ".github/")) for path in added)
     assert "README.md" not in added
@@ -361,9 +440,15 @@ def test_adoption_adds_only_the_harness_and_merges_the_rest(adopted: Adopted) ->
 
 
 def test_an_existing_conftest_gains_one_line(adopted: Adopted) -> None:
-    conftest = "tests/conftest.py"
-    registration = 'pytest_plugins = ["tests.harness"]  # the FastAPI test harness\n'
-    if conftest in adopted.before:
+    """Where pytest loads the tests' conftest.py first (a top-level tests/),
+    it registers the harness; deeper down, the pytest settings' `-p` does."""
+    conftest = f"{adopted.layout.tests_dir}/conftest.py"
+    registration = 'pytest_plugins = ["fastapi_harness"]  # the FastAPI test harness\n'
+    if "/" in adopted.layout.tests_dir:
+        assert adopted.after.get(conftest) == adopted.before.get(conftest)
+        pyproject = adopted.after["pyproject.toml"].decode()
+        assert '"-p", "fastapi_harness"' in pyproject
+    elif conftest in adopted.before:
         original = adopted.before[conftest].decode()
         assert adopted.after[conftest].decode() == original + registration
     else:
@@ -512,7 +597,9 @@ def passed_tests(output: str) -> set[str]:
     }
 
 
-def run_own_suite(project: Path) -> subprocess.CompletedProcess[str]:
+def run_own_suite(
+    project: Path, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The project's own suite as its team runs it, before adopting anything."""
     declared = hook_module("project_survey").declared_requirements(project)
     plugins = [] if "pytest-asyncio" in declared else ["-p", "no:asyncio"]
@@ -520,7 +607,7 @@ def run_own_suite(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*command, *plugins],
         cwd=project,
-        env=suite_environment(project),
+        env=suite_environment(project, **(environment or {})),
         capture_output=True,
         text=True,
         timeout=600,
@@ -569,7 +656,7 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     assert {path: data for path, data in after.items() if not harness_owned(path)} == {
         path: data for path, data in before.items() if not harness_owned(path)
     }
-    assert V2_CHANGE[1] in (project / SMOKE_TEST).read_text()
+    assert V2_CHANGE[1] in (project / adopted.layout.smoke_test).read_text()
     assert read_answers(project)["_commit"] == "2.0.0"
     env = adopted.layout.environment(project, f"{adopted.name}_update")
     assert_suite_passes(run_suite(project, env=env))

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from releases import commit_everything, git
-from test_adopt import EXISTING_APPS, HARNESS_OWNED, LAYOUTS, MERGED_INTO
+from test_adopt import EXISTING_APPS, LAYOUTS, MERGED_INTO, harness_owned
 
 # Every answer the import check probes is a module of this project's: the app,
 # its session dependency, its metadata and its cache dependency.
@@ -53,6 +53,6 @@ def test_adopting_writes_no_bytecode_into_the_project(
     unexpected = {
         path
         for path in changed
-        if not path.startswith(HARNESS_OWNED) and path not in MERGED_INTO
+        if not harness_owned(path) and path not in MERGED_INTO
     }
     assert not unexpected, f"adopting left these in the project: {sorted(unexpected)}"
