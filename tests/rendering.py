@@ -83,6 +83,14 @@ def read_answers(project: Path) -> dict[str, Any]:
     return yaml.safe_load(answers_file.read_text())
 
 
+def harness_variable(project: Path, name: str) -> str:
+    """The name the project's harness reads `name` (TEST_DATABASE_URL,
+    TEST_REDIS_URL) by: adopted, with its environment_prefix."""
+    if not (project / HARNESS_ANSWERS_FILE).exists():
+        return name
+    return str(read_answers(project).get("environment_prefix") or "") + name
+
+
 def suite_environment(project: Path, **extra: str) -> dict[str, str]:
     """Environment for running a generated suite inside this test environment."""
     env = {**os.environ, **extra}
@@ -295,11 +303,13 @@ def server_environment(
     """Suite environment with the real servers the answers need, checked first.
 
     PostgreSQL projects get a database of their own (named after `label`);
-    Redis projects run against fakeredis; callers set TEST_REDIS_URL themselves.
+    Redis projects run against fakeredis; callers set TEST_REDIS_URL (under
+    harness_variable's name) themselves.
     """
     extra: dict[str, str] = {}
     if answers.get("async_db") == "postgresql":
-        extra["TEST_DATABASE_URL"] = database_url_for(label.replace("-", "_"))
+        variable = harness_variable(project, "TEST_DATABASE_URL")
+        extra[variable] = database_url_for(label.replace("-", "_"))
     return suite_environment(project, **extra)
 
 

@@ -814,7 +814,7 @@ def test_a_conftest_with_its_own_pytest_plugins_is_left_alone(tmp_path: Path) ->
     report = run_hook(tmp_path, "register_harness.py")
 
     assert conftest.read_text() == 'pytest_plugins = ["tests.fixtures.users"]\n'
-    assert 'add "tests.harness" to that list' in report
+    assert 'add "fastapi_harness" to that list' in report
 
 
 def test_the_hooks_do_nothing_in_copiers_scratch_copies(tmp_path: Path) -> None:

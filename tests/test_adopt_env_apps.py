@@ -6,7 +6,7 @@ imports the app at its top. Adopted on real PostgreSQL, with and without
 `-n 2`: the project's own suite passes as before adopting (now on the worker's
 test database), the harness's smoke tests and the team's tests pass beside it,
 and the database the app's DATABASE_URL names is exactly as it was. The
-settings layout's Redis client runs on a real Redis (TEST_REDIS_URL) and on
+settings layout's Redis client runs on a real Redis (HARNESS_TEST_REDIS_URL) and on
 fakeredis, and the Redis database its REDIS_URL names keeps only its sentinel.
 """
 
@@ -432,14 +432,14 @@ def run_adopted(
     environment = suite_environment(
         adopted.project,
         DATABASE_URL=adopted.app_url,
-        TEST_DATABASE_URL=database_url_for(label),
+        HARNESS_TEST_DATABASE_URL=database_url_for(label),
     )
     if test_redis:
-        environment["TEST_REDIS_URL"] = redis_url_for_generated_suites()
+        environment["HARNESS_TEST_REDIS_URL"] = redis_url_for_generated_suites()
         environment["REDIS_URL"] = app_redis()
     else:
         # A developer without Redis: the app's REDIS_URL unset.
-        environment.pop("TEST_REDIS_URL", None)
+        environment.pop("HARNESS_TEST_REDIS_URL", None)
         environment.pop("REDIS_URL", None)
     args = ["-n", workers, "--dist", "loadfile"] if workers else ["-p", "no:xdist"]
     expected = (

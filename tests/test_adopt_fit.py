@@ -210,8 +210,9 @@ def test_an_adopted_harness_never_points_at_a_compose_file(
         for path, text in snapshot(project).items()
         if path not in before or path == "pyproject.toml"
     }
-    assert "tests/harness/postgresql_lifecycle.py" in written, sorted(written)
-    assert "tests/harness/cache.py" in written, sorted(written)
+    harness = "tests/harness/fastapi_harness/"
+    assert f"{harness}postgresql_lifecycle.py" in written, sorted(written)
+    assert f"{harness}cache.py" in written, sorted(written)
     # The harness's modules are the same in every project: each holds a
     # generated service's messages beside an adopted app's, and shows the one
     # _project.SCAFFOLD names. What they show is checked below; nothing else
@@ -219,7 +220,7 @@ def test_an_adopted_harness_never_points_at_a_compose_file(
     plain_modules = {
         path
         for path in written
-        if path.startswith("tests/harness/") and path != "tests/harness/_project.py"
+        if path.startswith(harness) and path != f"{harness}_project.py"
     }
     mentioning = [
         path
@@ -237,17 +238,18 @@ def test_an_adopted_harness_never_points_at_a_compose_file(
         "no:xdist",
         env=suite_environment(
             project,
-            TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/",
-            TEST_REDIS_URL="redis://127.0.0.1:1/0",
+            HARNESS_TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/",
+            HARNESS_TEST_REDIS_URL="redis://127.0.0.1:1/0",
         ),
     )
     output = shown.stdout + shown.stderr
-    # How to get a server instead: TEST_DATABASE_URL, or the embedded one.
+    # How to get a server instead: HARNESS_TEST_DATABASE_URL (adopted, the
+    # harness's variables are its own), or the embedded one.
     assert "or unset it to run on an embedded server" in output, output
-    assert "Point TEST_REDIS_URL at a Redis server you run" in output, output
+    assert "Point HARNESS_TEST_REDIS_URL at a Redis server you run" in output, output
     assert "compose" not in output.lower(), output
     # The adopt-mode branches render formatted code.
-    formatting = ruff(project, "format", "--isolated", "--check", "tests/harness/")
+    formatting = ruff(project, "format", "--isolated", "--check", harness)
     assert formatting.returncode == 0, formatting.stdout + formatting.stderr
 
 
@@ -286,7 +288,7 @@ def test_the_documented_adoption_command_runs_without_a_terminal(
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (project / "tests/harness/__init__.py").exists()
+    assert (project / "tests/harness/fastapi_harness/__init__.py").exists()
     # pytest-xdist comes with the harness: each worker gets its own database.
     declared = tomlkit.parse((project / "pyproject.toml").read_text()).unwrap()
     assert any(

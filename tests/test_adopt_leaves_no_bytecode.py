@@ -51,8 +51,6 @@ def test_adopting_writes_no_bytecode_into_the_project(
     }
     assert changed, "adopting wrote nothing"
     unexpected = {
-        path
-        for path in changed
-        if not harness_owned(path) and path not in MERGED_INTO
+        path for path in changed if not harness_owned(path) and path not in MERGED_INTO
     }
     assert not unexpected, f"adopting left these in the project: {sorted(unexpected)}"

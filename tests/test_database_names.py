@@ -69,7 +69,8 @@ def rendered_lifecycle(project: Path, package_name: str) -> ModuleType:
     shutil.copyfile(REPO_ROOT / LIFECYCLE, harness / "postgresql_lifecycle.py")
     (harness / "_project.py").write_text(
         f"SCAFFOLD = 'service'\nPACKAGE = {package_name!r}\n"
-        "DIRECTORY = 'tests/harness'\nTEST_DATABASE_URL_VARIABLE = 'TEST_DATABASE_URL'\n"
+        "DIRECTORY = 'tests/harness'\n"
+        "TEST_DATABASE_URL_VARIABLE = 'TEST_DATABASE_URL'\n"
     )
     return load(project)
 
@@ -138,7 +139,7 @@ def start(project: Path, record: Path, server: str) -> subprocess.Popen[str]:
     record.mkdir()
     env = suite_environment(
         project,
-        TEST_DATABASE_URL=server,
+        HARNESS_TEST_DATABASE_URL=server,
         DATABASE_RECORD=str(record),
         # The app's own database: never reached (the harness points it away).
         DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/production",

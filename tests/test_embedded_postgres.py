@@ -96,6 +96,7 @@ def no_server_environment(project: Path, temp: Path, **extra: str) -> dict[str, 
     """The suite's environment without TEST_DATABASE_URL (unless in `extra`)."""
     env = suite_environment(project, TMPDIR=str(temp))
     env.pop("TEST_DATABASE_URL", None)
+    env.pop("HARNESS_TEST_DATABASE_URL", None)
     return {**env, **extra}
 
 
@@ -324,7 +325,7 @@ def test_an_adopted_project_gets_the_embedded_server(
 
     # No database server named; the team's tests share a real Redis.
     env = no_server_environment(
-        project, temp, TEST_REDIS_URL=redis_url_for_generated_suites()
+        project, temp, HARNESS_TEST_REDIS_URL=redis_url_for_generated_suites()
     )
     result = run_suite(project, "-v", env=env)
 

@@ -46,6 +46,7 @@ from rendering import (
     ON_CI,
     REPO_ROOT,
     assert_suite_passes,
+    harness_variable,
     read_answers,
     render,
     required_redis_url,
@@ -193,7 +194,7 @@ def _environment(project: Path, answers: dict[str, Any], label: str) -> dict[str
     on fakeredis (whose own floor is then the one exercised)."""
     env = server_environment(project, answers, label)
     if answers.get("async_db") == "postgresql" and answers.get("cache") == "redis":
-        env["TEST_REDIS_URL"] = required_redis_url()
+        env[harness_variable(project, "TEST_REDIS_URL")] = required_redis_url()
     return env
 
 

@@ -287,7 +287,9 @@ def test_an_env_py_migrating_another_database_fails_saying_so(
             f'{{"sqlalchemy.url": "{elsewhere}"}},',
         )
     )
-    env = suite_environment(depot, TEST_DATABASE_URL=database_url_for("elsewhere"))
+    env = suite_environment(
+        depot, HARNESS_TEST_DATABASE_URL=database_url_for("elsewhere")
+    )
 
     result = run_suite(depot, "tests/test_stock.py", env=env)
 
