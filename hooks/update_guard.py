@@ -42,7 +42,11 @@ def last_render(project: Path) -> Path:
     """Where the last render is kept during an update: inside the git directory,
     so it is never part of the project's tree."""
     git_dir = Path(git(project, "rev-parse", "--absolute-git-dir").strip())
-    return git_dir / "copier-fastapi-harness" / "last-render"
+    # Named as Copier names its own scratch copies: the adoption's validators,
+    # which read the project they render into, leave it alone (an adopted
+    # project's last version would otherwise be refused there, its app not
+    # importable from an empty directory).
+    return git_dir / "copier-fastapi-harness" / "copier._main.old_copy.last-render"
 
 
 def files_under(root: Path) -> list[str]:
