@@ -231,8 +231,8 @@ def harness_variables(answers: dict[str, Any], prefix: str) -> list[str]:
     """The environment variables the harness reads for these answers."""
     return [
         prefix + name
-        for question, name in HARNESS_VARIABLES.items()
-        if answers.get(question, "none") != "none"
+        for question, (answer, name) in HARNESS_VARIABLES.items()
+        if answers.get(question, "none") in answer
     ]
 
 

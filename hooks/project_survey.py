@@ -597,8 +597,12 @@ def survey(project: Path | str) -> Survey:
 
 
 # The environment variables the harness reads, without the prefix adopting
-# gives them (environment_prefix): the test database's and the test Redis's.
-HARNESS_VARIABLES = {"async_db": "TEST_DATABASE_URL", "cache": "TEST_REDIS_URL"}
+# gives them (environment_prefix), and the answers that have it read them: the
+# PostgreSQL server's (SQLite needs none) and the test Redis's.
+HARNESS_VARIABLES = {
+    "async_db": (("postgresql",), "TEST_DATABASE_URL"),
+    "cache": (("redis",), "TEST_REDIS_URL"),
+}
 ANSWERS_FILE = ".copier-answers.fastapi-harness.yml"
 
 

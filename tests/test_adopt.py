@@ -679,6 +679,53 @@ def test_an_empty_prefix_beside_colliding_fixtures_is_refused(
     assert "Answer fixture_prefix=harness_" in output
 
 
+def test_the_harness_reads_variables_of_its_own_beside_the_projects(
+    template: Path, tmp_path: Path
+) -> None:
+    """The depot's conftest reads TEST_REDIS_URL (and FLUSHALLs it): the plain
+    names are refused, naming the file, and the default prefix fits."""
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "src_tests", project)
+    answers = [f"{k}={v}" for k, v in LAYOUTS["src_tests"].answers.items()]
+
+    output = refused_output(template, project, *answers, "environment_prefix=")
+
+    assert "your project reads TEST_REDIS_URL (src/tests/conftest.py) itself" in output
+    assert "Answer environment_prefix=HARNESS_" in output
+    assert "HARNESS_TEST_REDIS_URL" in output
+
+
+def test_fixtures_a_conftest_star_imports_are_seen(tmp_path: Path) -> None:
+    """pytest is asked what the conftest files bring in: a `client` star-imported
+    from another module collides, which parsing the conftest never saw."""
+    survey = hook_module("project_survey")
+    found = {
+        (fixture.name, fixture.file)
+        for fixture in survey.project_fixtures(EXISTING_APPS / "src_tests")
+    }
+    parsed = {f.name for f in survey.conftest_fixtures(EXISTING_APPS / "src_tests")}
+
+    assert ("client", "src/tests/fixtures/client.py") in found
+    assert "client" not in parsed
+    assert (
+        hook_module("adoption_fit").fitting(
+            survey.survey(EXISTING_APPS / "src_tests"), "fixture_prefix", {}
+        )
+        == "harness_"
+    )
+
+
+@pytest.mark.parametrize(
+    ("layout", "tests_dir"),
+    [("src_tests", "src/tests"), ("flat", "tests"), ("pytest_ini", "tests")],
+)
+def test_the_harness_goes_where_the_tests_live(layout: str, tests_dir: str) -> None:
+    survey = hook_module("project_survey")
+    project = EXISTING_APPS / layout
+
+    assert survey.tests_directory(project, survey.pytest_config(project)) == tests_dir
+
+
 # ── The hooks on their own ────────────────────────────────────────────────────
 
 
