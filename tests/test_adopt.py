@@ -842,7 +842,7 @@ def test_pytest_9_native_table_is_merged_into_not_beside(tmp_path: Path) -> None
     merged = tomlkit.parse((tmp_path / "pyproject.toml").read_text())
     assert "ini_options" not in merged["tool"]["pytest"]
     assert merged["tool"]["pytest"]["asyncio_mode"] == "strict"
-    assert merged["tool"]["pytest"]["pythonpath"] == ["."]
+    assert merged["tool"]["pytest"]["pythonpath"] == [".", "tests/harness"]
     collected = subprocess.run(
         [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"],
         cwd=tmp_path,
