@@ -37,6 +37,7 @@ from releases import commit_everything, replace_in, versioned_template
 from rendering import (
     HARNESS_ANSWERS_FILE,
     REPO_ROOT,
+    TEMPLATE_PARTS,
     assert_suite_passes,
     database_url_for,
     outcome_counts,
@@ -659,6 +660,71 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     assert V2_CHANGE[1] in (project / adopted.layout.smoke_test).read_text()
     assert read_answers(project)["_commit"] == "2.0.0"
     env = adopted.layout.environment(project, f"{adopted.name}_update")
+    assert_suite_passes(run_suite(project, env=env))
+
+
+# The last version whose adopted harness was the package tests.harness in
+# tests/harness/, reading TEST_DATABASE_URL and TEST_REDIS_URL.
+TESTS_HARNESS_VERSION = "688ad7b"
+
+
+def released_at(commit: str) -> Any:
+    """versioned_template's `v1`: the template's parts as they were at `commit`."""
+
+    def v1(repo: Path) -> None:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "archive", commit, *TEMPLATE_PARTS],
+            capture_output=True,
+            check=False,
+        )
+        if archive.returncode:
+            pytest.skip(f"this checkout's history lacks {commit}")
+        for part in TEMPLATE_PARTS:
+            target = repo / part
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
+
+    return v1
+
+
+@pytest.mark.parametrize("name", ["own_fixtures", "flat"])
+def test_a_project_adopted_as_tests_harness_updates_in_place(
+    name: str, tmp_path: Path
+) -> None:
+    """An earlier adoption: its harness moves into tests/harness/fastapi_harness/,
+    its registration is renamed where it was written, it keeps the variables
+    its CI sets, and its suite passes."""
+    template = versioned_template(
+        tmp_path / "template", v1=released_at(TESTS_HARNESS_VERSION)
+    )
+    layout = LAYOUTS[name]
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / name, project)
+    commit_everything(project, "the team's project")
+    adopt(template, project, layout.answers, "1.0.0")
+    commit_everything(project, "adopt the FastAPI test harness")
+
+    copier.run_update(
+        str(project),
+        answers_file=HARNESS_ANSWERS_FILE,
+        vcs_ref="2.0.0",
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        quiet=True,
+    )
+
+    answers = read_answers(project)
+    assert (answers["tests_dir"], answers["environment_prefix"]) == ("tests", "")
+    assert not (project / "tests/harness/__init__.py").exists()
+    assert (project / "tests/harness/fastapi_harness/_project.py").exists()
+    settings = (project / "pyproject.toml").read_text()
+    conftest = (project / "tests/conftest.py").read_text()
+    assert "tests.harness" not in settings + conftest
+    assert 'pytest_plugins = ["fastapi_harness"]' in conftest
+    env = suite_environment(project)
+    if layout.answers.get("async_db") == "postgresql":
+        env["TEST_DATABASE_URL"] = database_url_for(f"{name}_from_tests_harness")
     assert_suite_passes(run_suite(project, env=env))
 
 
