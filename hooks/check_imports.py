@@ -388,10 +388,11 @@ def main(arguments: list[str]) -> int:
         # This check is Copier's first task: the ones that touch the project's
         # own files (pyproject.toml, tests/conftest.py) have not run.
         print(
-            "Nothing of yours was changed: pyproject.toml and tests/conftest.py "
-            "are untouched. The harness files written so far (tests/harness/, "
-            "tests/test_harness_smoke.py, .copier-answers.fastapi-harness.yml) "
-            "are rewritten when you run Copier again with the fixed answer."
+            "Nothing of yours was changed: pyproject.toml and your conftest.py "
+            "are untouched. The harness files written so far (harness/ and "
+            "test_harness_smoke.py beside your tests, "
+            ".copier-answers.fastapi-harness.yml) are rewritten when you run "
+            "Copier again with the fixed answer."
         )
     return 1 if failures else 0
 

@@ -32,6 +32,12 @@ from adopt_support import in_copier_scratch_copy
 HARNESS = "tests/harness"
 
 
+def harness_module(name: str) -> bool:
+    """A file of the harness's package: in tests/harness/, or, adopted, in the
+    harness/ directory beside the project's tests (src/tests/harness/...)."""
+    return name.startswith(f"{HARNESS}/") or "/harness/fastapi_harness/" in name
+
+
 def git(project: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=project, capture_output=True, text=True, check=True
@@ -94,7 +100,7 @@ def before(project: Path, answers_file: str, template: str, old_ref: str) -> Non
     restored = [
         name
         for name in files_under(rendered)
-        if name.startswith(f"{HARNESS}/") and not (project / name).exists()
+        if harness_module(name) and not (project / name).exists()
     ]
     for name in restored:
         (project / name).parent.mkdir(parents=True, exist_ok=True)
