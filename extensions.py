@@ -368,8 +368,11 @@ def import_path_problem(
 
 # ── Answers that name environment variables ───────────────────────────────────
 
-# What the harness reads itself: the app's variable can never be one of these.
-HARNESS_ENVIRONMENT = frozenset({"TEST_DATABASE_URL", "TEST_REDIS_URL"})
+# What the adopted harness reads itself by default (environment_prefix=HARNESS_):
+# the app's variable can never be one of these. The plain TEST_DATABASE_URL and
+# TEST_REDIS_URL may be the app's: environment_prefix's validator refuses a
+# prefix that would make the harness read the app's variable.
+HARNESS_ENVIRONMENT = frozenset({"HARNESS_TEST_DATABASE_URL", "HARNESS_TEST_REDIS_URL"})
 _ENVIRONMENT_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

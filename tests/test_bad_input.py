@@ -124,13 +124,19 @@ BAD_INPUTS: dict[str, BadInput] = {
         "database_url_env", "DATABASE_URL ", ONE_LINE, ADOPTED_DB_SCHEMA
     ),
     "database-url-env-the-harness-own": BadInput(
-        "database_url_env", "TEST_DATABASE_URL", HARNESS_VARIABLE, ADOPTED_DB_SCHEMA
+        "database_url_env",
+        "HARNESS_TEST_DATABASE_URL",
+        HARNESS_VARIABLE,
+        ADOPTED_DB_SCHEMA,
     ),
     "redis-url-env-leading-digit": BadInput(
         "redis_url_env", "1REDIS_URL", VARIABLE_NAME, ADOPTED_CACHE_DEPENDENCY
     ),
     "redis-url-env-the-harness-own": BadInput(
-        "redis_url_env", "test_redis_url", HARNESS_VARIABLE, ADOPTED_CACHE_DEPENDENCY
+        "redis_url_env",
+        "harness_test_redis_url",
+        HARNESS_VARIABLE,
+        ADOPTED_CACHE_DEPENDENCY,
     ),
     "redis-url-env-pytest-own": BadInput(
         "redis_url_env", "PYTEST_ADDOPTS", HARNESS_VARIABLE, ADOPTED_CACHE_DEPENDENCY
