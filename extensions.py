@@ -484,7 +484,7 @@ def environment_prefix_problem(value: Any) -> str:
     ):
         return ""
     shown = python_string(str(value))
-    return f'use an uppercase word ending in "_" (e.g. HARNESS_), not {shown}.'
+    return f'use e.g. HARNESS_ (an uppercase word ending in "_"), not {shown}.'
 
 
 # ── Adoption writes only inside the project ───────────────────────────────────
@@ -564,8 +564,8 @@ def tests_dir_problem(value: Any, destination: Any) -> str:
     path = PurePosixPath(relative)
     if not _TESTS_DIR.fullmatch(relative) or ".." in path.parts or "." in path.parts:
         return (
-            'use the directory your tests live in, relative to the project, with "/" '
-            f'(e.g. tests or src/tests), not "{relative}".'
+            "use e.g. src/tests (the directory your tests live in, relative to the "
+            f'project, "/" between its parts), not "{relative}".'
         )
     project = _judged(destination)
     if project is None:

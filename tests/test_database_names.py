@@ -55,10 +55,12 @@ def _record_the_database(harness_test_database_url):
 
 
 def load(project: Path) -> ModuleType:
-    """`project`'s tests/harness/postgresql_lifecycle.py, its _project.py beside it."""
-    return import_harness_module(
-        project / "tests" / "harness" / "postgresql_lifecycle.py"
-    )
+    """`project`'s postgresql_lifecycle.py, its _project.py beside it: in
+    tests/harness/, or adopted, in tests/harness/fastapi_harness/."""
+    harness = project / "tests" / "harness"
+    if (harness / "fastapi_harness").is_dir():
+        harness = harness / "fastapi_harness"
+    return import_harness_module(harness / "postgresql_lifecycle.py")
 
 
 def rendered_lifecycle(project: Path, package_name: str) -> ModuleType:
