@@ -28,6 +28,8 @@ MIGRATION_TESTS = "tests/test_migrations.py"
 # What the harness writes in its databases' comments (postgresql_lifecycle.py).
 MARKER = "Created by the fastapi-harness test suite"
 BUILT_FROM = "; schema built from migrations "
+# Adopted, the harness is the package fastapi_harness in tests/harness/.
+ADOPTED_MIGRATIONS_MODULE = "tests/harness/fastapi_harness/migrations.py"
 
 
 def revision(revision: str, down: str, upgrade: str, downgrade: str = "pass") -> str:
@@ -143,7 +145,7 @@ def assert_ruff_clean_harness(project: Path) -> None:
     )
     for args in checks:
         result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, "tests/harness/migrations.py"],
+            [sys.executable, "-m", "ruff", *args, ADOPTED_MIGRATIONS_MODULE],
             cwd=project,
             capture_output=True,
             text=True,

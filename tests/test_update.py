@@ -58,7 +58,11 @@ EXAMPLE_TEST_CHANGE = (
 
 
 def template_source(repo: Path, rendered: str) -> Path:
-    """The file under template/ that renders `rendered` (plain or .jinja)."""
+    """The file under template/ that renders `rendered` (plain or .jinja): the
+    harness's modules are in template/{{ harness_directory }}/."""
+    harness = "tests/harness/"
+    if rendered.startswith(harness):
+        rendered = "{{ harness_directory }}/" + rendered.removeprefix(harness)
     plain = repo / "template" / rendered
     return plain if plain.exists() else plain.with_name(plain.name + ".jinja")
 
@@ -1061,7 +1065,7 @@ def test_update_guard_after_keeps_edited_files_only_and_leaves_the_index_clean(
     deleted an edited test, an untouched one, and a harness module the guard
     had put back before the update (staged) that the new answers drop."""
     project = tmp_path / "project"
-    rendered = project / ".git/copier-fastapi-harness/last-render"
+    rendered = project / ".git/copier-fastapi-harness/copier._main.old_copy.last-render"
     as_rendered = {
         "tests/test_items.py": "def test_items() -> None: ...\n",
         "tests/test_counters.py": "def test_counters() -> None: ...\n",
