@@ -169,9 +169,10 @@ INSTALLED_IMPORT_NAMES = frozenset(
         "xdist",
     }
 )
-# Installed on other platforms only, so not derivable here: click's colour
-# support on Windows.
-OTHER_PLATFORM_IMPORT_NAMES = frozenset({"colorama"})
+# Installed on other platforms or Pythons only, so not always derivable here:
+# click's colour support on Windows; async-timeout, which redis and asyncpg
+# install on Python before 3.11.3 (Debian 12's python3 is 3.11.2).
+OTHER_PLATFORM_IMPORT_NAMES = frozenset({"colorama", "async_timeout"})
 # The project's own top-level names, and those pytest's rootdir import puts
 # first on sys.path.
 PROJECT_NAMES = frozenset({"test", "tests", "conftest", "src", "app"})
