@@ -27,6 +27,34 @@ from typing import Any
 from jinja2 import Environment
 from jinja2.ext import Extension
 
+# ── Refusals: one message, no traceback ───────────────────────────────────────
+# Copier raises an answer its validator or choices refuse (given with --data, a
+# data file or --defaults) as a ValueError and leaves it uncaught: the message
+# came last, after some forty lines of Copier's traceback. Its CLI runs in the process
+# this module is loaded into, so Python's last-resort hook prints the refusal
+# alone for those errors, and every other error as it would.
+# Copier's words for an answer a validator, or a question's choices, refuse.
+_REFUSED_ANSWER = ("Validation error for question", "Invalid choice for")
+
+
+def _refusals_without_traceback() -> None:
+    previous = sys.excepthook
+    if getattr(previous, "prints_refusals_alone", False):
+        return
+
+    def hook(kind: Any, error: BaseException, traceback: Any) -> None:
+        if isinstance(error, ValueError) and str(error).startswith(_REFUSED_ANSWER):
+            print(f"{error}", file=sys.stderr)
+            return
+        previous(kind, error, traceback)
+
+    hook.prints_refusals_alone = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+_refusals_without_traceback()
+
+
 # ── Escaping: one filter per target language ──────────────────────────────────
 
 
@@ -289,14 +317,16 @@ def package_name_from(project_name: str) -> str:
 
 
 def _reserved_because(name: str) -> str:
+    """Why `name` cannot be the package's, in words that fit beside the fix
+    on Copier's one 80-column line (more may be cut)."""
     if name in KEYWORDS:
         return "a keyword"
     if name in STDLIB_NAMES:
         return "in the stdlib"
     if name in PROJECT_NAMES:
-        return "the layout's"
+        return f"the project's own {name} would clash with it"
     if name in INSTALLED_IMPORT_NAMES | OTHER_PLATFORM_IMPORT_NAMES:
-        return "name in use"
+        return "a dependency"
     return ""
 
 
@@ -304,12 +334,11 @@ def package_name_problem(value: Any) -> str:
     if not isinstance(value, str):
         return f'package_name must be text, not {value!r}: e.g. "orders_api".'
     if not value:
-        return "use e.g. orders_api"
+        return "name it, e.g. orders_api"
+    if value[0].isdigit():
+        return f"try service_{_identifier(value)} (start with a letter)"
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
-        suggestion = re.sub(r"[^a-z0-9_]", "_", value.lower()) or "orders_api"
-        if suggestion[0].isdigit():
-            suggestion = f"service_{suggestion}"
-        return f"try {suggestion} (a-z, 0-9, _ only)"
+        return f"try {_identifier(value)} (only a-z, 0-9 and _)"
     if value.startswith("_") or value.endswith("_"):
         # The distribution name in pyproject.toml begins and ends with a letter
         # or digit.
@@ -319,13 +348,15 @@ def package_name_problem(value: Any) -> str:
         return f"try {value}_service ({reason})"
     if len(value.encode()) > PACKAGE_NAME_MAX:
         return (
-            f"shorten to {PACKAGE_NAME_MAX} characters or fewer "
-            f'(e.g. "{value[:PACKAGE_NAME_MAX].rstrip("_")}"): main.py imports '
-            f"from it on one line of at most {LINE_LENGTH} columns, and the tests' "
-            f'PostgreSQL databases are named "{value}_test" plus "_gw<N>" per '
-            f"xdist worker, cut at {POSTGRES_NAME_BYTES} bytes"
+            f"shorten to {PACKAGE_NAME_MAX} characters or fewer (e.g. "
+            f"{value[:PACKAGE_NAME_MAX].rstrip('_')}: main.py imports from it on "
+            "one line, and the test databases are named after it)"
         )
     return ""
+
+
+def _identifier(value: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "_", value.lower()).strip("_") or "orders_api"
 
 
 # ── Answers that are import paths ─────────────────────────────────────────────
@@ -432,20 +463,30 @@ def bool_answer_problem(data: Mapping[str, Any], question: str) -> str:
 
 
 def whole_number_problem(
-    value: Any, question: str, lowest: int, highest: int, example: int
+    value: Any,
+    question: str,
+    lowest: int,
+    highest: int,
+    example: int,
+    data: Mapping[str, Any] | None = None,
 ) -> str:
     """Refuse an answer that is not a whole number from lowest to highest.
 
     The question's type is yaml, so that a word, 2.5 or true reaches this
-    message (Copier's int type fails on them with a bare traceback).
+    message (Copier's int type fails on them with a bare traceback). The fix
+    is said the way the answer was given: `--data` only where it came from
+    there (`data` is Copier's `_copier_conf.data`).
     """
     whole = isinstance(value, int) and not isinstance(value, bool)
     if whole and lowest <= value <= highest:
         return ""
-    return (
-        f"use a whole number {lowest}-{highest}: not {value!r}; e.g. --data "
-        f"{question}={example} (in a data file, {question}: {example})."
-    )
+    given = "" if value is None or value == "" else f", not {value!r}"
+    if data is not None and question in data:
+        return (
+            f"e.g. --data {question}={example} (a whole number {lowest}-{highest}"
+            f"{given}; in a data file, {question}: {example})"
+        )
+    return f"type {example} (a whole number {lowest}-{highest}{given})"
 
 
 def derived_answer_problem(

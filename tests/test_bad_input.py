@@ -34,8 +34,8 @@ class BadInput(NamedTuple):
 
 
 # The name suggested in place of a reserved one.
-RENAME = "_service ("
-IDENTIFIER = "(a-z, 0-9, _ only)"
+RENAME = "_service"
+IDENTIFIER = "(only a-z, 0-9 and _)"
 ASYNC = (("websockets", "true"),)
 HARNESS = (("scaffold", "harness"),)
 ADOPTED_APP = (*HARNESS, ("app_import", "main:app"))
@@ -64,12 +64,16 @@ BAD_INPUTS: dict[str, BadInput] = {
     "package-uppercase": BadInput("package_name", "Orders", "try orders "),
     "package-dash": BadInput("package_name", "orders-api", "try orders_api "),
     "package-space": BadInput("package_name", "orders api", IDENTIFIER),
-    "package-leading-digit": BadInput("package_name", "2fa", IDENTIFIER),
-    "package-empty": BadInput("package_name", "", "use e.g. orders_api"),
+    "package-leading-digit": BadInput(
+        "package_name", "2fa", "try service_2fa (start with a letter)"
+    ),
+    "package-empty": BadInput("package_name", "", "name it, e.g. orders_api"),
     "package-stdlib": BadInput("package_name", "json", RENAME),
     "package-stdlib-asyncio": BadInput("package_name", "asyncio", RENAME),
     "package-test-tool": BadInput("package_name", "pytest", RENAME),
-    "package-tests-dir": BadInput("package_name", "tests", RENAME),
+    "package-tests-dir": BadInput(
+        "package_name", "tests", "project's own tests would clash"
+    ),
     "package-framework": BadInput("package_name", "fastapi", RENAME),
     "package-leading-underscore": BadInput("package_name", "_orders", "try orders "),
     "package-trailing-underscore": BadInput("package_name", "orders_", "try orders "),
@@ -266,6 +270,8 @@ def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 def assert_refused(result: subprocess.CompletedProcess[str], bad: BadInput) -> None:
     assert result.returncode != 0, result.stdout + result.stderr
+    # One message, not Copier's traceback ending in it.
+    assert "Traceback" not in result.stderr, result.stderr
     # The last line is the message the user acts on.
     message = result.stderr.strip().splitlines()[-1]
     assert f"'{bad.question}'" in message, message
