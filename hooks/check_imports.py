@@ -261,7 +261,7 @@ REFUSED_BEFORE_WRITING = {
     "not_found": "give the module as you import it",
     "no_name": "name the object as the module defines it",
     "wrong_kind": "point the answer at the right object",
-    "sync_factory": "answer an async session dependency",
+    "sync_factory": "needs async sessions",
     "unused": "answer the dependency your routes use",
 }
 
