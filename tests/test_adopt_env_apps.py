@@ -236,8 +236,10 @@ async def test_requests_get_fakeredis_the_apps_client_used_directly_no_redis(
 # take the joined factory on its own.
 PANTRY_TEAM_TESTS = """\
 import asyncio
+from typing import Annotated
 
 import pytest
+from fastapi import Depends, FastAPI, Request
 from pantry import db
 from pantry.db import Jar
 from pantry.main import get_sessionmaker
@@ -261,9 +263,11 @@ async def test_seeded_in_the_session_read_through_the_api(db_session, async_clie
     await db_session.flush()
 
     shelf = (await async_client.get("/jars")).json()
+    # Through get_session, a dependency of the app's built on get_sessionmaker.
+    one = (await async_client.get(f"/jars/{jar.id}")).json()
     taken = (await async_client.post(f"/jars/{jar.id}/take")).json()
 
-    assert shelf == [{"id": jar.id, "name": "beans", "count": 3}]
+    assert shelf == [one] == [{"id": jar.id, "name": "beans", "count": 3}]
     assert taken["count"] == 2
     # Leaving `async with factory()` left the test's session open, its row in it.
     assert jar in db_session
@@ -348,26 +352,36 @@ async def test_the_joined_factory_lends_the_tests_session(app, db_session):
     assert sorted(await db_session.scalars(select(Jar.name))) == ["a", "b", "d"]
 
 
-async def test_a_session_called_as_a_factory_names_the_fix(db_session):
-    with pytest.raises(TypeError, match="Annotate its return type"):
-        db_session()
-
-
-def test_the_harness_tells_a_sessionmaker_from_a_session():
+def test_the_harness_tells_a_sessionmaker_from_a_session(app):
     async def annotated() -> async_sessionmaker[AsyncSession]:
         return db.Sessions
 
     def the_modules():
         return db.Sessions
 
+    async def from_the_state(request: Request):
+        yield request.app.state.db
+
     async def a_session():
         async with db.Sessions() as session:
             yield session
 
-    assert hands_out_a_sessionmaker(get_sessionmaker)
-    assert hands_out_a_sessionmaker(annotated)
-    assert hands_out_a_sessionmaker(the_modules)
-    assert not hands_out_a_sessionmaker(a_session)
+    typed_routes = FastAPI()
+
+    @typed_routes.get("/")
+    async def route(
+        factory: Annotated[async_sessionmaker[AsyncSession], Depends(from_the_state)],
+        session: Annotated[AsyncSession, Depends(a_session)],
+    ):
+        return {}
+
+    assert hands_out_a_sessionmaker(get_sessionmaker, app)
+    assert hands_out_a_sessionmaker(annotated, app)
+    assert hands_out_a_sessionmaker(the_modules, app)
+    # Nothing in its code says so; the route's parameter does.
+    assert hands_out_a_sessionmaker(from_the_state, typed_routes)
+    assert not hands_out_a_sessionmaker(from_the_state, app)
+    assert not hands_out_a_sessionmaker(a_session, typed_routes)
 """
 
 
@@ -438,7 +452,7 @@ LAYOUTS = {
         ),
         kept_row="INSERT INTO jars (name, count) VALUES ('kept by the app', 1)",
         team_tests={"tests/test_with_the_harness.py": PANTRY_TEAM_TESTS},
-        team_test_count=9,
+        team_test_count=8,
     ),
 }
 

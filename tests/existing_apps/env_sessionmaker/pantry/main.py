@@ -27,6 +27,14 @@ async def get_sessionmaker(request: Request):
 Factory = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
+async def get_session(factory: Factory) -> AsyncIterator[AsyncSession]:
+    async with factory() as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
 class NewJar(BaseModel):
     name: str
     count: int = 0
@@ -54,6 +62,14 @@ async def shelf(factory: Factory) -> list[dict[str, object]]:
     async with factory() as session:
         jars = await session.scalars(select(Jar).order_by(Jar.name, Jar.id))
         return [as_json(jar) for jar in jars]
+
+
+@app.get("/jars/{jar_id}")
+async def jar(jar_id: int, session: Session) -> dict[str, object]:
+    found = await session.get(Jar, jar_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail="no such jar")
+    return as_json(found)
 
 
 @app.post("/jars/{jar_id}/take")

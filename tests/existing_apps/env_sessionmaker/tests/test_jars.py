@@ -22,5 +22,12 @@ def test_a_restock_naming_an_unknown_jar_changes_nothing(api):
     assert jar in api.get("/jars").json()
 
 
+def test_a_jar_is_read_by_its_id(api):
+    jar = api.post("/jars", json={"name": "flour", "count": 4}).json()
+
+    assert api.get(f"/jars/{jar['id']}").json() == jar
+
+
 def test_an_unknown_jar_is_404(api):
+    assert api.get("/jars/0").status_code == 404
     assert api.post("/jars/0/take").status_code == 404
