@@ -8,6 +8,8 @@ test database), the harness's smoke tests and the team's tests pass beside it,
 and the database the app's DATABASE_URL names is exactly as it was. The
 settings layout's Redis client runs on a real Redis (TEST_REDIS_URL) and on
 fakeredis, and the Redis database its REDIS_URL names keeps only its sentinel.
+The sessionmaker layout's dependency hands out an async_sessionmaker: its
+routes' sessions are the test's `db_session` (JoinedSessionmaker).
 """
 
 from __future__ import annotations
