@@ -697,8 +697,9 @@ def adoption_verdict(dst_path: Any, answers: dict[str, Any]) -> bool:
 
 def import_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str:
     """Why the import path answering `question` names the wrong object (a
-    sessionmaker for db_session_dependency, a dependency no route uses), with
-    the fix; or ''. The project's own Python imports it (hooks/check_imports.py)."""
+    synchronous sessionmaker for db_session_dependency, a dependency no route
+    uses), with the fix; or ''. The project's own Python imports it
+    (hooks/check_imports.py)."""
     project = _judged(dst_path)
     if project is None:
         return ""

@@ -59,32 +59,24 @@ def calls_of_routes(app):
                 dependants.append(sub)
     return calls
 
-FACTORY_WORDS = ("sessionmaker", "session_maker", "session_factory")
-
-def hands_out_a_factory(function):
-    # A dependency yielding (or returning) a sessionmaker, not a session.
+def hands_out_a_sync_sessionmaker(function):
+    # SQLAlchemy's synchronous sessionmaker (an async_sessionmaker is supported):
+    # by the return annotation, or a module-level one yielded or returned.
     import ast, inspect, textwrap
     annotation = str(inspect.signature(function).return_annotation)
-    if any(word in annotation.lower() for word in FACTORY_WORDS):
+    if re.search(r"\bsessionmaker\b", annotation):
         return True
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError):
         return False
     namespace = getattr(function, "__globals__", {})
-    for node in ast.walk(tree):
-        value = getattr(node, "value", None) if isinstance(
-            node, (ast.Yield, ast.Return)
-        ) else None
-        if isinstance(value, ast.Attribute) and any(
-            word in value.attr.lower() for word in FACTORY_WORDS
-        ):
-            return True
-        if isinstance(value, ast.Name) and "sessionmaker" in type(
-            namespace.get(value.id)
-        ).__name__:
-            return True
-    return False
+    return any(
+        isinstance(node, (ast.Yield, ast.Return))
+        and isinstance(node.value, ast.Name)
+        and type(namespace.get(node.value.id)).__name__ == "sessionmaker"
+        for node in ast.walk(tree)
+    )
 
 application = None
 
@@ -126,8 +118,10 @@ for question, path in json.loads(sys.argv[1]).items():
                           detail=f"{name} is neither a MetaData nor a declarative Base")
         elif question.endswith(("_dependency", "_function")) and not callable(obj):
             report.update(status="wrong_kind", detail=f"{name} is not callable")
-        elif question == "db_session_dependency" and hands_out_a_factory(obj):
-            report.update(status="yields_factory", detail=name)
+        elif question == "db_session_dependency" and hands_out_a_sync_sessionmaker(
+            obj
+        ):
+            report.update(status="sync_factory", detail=name)
         elif (
             question.endswith("_dependency")
             and application is not None
@@ -159,13 +153,13 @@ FIXES = {
         "importing it raised {detail}",
         "make the module importable without side effects that fail here",
     ),
-    "yields_factory": (
-        "{detail} hands out a sessionmaker, not a session; db_session overrides "
-        "it with the test's AsyncSession, and your routes would fail with "
-        "'AsyncSession' object is not callable",
-        "answer the dependency that yields the session itself (`async with "
-        "sessionmaker() as session: yield session`); if your routes open "
-        "sessions from the factory, add such a dependency and have them use it",
+    "sync_factory": (
+        "{detail} hands out SQLAlchemy's synchronous sessionmaker; db_session is "
+        "an AsyncSession in the test's transaction, on the test's event loop, "
+        "which a synchronous session cannot join",
+        "answer a dependency that yields an AsyncSession, or one that hands out "
+        "an async_sessionmaker (routes opening `async with factory() as "
+        "session:`): db_session overrides either",
     ),
     "unused": (
         "no route of the app depends on {detail}, directly or through other "
@@ -267,7 +261,7 @@ REFUSED_BEFORE_WRITING = {
     "not_found": "give the module as you import it",
     "no_name": "name the object as the module defines it",
     "wrong_kind": "point the answer at the right object",
-    "yields_factory": "answer the dependency that yields the session",
+    "sync_factory": "needs async sessions",
     "unused": "answer the dependency your routes use",
 }
 

@@ -8,6 +8,8 @@ test database), the harness's smoke tests and the team's tests pass beside it,
 and the database the app's DATABASE_URL names is exactly as it was. The
 settings layout's Redis client runs on a real Redis (TEST_REDIS_URL) and on
 fakeredis, and the Redis database its REDIS_URL names keeps only its sentinel.
+The sessionmaker layout's dependency hands out an async_sessionmaker: its
+routes' sessions are the test's `db_session` (JoinedSessionmaker).
 """
 
 from __future__ import annotations
@@ -228,6 +230,163 @@ async def test_requests_get_fakeredis_the_apps_client_used_directly_no_redis(
 """
 
 
+# The pantry team's tests with the harness. Its dependency hands out the
+# app's async_sessionmaker (`request.app.state.sessionmaker`, built at import
+# from DATABASE_URL); routes open `async with factory() as session:` and
+# `async with factory.begin() as session:`. No prefix (its own fixture is
+# `api`), no markers (adopting gave it session loop scopes). The last tests
+# take the joined factory on its own.
+PANTRY_TEAM_TESTS = """\
+import asyncio
+from typing import Annotated
+
+import pytest
+from fastapi import Depends, FastAPI, Request
+from pantry import db
+from pantry.db import Jar
+from pantry.main import get_sessionmaker
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.harness.database import hands_out_a_sessionmaker
+from tests.harness.shared_session import JoinedSessionmaker
+
+
+async def test_stocked_through_the_api_read_in_the_session(db_session, async_client):
+    response = await async_client.post("/jars", json={"name": "rice", "count": 2})
+
+    assert response.status_code == 201
+    assert list(await db_session.scalars(select(Jar.name))) == ["rice"]
+
+
+async def test_seeded_in_the_session_read_through_the_api(db_session, async_client):
+    jar = Jar(name="beans", count=3)
+    db_session.add(jar)
+    await db_session.flush()
+
+    shelf = (await async_client.get("/jars")).json()
+    # Through get_session, a dependency of the app's built on get_sessionmaker.
+    one = (await async_client.get(f"/jars/{jar.id}")).json()
+    taken = (await async_client.post(f"/jars/{jar.id}/take")).json()
+
+    assert shelf == [one] == [{"id": jar.id, "name": "beans", "count": 3}]
+    assert taken["count"] == 2
+    # Leaving `async with factory()` left the test's session open, its row in it.
+    assert jar in db_session
+    assert await db_session.scalar(select(Jar.count)) == 2
+
+
+async def jars_in(db_engine):
+    async with db_engine.connect() as connection:
+        return sorted(await connection.scalars(select(Jar.name)))
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+async def test_twenty_jars_stocked_at_once_all_land(db_engine, async_client, run):
+    assert await jars_in(db_engine) == []
+    names = [f"{run} {n:02}" for n in range(20)]
+
+    responses = await asyncio.gather(
+        *(async_client.post("/jars", json={"name": name}) for name in names)
+    )
+
+    assert [r.status_code for r in responses] == [201] * 20
+    assert await jars_in(db_engine) == names
+
+
+async def test_a_routes_commit_stays_in_the_tests_transaction(
+    db_session, db_engine, async_client
+):
+    jar = (await async_client.post("/jars", json={"name": "salt", "count": 1})).json()
+
+    # Committed inside the route's `async with factory()`: a SAVEPOINT released.
+    taken = await async_client.post(f"/jars/{jar['id']}/take")
+
+    assert taken.json()["count"] == 0
+    assert await db_session.scalar(select(Jar.count)) == 0
+    # Nothing reached the database for real: the test's rollback undoes it all.
+    async with db_engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM jars")) == 0
+
+
+async def test_a_failed_begin_block_rolls_back_only_its_own_work(
+    db_session, async_client
+):
+    rice = Jar(name="rice", count=1)
+    db_session.add(rice)
+    await db_session.flush()  # the session's transaction is open: begin() nests
+
+    restocked = await async_client.post("/restock", json=[{"id": rice.id, "add": 2}])
+    failed = await async_client.post(
+        "/restock", json=[{"id": rice.id, "add": 5}, {"id": 0, "add": 1}]
+    )
+
+    assert (restocked.status_code, failed.status_code) == (200, 404)
+    # One session: the route loaded the test's own `rice`, and its rollback
+    # expired it. Read it again.
+    await db_session.refresh(rice)
+    assert rice.count == 3
+
+
+async def test_the_joined_factory_lends_the_tests_session(app, db_session):
+    factory = await app.dependency_overrides[get_sessionmaker]()
+    assert isinstance(factory, JoinedSessionmaker)
+
+    async with factory(expire_on_commit=False) as session:
+        assert session is db_session
+        session.add(Jar(name="a"))
+        await session.flush()
+    async with factory.begin() as session:  # nested: a transaction is open
+        session.add(Jar(name="b"))
+    with pytest.raises(LookupError):
+        async with factory.begin() as session:
+            session.add(Jar(name="c"))
+            await session.flush()
+            raise LookupError
+
+    assert sorted(await db_session.scalars(select(Jar.name))) == ["a", "b"]
+    async with factory.begin():
+        pass
+    await db_session.commit()  # outside any begin(): a fresh transaction
+    async with factory.begin() as session:
+        session.add(Jar(name="d"))
+    assert not db_session.in_transaction()
+    assert sorted(await db_session.scalars(select(Jar.name))) == ["a", "b", "d"]
+
+
+def test_the_harness_tells_a_sessionmaker_from_a_session(app):
+    async def annotated() -> async_sessionmaker[AsyncSession]:
+        return db.Sessions
+
+    def the_modules():
+        return db.Sessions
+
+    async def from_the_state(request: Request):
+        yield request.app.state.db
+
+    async def a_session():
+        async with db.Sessions() as session:
+            yield session
+
+    typed_routes = FastAPI()
+
+    @typed_routes.get("/")
+    async def route(
+        factory: Annotated[async_sessionmaker[AsyncSession], Depends(from_the_state)],
+        session: Annotated[AsyncSession, Depends(a_session)],
+    ):
+        return {}
+
+    assert hands_out_a_sessionmaker(get_sessionmaker, app)
+    assert hands_out_a_sessionmaker(annotated, app)
+    assert hands_out_a_sessionmaker(the_modules, app)
+    # Nothing in its code says so; the route's parameter does.
+    assert hands_out_a_sessionmaker(from_the_state, typed_routes)
+    assert not hands_out_a_sessionmaker(from_the_state, app)
+    assert not hands_out_a_sessionmaker(a_session, typed_routes)
+"""
+
+
 @dataclass(frozen=True)
 class EnvLayout:
     answers: dict[str, Any]
@@ -277,6 +436,25 @@ LAYOUTS = {
             "real": ("tests/test_on_the_test_redis.py", ON_REAL_REDIS, 2),
             "fake": ("tests/test_on_fakeredis.py", ON_FAKEREDIS, 1),
         },
+    ),
+    # A dependency handing out the app's async_sessionmaker: db_session
+    # overrides it with a factory whose sessions are the test's.
+    "env_sessionmaker": EnvLayout(
+        answers={
+            "app_import": "pantry.main:app",
+            "async_db": "postgresql",
+            "db_session_dependency": "pantry.main:get_sessionmaker",
+            "db_metadata": "pantry.db:Base",
+            "database_url_env": "DATABASE_URL",
+            "concurrency": True,
+        },
+        schema=(
+            "CREATE TABLE jars (id serial PRIMARY KEY, name varchar NOT NULL,"
+            " count integer NOT NULL DEFAULT 0)"
+        ),
+        kept_row="INSERT INTO jars (name, count) VALUES ('kept by the app', 1)",
+        team_tests={"tests/test_with_the_harness.py": PANTRY_TEAM_TESTS},
+        team_test_count=8,
     ),
 }
 
@@ -459,7 +637,9 @@ def run_adopted(
     return result
 
 
-@pytest.mark.parametrize("adopted", [layout("env_engine")], indirect=True)
+@pytest.mark.parametrize(
+    "adopted", [layout("env_engine"), layout("env_sessionmaker")], indirect=True
+)
 @pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
 def test_requests_of_every_kind_reach_only_the_test_database(
     adopted: Adopted, workers: str | None

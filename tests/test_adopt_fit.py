@@ -7,9 +7,10 @@ single file is written.
   (pyproject.toml), and refuses, naming the file, the line and the floor, where
   it does not (requirements files, setup.cfg). tests/test_floors.py resolves a
   raised project at lowest-direct.
-- Dependencies the harness cannot override (a sessionmaker handed out instead
-  of a session; a dependency no route uses) are refused by the questions'
-  validators, which import them in the project: nothing is written.
+- Dependencies the harness cannot override (a synchronous sessionmaker handed
+  out instead of an async session or async_sessionmaker; a dependency no route
+  uses) are refused by the questions' validators, which import them in the
+  project: nothing is written.
 - The command docs/adoption.md gives works without a terminal (`--defaults`)
   and offers pytest-xdist.
 - Messages: adopting renders no compose file, so nothing it writes or prints,
@@ -156,10 +157,10 @@ def test_a_low_floor_adopting_cannot_edit_is_refused_before_writing(
     ("answers", "message"),
     [
         (
-            ("async_db=sqlite", "db_session_dependency=shop:get_sessionmaker"),
-            "Validation error for question 'db_session_dependency': answer the "
-            "dependency that yields the session: get_sessionmaker hands out a "
-            "sessionmaker, not a session",
+            ("async_db=sqlite", "db_session_dependency=shop:get_legacy_sessionmaker"),
+            "Validation error for question 'db_session_dependency': needs "
+            "async sessions: get_legacy_sessionmaker hands out "
+            "SQLAlchemy's synchronous sessionmaker",
         ),
         (
             ("cache=redis", "cache_dependency=shop:get_redis"),
@@ -167,7 +168,7 @@ def test_a_low_floor_adopting_cannot_edit_is_refused_before_writing(
             "dependency your routes use: no route of the app depends on get_redis",
         ),
     ],
-    ids=["sessionmaker", "unused"],
+    ids=["sync-sessionmaker", "unused"],
 )
 def test_a_dependency_the_override_cannot_reach_is_refused_before_writing(
     template: Path, tmp_path: Path, answers: tuple[str, ...], message: str
