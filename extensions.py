@@ -404,6 +404,96 @@ def environment_variable_problem(
     return ""
 
 
+# The parts an engine or a Redis client is built from, which the harness can
+# point at its test services, and those it cannot do without: the server, and
+# the database that keeps each xdist worker apart.
+ENVIRONMENT_PARTS = {
+    "database_env_parts": (
+        ("host", "port", "user", "password", "database"),
+        ("host", "database"),
+    ),
+    "redis_env_parts": (("host", "port", "db", "username", "password"), ("host", "db")),
+}
+ENVIRONMENT_PARTS_EXAMPLES = {
+    "database_env_parts": "host=POSTGRES_HOST,port=POSTGRES_PORT,"
+    "user=POSTGRES_USER,password=POSTGRES_PASSWORD,database=POSTGRES_DB",
+    "redis_env_parts": "host=REDIS_HOST,port=REDIS_PORT,db=REDIS_DB",
+}
+
+
+def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
+    """Refuse anything but `part=VARIABLE` pairs separated by commas (or empty).
+
+    Each part once, each a part the harness knows, the required ones present;
+    each variable a name no other answer (`taken`: the URL variables, the
+    other service's parts) already gives the harness.
+    """
+    if value == "":
+        return ""
+    known, required = ENVIRONMENT_PARTS[question]
+    example = ENVIRONMENT_PARTS_EXAMPLES[question]
+    form = f"use part=VARIABLE pairs separated by commas, e.g. {example}"
+    if not isinstance(value, str):
+        return f"{form}, not {value!r}"
+    if value != value.strip() or " " in value:
+        return f"remove the whitespace ({form})"
+    parts: dict[str, str] = {}
+    for pair in value.split(","):
+        part, equals, variable = pair.partition("=")
+        if not equals or part not in known:
+            return f"{form} (parts: {', '.join(known)}), not {pair!r}"
+        if part in parts:
+            return f"name the {part} part once, not {parts[part]} and {variable}"
+        problem = environment_variable_problem(variable, question, example)
+        if problem:
+            return problem
+        parts[part] = variable
+    missing = [part for part in required if part not in parts]
+    if missing:
+        return (
+            f"name the variable{'s' if len(missing) > 1 else ''} of "
+            f"{' and '.join(missing)} too (e.g. {example}): without them the "
+            "app would reach its own server, or xdist workers share a database"
+        )
+    others = {
+        name
+        for answer in taken
+        if answer
+        for name in str(answer).replace("=", ",").split(",")
+    }
+    shared = [variable for variable in parts.values() if variable in others]
+    duplicated = {v for v in parts.values() if list(parts.values()).count(v) > 1}
+    if shared or duplicated:
+        named_twice = (shared or sorted(duplicated))[0]
+        return (
+            f"use a variable of its own for each part: {named_twice} is named "
+            "by another part or answer"
+        )
+    return ""
+
+
+_ATTRIBUTE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def cache_attribute_problem(value: Any) -> str:
+    """Refuse anything but a dotted attribute path from the app (or empty)."""
+    if value == "":
+        return ""
+    text = value if isinstance(value, str) else repr(value)
+    if not isinstance(value, str) or not _ATTRIBUTE_PATH.fullmatch(value):
+        if isinstance(value, str) and value.strip() != value:
+            return "remove the whitespace"
+        return (
+            "use the attribute as read from the app: state.redis for "
+            f"app.state.redis, redis for app.redis; not {text!r}"
+        )
+    if value.startswith("app."):
+        return f"leave out the app itself: {value.removeprefix('app.')}"
+    if any(keyword.iskeyword(name) for name in value.split(".")):
+        return f"use the attribute as read from the app, not {text!r}"
+    return ""
+
+
 # ── Yes/no answers and derived answers ────────────────────────────────────────
 
 # The words Copier reads as yes or no (besides YAML's own booleans).
@@ -556,6 +646,8 @@ class AnswerFilters(Extension):
                 "package_name_problem": package_name_problem,
                 "import_path_problem": import_path_problem,
                 "environment_variable_problem": environment_variable_problem,
+                "environment_parts_problem": environment_parts_problem,
+                "cache_attribute_problem": cache_attribute_problem,
                 "bool_answer_problem": bool_answer_problem,
                 "whole_number_problem": whole_number_problem,
                 "derived_answer_problem": derived_answer_problem,
