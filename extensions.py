@@ -451,9 +451,9 @@ def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
     missing = [part for part in required if part not in parts]
     if missing:
         return (
-            f"name the variable{'s' if len(missing) > 1 else ''} of "
-            f"{' and '.join(missing)} too (e.g. {example}): without them the "
-            "app would reach its own server, or xdist workers share a database"
+            f"add the {' and '.join(missing)} part{'s' if len(missing) > 1 else ''}"
+            f" (e.g. {example}): without them the app would reach its own "
+            "server, or xdist workers share a database"
         )
     others = {
         name
@@ -745,6 +745,24 @@ def adoption_verdict(dst_path: Any, answers: dict[str, Any]) -> bool:
     )
 
 
+def missing_cache_answer(dst_path: Any) -> str:
+    """The refusal of an adoption with cache=redis and neither cache_dependency
+    nor cache_attribute: both forms, and the attribute the project's code sets
+    to a Redis client where it sets one."""
+    project = _judged(dst_path)
+    found = _hooks_module("project_survey").redis_attributes(project) if project else []
+    attribute = (
+        f"your app sets app.{found[0]} to a Redis client: -d cache_attribute={found[0]}"
+        if found
+        else "e.g. -d cache_attribute=state.redis"
+    )
+    return (
+        "cache_dependency is required: pass -d cache_dependency=myapp.deps:get_redis "
+        "(your dependency giving the app's Redis client), or cache_attribute where "
+        f"your routes read the client off the app ({attribute})."
+    )
+
+
 def import_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str:
     """Why the import path answering `question` names the wrong object (a
     sessionmaker for db_session_dependency, a dependency no route uses), with
@@ -766,4 +784,5 @@ class AdoptionExtension(Extension):
         environment.globals["adoption_default"] = adoption_default
         environment.globals["adoption_refusal"] = adoption_refusal
         environment.globals["import_refusal"] = import_refusal
+        environment.globals["missing_cache_answer"] = missing_cache_answer
         environment.globals["adoption_verdict"] = adoption_verdict

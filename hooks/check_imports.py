@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from adopt_support import import_roots, in_copier_scratch_copy
-from project_survey import NOT_SEARCHED
+from project_survey import NOT_SEARCHED, redis_attributes
 
 # Runs in the project's interpreter: imports each answer and reports one JSON
 # object per answer on stdout.
@@ -171,7 +171,7 @@ FIXES = {
     "unused": (
         "no route of the app depends on {detail}, directly or through other "
         "dependencies, so overriding it changes nothing (a resource kept on "
-        "app.state and read there is never replaced)",
+        "app.state and read there is never replaced{attribute})",
         "name the dependency your routes use (their Depends(...)), or have "
         "them get the resource through one",
     ),
@@ -404,7 +404,19 @@ def explained(report: dict[str, str], roots: list[Path]) -> tuple[str, str]:
     """What failed, and the fix, for a report that is not "ok"."""
     what, fix = FIXES[report["status"]]
     roots_shown = ", ".join(str(root) for root in roots)
-    return what.format(detail=report["detail"], roots=roots_shown), fix
+    attribute = ""
+    if report["status"] == "unused" and report["question"] == "cache_dependency":
+        # The app keeps its Redis client on itself: that is the answer.
+        found = redis_attributes(roots[0])
+        attribute = (
+            f"; your app sets app.{found[0]} to a Redis client: answer "
+            f"-d cache_attribute={found[0]} instead of cache_dependency"
+            if found
+            else "; for a Redis client your lifespan keeps on the app, answer "
+            "cache_attribute (e.g. state.redis) instead of cache_dependency"
+        )
+    shown = what.format(detail=report["detail"], roots=roots_shown, attribute=attribute)
+    return shown, fix
 
 
 def main(arguments: list[str]) -> int:
