@@ -52,6 +52,19 @@ def docstring_text(value: str) -> str:
     return _python_escaped(value).replace('"', '\\"')
 
 
+def python_parts(value: str) -> str:
+    """`part=VARIABLE,...` (an answer environment_parts_problem accepted) as a
+    Python dict literal, one pair per line: {"host": "PG_HOST", ...}."""
+    pairs = [pair.partition("=") for pair in value.split(",") if pair]
+    if not pairs:
+        return "{}"
+    lines = "".join(
+        f"    {python_string(part)}: {python_string(variable)},\n"
+        for part, _, variable in pairs
+    )
+    return "{\n" + lines + "}"
+
+
 def _python_escaped(value: str) -> str:
     escaped = []
     for character in value:
@@ -638,6 +651,7 @@ class AnswerFilters(Extension):
         environment.filters.update(
             {
                 "python_string": python_string,
+                "python_parts": python_parts,
                 "docstring_text": docstring_text,
                 "toml_string": toml_string,
                 "markdown_text": markdown_text,
