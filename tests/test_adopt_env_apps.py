@@ -768,3 +768,34 @@ def test_the_import_check_names_the_answers_an_app_needs() -> None:
     assert "-d redis_url_env=REDIS_URL:" in " ".join(database_answered.split())
     assert "database_url_env" not in database_answered
     assert check_imports(project, both) == ""
+
+
+def test_the_import_check_names_the_parts_answer_and_the_attribute(
+    tmp_path: Path,
+) -> None:
+    """The scoreboard's settings require POSTGRES_PASSWORD: the import check
+    names the parts answer to give; a cache_dependency no route uses is
+    refused naming the attribute the lifespan sets to a Redis client."""
+    project = EXISTING_APPS / "env_parts"
+    services = {"async_db": "postgresql", "cache": "redis"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
+
+    def probe(*answers: str, environment: dict[str, str]) -> str:
+        result = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "hooks" / "check_imports.py"),
+             "app_import=app.main:app", *answers,
+             f"--environment={json.dumps(environment)}"],
+            cwd=project, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return " ".join(result.stdout.split()) if result.returncode else ""
+
+    unanswered = probe(environment=services)
+    parts = "host=POSTGRES_HOST,database=POSTGRES_DB,password=POSTGRES_PASSWORD"
+    answered = {**services, "database_env_parts": parts}
+
+    assert "-d database_env_parts=password=POSTGRES_PASSWORD,..." in unanswered
+    assert "host, port, user, database" in unanswered
+    assert "database_url_env" not in unanswered
+    assert probe(environment=answered) == ""
+    unused = probe("cache_dependency=app.config:Settings", environment=answered)
+    assert "-d cache_attribute=state.redis instead of cache_dependency" in unused
