@@ -702,6 +702,8 @@ RUFF_ANSWERS = {
         "redis_url_env": "REDIS_URL",
         "concurrency": True,
     },
+    # Answered on the scoreboard (env_parts), whose objects they name.
+    "parts-attribute": LAYOUTS["env_parts"].answers,
 }
 
 
@@ -713,7 +715,8 @@ def test_the_adopted_harness_passes_ruff(template: Path, tmp_path: Path) -> None
     failures = []
     for name, answers in RUFF_ANSWERS.items():
         project = tmp_path / name
-        shutil.copytree(EXISTING_APPS / "env_settings", project)
+        source = "env_parts" if answers.get("cache_attribute") else "env_settings"
+        shutil.copytree(EXISTING_APPS / source, project)
         copier.run_copy(
             str(template),
             str(project),
