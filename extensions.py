@@ -427,6 +427,11 @@ ENVIRONMENT_PARTS = {
     ),
     "redis_env_parts": (("host", "port", "db", "username", "password"), ("host", "db")),
 }
+# One variable, for the messages about one.
+ENVIRONMENT_PART_EXAMPLE = {
+    "database_env_parts": "POSTGRES_HOST",
+    "redis_env_parts": "REDIS_HOST",
+}
 ENVIRONMENT_PARTS_EXAMPLES = {
     "database_env_parts": "host=POSTGRES_HOST,port=POSTGRES_PORT,"
     "user=POSTGRES_USER,password=POSTGRES_PASSWORD,database=POSTGRES_DB",
@@ -445,7 +450,10 @@ def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
         return ""
     known, required = ENVIRONMENT_PARTS[question]
     example = ENVIRONMENT_PARTS_EXAMPLES[question]
-    form = f"use part=VARIABLE pairs separated by commas, e.g. {example}"
+    form = (
+        f"use part=VARIABLE pairs: e.g. {example}, separated by commas "
+        f"(parts: {', '.join(known)})"
+    )
     if not isinstance(value, str):
         return f"{form}, not {value!r}"
     if value != value.strip() or " " in value:
@@ -454,10 +462,12 @@ def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
     for pair in value.split(","):
         part, equals, variable = pair.partition("=")
         if not equals or part not in known:
-            return f"{form} (parts: {', '.join(known)}), not {pair!r}"
+            return f"{form}, not {pair!r}"
         if part in parts:
-            return f"name the {part} part once, not {parts[part]} and {variable}"
-        problem = environment_variable_problem(variable, question, example)
+            return f"name each part once: {part} is {parts[part]} and {variable}"
+        problem = environment_variable_problem(
+            variable, question, ENVIRONMENT_PART_EXAMPLE[question]
+        )
         if problem:
             return problem
         parts[part] = variable
@@ -497,13 +507,14 @@ def cache_attribute_problem(value: Any) -> str:
         if isinstance(value, str) and value.strip() != value:
             return "remove the whitespace"
         return (
-            "use the attribute as read from the app: state.redis for "
-            f"app.state.redis, redis for app.redis; not {text!r}"
+            "use e.g. state.redis: the attribute from the app (state.redis for "
+            f"app.state.redis, redis for app.redis), not {text!r}"
         )
     if value.startswith("app."):
         return f"leave out the app itself: {value.removeprefix('app.')}"
-    if any(keyword.iskeyword(name) for name in value.split(".")):
-        return f"use the attribute as read from the app, not {text!r}"
+    keywords = [name for name in value.split(".") if keyword.iskeyword(name)]
+    if keywords:
+        return f"use e.g. state.redis ({keywords[0]!r} is a keyword)"
     return ""
 
 

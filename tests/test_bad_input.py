@@ -162,7 +162,10 @@ BAD_INPUTS: dict[str, BadInput] = {
         ADOPTED_PG_SCHEMA,
     ),
     "database-env-parts-a-url": BadInput(
-        "database_env_parts", "DATABASE_URL", "part=VARIABLE pairs", ADOPTED_PG_SCHEMA
+        "database_env_parts",
+        "DATABASE_URL",
+        "use part=VARIABLE pairs",
+        ADOPTED_PG_SCHEMA,
     ),
     "redis-env-parts-unknown-part": BadInput(
         "redis_env_parts",
