@@ -605,6 +605,28 @@ def adopted(
     asyncio.run(_on_server([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)']))
 
 
+def adopted_environment(
+    adopted: Adopted, label: str, test_redis: bool
+) -> dict[str, str]:
+    """The adopted suite's environment, as the team's CI sets it: the app's
+    variables naming its own database and Redis, the harness's test services
+    (without TEST_REDIS_URL: a developer without Redis, the app's unset)."""
+    variables = adopted.layout.variables(adopted.app_url, app_redis())
+    environment = suite_environment(
+        adopted.project,
+        **variables,
+        TEST_DATABASE_URL=database_url_for(f"{adopted.name}_{label}"),
+    )
+    if test_redis:
+        environment["TEST_REDIS_URL"] = redis_url_for_generated_suites()
+    else:
+        environment.pop("TEST_REDIS_URL", None)
+        for name in variables:
+            if name.startswith("REDIS_"):
+                environment.pop(name)
+    return environment
+
+
 def run_adopted(
     adopted: Adopted, workers: str | None, test_redis: bool
 ) -> subprocess.CompletedProcess[str]:
@@ -612,21 +634,7 @@ def run_adopted(
     harness's test services; the layout's Redis team tests of the other kind
     left out. Fails unless every test passes, as many as before adopting plus
     the harness's and the team's."""
-    label = f"{adopted.name}_{workers or 'serial'}"
-    variables = adopted.layout.variables(adopted.app_url, app_redis())
-    environment = suite_environment(
-        adopted.project,
-        **variables,
-        TEST_DATABASE_URL=database_url_for(label),
-    )
-    if test_redis:
-        environment["TEST_REDIS_URL"] = redis_url_for_generated_suites()
-    else:
-        # A developer without Redis: the app's Redis variables unset.
-        environment.pop("TEST_REDIS_URL", None)
-        for name in variables:
-            if name.startswith("REDIS_"):
-                environment.pop(name)
+    environment = adopted_environment(adopted, workers or "serial", test_redis)
     args = ["-n", workers, "--dist", "loadfile"] if workers else ["-p", "no:xdist"]
     expected = (
         adopted.own_counts["passed"] + SMOKE_TESTS + adopted.layout.team_test_count
@@ -679,6 +687,41 @@ def test_settings_with_a_redis_client_built_at_import(
     finally:
         # The server outlives the run: leave the database as the run found it.
         remove_sentinel(app_redis())
+
+
+@pytest.mark.parametrize("adopted", [layout("env_parts")], indirect=True)
+def test_an_attribute_the_lifespan_never_sets_fails_with_the_fix(
+    adopted: Adopted,
+) -> None:
+    """cache_attribute naming an attribute the lifespan leaves unset: every
+    test starting the lifespan fails with one message, no traceback."""
+    project_module = adopted.project / "tests" / "harness" / "_project.py"
+    answered = project_module.read_text()
+    project_module.write_text(
+        answered.replace(
+            'CACHE_ATTRIBUTE = "state.redis"', 'CACHE_ATTRIBUTE = "state.cache"'
+        )
+    )
+    try:
+        result = run_suite(
+            adopted.project,
+            "-p",
+            "no:xdist",
+            "tests/test_harness_smoke.py",
+            env=adopted_environment(adopted, "wrong_attribute", test_redis=False),
+        )
+    finally:
+        project_module.write_text(answered)
+
+    output = " ".join(result.stdout.split())
+    assert outcome_counts(result.stdout) == {"errors": SMOKE_TESTS}, output
+    assert (
+        "cache_attribute=state.cache: once the app's lifespan has run, "
+        "app.state.cache holds nothing, not a redis.asyncio client" in output
+    )
+    assert "Fix: answer cache_attribute with the attribute your lifespan sets" in output
+    assert "Traceback" not in output
+    assert "lifespan.py" not in output
 
 
 # What generated projects are checked with (template/pyproject.toml.jinja): an
