@@ -161,6 +161,12 @@ BAD_INPUTS: dict[str, BadInput] = {
         "add the database part",
         ADOPTED_PG_SCHEMA,
     ),
+    "database-env-parts-on-sqlite": BadInput(
+        "database_env_parts",
+        "host=PG_HOST,database=PG_DB",
+        "answer database_url_env instead",
+        ADOPTED_DB_SCHEMA,
+    ),
     "database-env-parts-a-url": BadInput(
         "database_env_parts",
         "DATABASE_URL",
