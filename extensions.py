@@ -80,6 +80,19 @@ def docstring_text(value: str) -> str:
     return _python_escaped(value).replace('"', '\\"')
 
 
+def python_parts(value: str) -> str:
+    """`part=VARIABLE,...` (an answer environment_parts_problem accepted) as a
+    Python dict literal, one pair per line: {"host": "PG_HOST", ...}."""
+    pairs = [pair.partition("=") for pair in value.split(",") if pair]
+    if not pairs:
+        return "{}"
+    lines = "".join(
+        f"    {python_string(part)}: {python_string(variable)},\n"
+        for part, _, variable in pairs
+    )
+    return "{\n" + lines + "}"
+
+
 def _python_escaped(value: str) -> str:
     escaped = []
     for character in value:
@@ -436,6 +449,107 @@ def environment_variable_problem(
     return ""
 
 
+# The parts an engine or a Redis client is built from, which the harness can
+# point at its test services, and those it cannot do without: the server, and
+# the database that keeps each xdist worker apart.
+ENVIRONMENT_PARTS = {
+    "database_env_parts": (
+        ("host", "port", "user", "password", "database"),
+        ("host", "database"),
+    ),
+    "redis_env_parts": (("host", "port", "db", "username", "password"), ("host", "db")),
+}
+# One variable, for the messages about one.
+ENVIRONMENT_PART_EXAMPLE = {
+    "database_env_parts": "POSTGRES_HOST",
+    "redis_env_parts": "REDIS_HOST",
+}
+ENVIRONMENT_PARTS_EXAMPLES = {
+    "database_env_parts": "host=POSTGRES_HOST,port=POSTGRES_PORT,"
+    "user=POSTGRES_USER,password=POSTGRES_PASSWORD,database=POSTGRES_DB",
+    "redis_env_parts": "host=REDIS_HOST,port=REDIS_PORT,db=REDIS_DB",
+}
+
+
+def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
+    """Refuse anything but `part=VARIABLE` pairs separated by commas (or empty).
+
+    Each part once, each a part the harness knows, the required ones present;
+    each variable a name no other answer (`taken`: the URL variables, the
+    other service's parts) already gives the harness.
+    """
+    if value == "":
+        return ""
+    known, required = ENVIRONMENT_PARTS[question]
+    example = ENVIRONMENT_PARTS_EXAMPLES[question]
+    form = (
+        f"use part=VARIABLE pairs: e.g. {example}, separated by commas "
+        f"(parts: {', '.join(known)})"
+    )
+    if not isinstance(value, str):
+        return f"{form}, not {value!r}"
+    if value != value.strip() or " " in value:
+        return f"remove the whitespace ({form})"
+    parts: dict[str, str] = {}
+    for pair in value.split(","):
+        part, equals, variable = pair.partition("=")
+        if not equals or part not in known:
+            return f"{form}, not {pair!r}"
+        if part in parts:
+            return f"name each part once: {part} is {parts[part]} and {variable}"
+        problem = environment_variable_problem(
+            variable, question, ENVIRONMENT_PART_EXAMPLE[question]
+        )
+        if problem:
+            return problem
+        parts[part] = variable
+    missing = [part for part in required if part not in parts]
+    if missing:
+        return (
+            f"add the {' and '.join(missing)} part{'s' if len(missing) > 1 else ''}"
+            f" (e.g. {example}): without them the app would reach its own "
+            "server, or xdist workers share a database"
+        )
+    others = {
+        name
+        for answer in taken
+        if answer
+        for name in str(answer).replace("=", ",").split(",")
+    }
+    shared = [variable for variable in parts.values() if variable in others]
+    duplicated = {v for v in parts.values() if list(parts.values()).count(v) > 1}
+    if shared or duplicated:
+        named_twice = (shared or sorted(duplicated))[0]
+        return (
+            f"use a variable of its own for each part: {named_twice} is named "
+            "by another part or answer"
+        )
+    return ""
+
+
+_ATTRIBUTE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def cache_attribute_problem(value: Any) -> str:
+    """Refuse anything but a dotted attribute path from the app (or empty)."""
+    if value == "":
+        return ""
+    text = value if isinstance(value, str) else repr(value)
+    if not isinstance(value, str) or not _ATTRIBUTE_PATH.fullmatch(value):
+        if isinstance(value, str) and value.strip() != value:
+            return "remove the whitespace"
+        return (
+            "use e.g. state.redis: the attribute from the app (state.redis for "
+            f"app.state.redis, redis for app.redis), not {text!r}"
+        )
+    if value.startswith("app."):
+        return f"leave out the app itself: {value.removeprefix('app.')}"
+    keywords = [name for name in value.split(".") if keyword.iskeyword(name)]
+    if keywords:
+        return f"use e.g. state.redis ({keywords[0]!r} is a keyword)"
+    return ""
+
+
 # ── Yes/no answers and derived answers ────────────────────────────────────────
 
 # The words Copier reads as yes or no (besides YAML's own booleans).
@@ -590,6 +704,7 @@ class AnswerFilters(Extension):
         environment.filters.update(
             {
                 "python_string": python_string,
+                "python_parts": python_parts,
                 "docstring_text": docstring_text,
                 "toml_string": toml_string,
                 "markdown_text": markdown_text,
@@ -598,6 +713,8 @@ class AnswerFilters(Extension):
                 "package_name_problem": package_name_problem,
                 "import_path_problem": import_path_problem,
                 "environment_variable_problem": environment_variable_problem,
+                "environment_parts_problem": environment_parts_problem,
+                "cache_attribute_problem": cache_attribute_problem,
                 "bool_answer_problem": bool_answer_problem,
                 "whole_number_problem": whole_number_problem,
                 "derived_answer_problem": derived_answer_problem,
@@ -695,6 +812,24 @@ def adoption_verdict(dst_path: Any, answers: dict[str, Any]) -> bool:
     )
 
 
+def missing_cache_answer(dst_path: Any) -> str:
+    """The refusal of an adoption with cache=redis and neither cache_dependency
+    nor cache_attribute: both forms, and the attribute the project's code sets
+    to a Redis client where it sets one."""
+    project = _judged(dst_path)
+    found = _hooks_module("project_survey").redis_attributes(project) if project else []
+    attribute = (
+        f"your app sets app.{found[0]} to a Redis client: -d cache_attribute={found[0]}"
+        if found
+        else "e.g. -d cache_attribute=state.redis"
+    )
+    return (
+        "cache_dependency is required: pass -d cache_dependency=myapp.deps:get_redis "
+        "(your dependency giving the app's Redis client), or cache_attribute where "
+        f"your routes read the client off the app ({attribute})."
+    )
+
+
 def import_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str:
     """Why the import path answering `question` names the wrong object (a
     synchronous sessionmaker for db_session_dependency, a dependency no route
@@ -717,4 +852,5 @@ class AdoptionExtension(Extension):
         environment.globals["adoption_default"] = adoption_default
         environment.globals["adoption_refusal"] = adoption_refusal
         environment.globals["import_refusal"] = import_refusal
+        environment.globals["missing_cache_answer"] = missing_cache_answer
         environment.globals["adoption_verdict"] = adoption_verdict

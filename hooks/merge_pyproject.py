@@ -57,7 +57,15 @@ def harness_pytest_settings(
     testpaths = current_value(survey.pytest_config, "testpaths")
     if testpaths is not None and not covers_harness_tests(testpaths):
         settings["testpaths"] = [*testpaths, "tests/test_harness_smoke.py"]
-    if answers.get("database_url_env") or answers.get("redis_url_env"):
+    if any(
+        answers.get(answer)
+        for answer in (
+            "database_url_env",
+            "redis_url_env",
+            "database_env_parts",
+            "redis_env_parts",
+        )
+    ):
         # The harness loaded before any conftest.py, its environment module
         # first: the app's variables are set before anything imports the app.
         # (The whole package, not the one module: a package pytest imported

@@ -94,6 +94,9 @@ class Survey:
     installed: dict[str, str] = field(default_factory=dict)  # in .venv, if any
     # Every declaration, where it is (a package may be declared more than once).
     declarations: list[Declaration] = field(default_factory=list)
+    # Attributes of the app the project's code sets to a Redis client, from
+    # the app ("state.redis" for `app.state.redis = Redis(...)`).
+    redis_attributes: list[str] = field(default_factory=list)
 
     @property
     def asyncio_mode(self) -> str | None:
@@ -365,6 +368,61 @@ def marked_test_files(project: Path, marker: str) -> list[str]:
     ]
 
 
+def _attribute_path(node: ast.expr) -> list[str]:
+    """`app.state.redis` as ["app", "state", "redis"]; [] for anything else."""
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.insert(0, node.attr)
+        node = node.value
+    return [node.id, *names] if isinstance(node, ast.Name) and names else []
+
+
+def _makes_a_redis_client(node: ast.expr | None) -> bool:
+    """`Redis(...)`, `redis.asyncio.from_url(...)`, `await aioredis.from_url(...)`."""
+    if isinstance(node, ast.Await):
+        node = node.value
+    if not isinstance(node, ast.Call):
+        return False
+    called = _attribute_path(node.func) or (
+        [node.func.id] if isinstance(node.func, ast.Name) else []
+    )
+    return any("redis" in name.lower() for name in called) or called[-1:] == [
+        "from_url"
+    ]
+
+
+def redis_attributes(project: Path) -> list[str]:
+    """Where the project's code (its tests aside) keeps a Redis client on the
+    app: `app.state.redis = Redis(...)` gives "state.redis", `app.redis = ...`
+    "redis"."""
+    found: list[str] = []
+    for path in _searched_files(project, "*.py"):
+        relative = path.relative_to(project).parts
+        if "tests" in relative or path.name.startswith(("test_", "conftest")):
+            continue
+        try:
+            tree = ast.parse(path.read_text(errors="replace"))
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Assign | ast.AnnAssign):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names = _attribute_path(target)[1:]
+                if names[:1] == ["app"]:  # request.app.state.redis
+                    names = names[1:]
+                if (
+                    names
+                    and names[:-1] in ([], ["state"])
+                    and _attribute_path(target)[0] not in ("self", "cls")
+                    and _makes_a_redis_client(node.value)
+                    and ".".join(names) not in found
+                ):
+                    found.append(".".join(names))
+    return found
+
+
 def survey(project: Path | str) -> Survey:
     project = Path(project)
     return Survey(
@@ -376,4 +434,5 @@ def survey(project: Path | str) -> Survey:
         anyio_marked=marked_test_files(project, "anyio"),
         asyncio_marked=marked_test_files(project, "asyncio"),
         installed=installed_versions(project),
+        redis_attributes=redis_attributes(project),
     )

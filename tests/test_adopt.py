@@ -79,6 +79,9 @@ class Layout:
     refused_tests: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # Answers adopting must have chosen (the fitting defaults).
     chosen: dict[str, Any] = field(default_factory=dict)
+    # The directory under existing_apps/ when another layout's app is adopted
+    # with other answers (empty: the layout's name).
+    source: str = ""
 
     def smoke_tests(self) -> list[str]:
         smoke = [f"{SMOKE_TEST}::test_client_serves_the_app"]
@@ -137,6 +140,26 @@ LAYOUTS = {
         ),
         async_client=True,
         added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
+    ),
+    # The same factory answered with the attribute its lifespan keeps the
+    # Redis client on (`app.state.redis`): the harness puts the test's client
+    # there, on instances whose lifespans run for the whole session.
+    "factory_attribute": Layout(
+        answers={
+            "app_import": "greeter.main:create_app()",
+            "concurrency": True,
+            "async_runner": "anyio",
+            "cache": "redis",
+            "cache_attribute": "state.redis",
+            "redis_url_env": "GREETER_REDIS_URL",
+        },
+        own_tests=(
+            "tests/test_greet.py::test_greets_politely",
+            "tests/test_greet.py::test_counts_each_visit",
+        ),
+        async_client=True,
+        added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
+        source="factory",
     ),
     # pytest 9's native [tool.pytest] table: the settings go into it, never
     # into a second [tool.pytest.ini_options] that pytest refuses to start with.
@@ -326,7 +349,7 @@ def adopted(
     name: str = request.param
     layout = LAYOUTS[name]
     project = tmp_path_factory.mktemp(name) / "project"
-    shutil.copytree(EXISTING_APPS / name, project)
+    shutil.copytree(EXISTING_APPS / (layout.source or name), project)
     before = snapshot(project)
     own = run_own_suite(project)
     assert own.returncode == 0, own.stdout + own.stderr
@@ -386,7 +409,9 @@ def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(
     if "pyproject.toml" in adopted.before:
         # Floors below the harness's are raised in place (tests/test_adopt_fit.py).
         pristine = tmp_path / "pristine"
-        shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+        shutil.copytree(
+            EXISTING_APPS / (adopted.layout.source or adopted.name), pristine
+        )
         merging = hook_module("merge_pyproject")
         document = tomlkit.parse(adopted.before["pyproject.toml"].decode())
         answers = {**NO_ASYNC_ANSWERS, **read_answers(adopted.project)}
@@ -413,7 +438,7 @@ def test_pytest_settings_go_where_the_project_keeps_them(
     survey = hook_module("project_survey")
     after = survey.pytest_config(adopted.project)
     pristine = tmp_path / "pristine"
-    shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+    shutil.copytree(EXISTING_APPS / (adopted.layout.source or adopted.name), pristine)
     before = survey.pytest_config(pristine)
 
     if before.exists:

@@ -54,6 +54,11 @@ ADOPTED_DB_AND_CACHE = (
     ("database_url_env", "APP_URL"),
     *ADOPTED_CACHE_DEPENDENCY[len(ADOPTED_APP) :],
 )
+ADOPTED_PG_SCHEMA = (
+    *ADOPTED_APP,
+    ("async_db", "postgresql"),
+    *ADOPTED_DB_SCHEMA[len(ADOPTED_APP) + 1 :],
+)
 VARIABLE_NAME = "letters, digits and _, not starting with a digit"
 HARNESS_VARIABLE = "is the harness's (or pytest's) own"
 ONE_LINE = "remove the whitespace"
@@ -141,6 +146,54 @@ BAD_INPUTS: dict[str, BadInput] = {
     ),
     "redis-url-env-the-database-one": BadInput(
         "redis_url_env", "APP_URL", "cannot name both", ADOPTED_DB_AND_CACHE
+    ),
+    "cache-attribute-called": BadInput(
+        "cache_attribute",
+        "state.redis()",
+        "state.redis for app.state.redis",
+        ADOPTED_CACHE,
+    ),
+    "cache-attribute-and-dependency": BadInput(
+        "cache_dependency",
+        "main:get_cache",
+        "cache_attribute or cache_dependency, not both",
+        (*ADOPTED_CACHE, ("cache_attribute", "state.redis")),
+    ),
+    "database-env-parts-no-database": BadInput(
+        "database_env_parts",
+        "host=PG_HOST,port=PG_PORT",
+        "add the database part",
+        ADOPTED_PG_SCHEMA,
+    ),
+    "database-env-parts-on-sqlite": BadInput(
+        "database_env_parts",
+        "host=PG_HOST,database=PG_DB",
+        "answer database_url_env instead",
+        ADOPTED_DB_SCHEMA,
+    ),
+    "database-env-parts-a-url": BadInput(
+        "database_env_parts",
+        "DATABASE_URL",
+        "use part=VARIABLE pairs",
+        ADOPTED_PG_SCHEMA,
+    ),
+    "redis-env-parts-unknown-part": BadInput(
+        "redis_env_parts",
+        "server=REDIS_HOST,db=REDIS_DB",
+        "parts: host, port, db",
+        ADOPTED_CACHE_DEPENDENCY,
+    ),
+    "redis-env-parts-the-database-url": BadInput(
+        "redis_env_parts",
+        "host=APP_URL,db=REDIS_DB",
+        "of its own",
+        ADOPTED_DB_AND_CACHE,
+    ),
+    "redis-env-parts-the-harness-own": BadInput(
+        "redis_env_parts",
+        "host=TEST_REDIS_URL,db=REDIS_DB",
+        HARNESS_VARIABLE,
+        ADOPTED_CACHE_DEPENDENCY,
     ),
     "fixture-prefix-no-underscore": BadInput(
         "fixture_prefix", "harness", 'use a word ending in "_"', ADOPTED_APP

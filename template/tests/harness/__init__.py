@@ -33,9 +33,8 @@ def _modules() -> list[str]:
     wanted = {
         # First: it points the app's variables at the test services before the
         # app is imported.
-        "environment": bool(
-            _project.DATABASE_URL_VARIABLE or _project.REDIS_URL_VARIABLE
-        ),
+        "environment": _project.DATABASE_FROM_ENVIRONMENT
+        or _project.REDIS_FROM_ENVIRONMENT,
         "app": True,
         "sync_client": True,
         "async_client": _project.ASYNC_CLIENT,
@@ -44,7 +43,7 @@ def _modules() -> list[str]:
         "database": database,
         "factories": database and _project.FACTORIES,
         "migrations": database and bool(_project.ALEMBIC_INI),
-        "cache": bool(_project.CACHE_DEPENDENCY),
+        "cache": _project.CACHE,
         "user": bool(_project.CURRENT_USER_DEPENDENCY)
         and _project.SCAFFOLD == "service",
         "signed_in": bool(_project.CURRENT_USER_DEPENDENCY),
