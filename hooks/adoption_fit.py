@@ -13,6 +13,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
+from dependencies import REQUIREMENTS
 from project_survey import HARNESS_FIXTURES, Survey, package_name
 
 # Why the harness needs each floor, and the way through when a project's pins
@@ -67,7 +68,9 @@ def fitting(
         if survey.uses_anyio and not survey.uses_pytest_asyncio:
             return "anyio"
         # A pytest-asyncio pinned below what the harness needs: anyio fits it.
-        if survey.asyncio_mode != "auto" and _conflict(survey, "pytest-asyncio>=1.2"):
+        if survey.asyncio_mode != "auto" and _conflict(
+            survey, adopted_requirement("pytest-asyncio")
+        ):
             return "anyio"
         return "pytest-asyncio"
     if question == "asyncio_mode":
@@ -168,14 +171,6 @@ def _runner_refusal(survey: Survey, answer: str, answers: dict[str, Any]) -> str
                 'session-scoped backend. Make it @pytest.fixture(scope="session") '
                 "(your tests keep running on asyncio), then run Copier again."
             )
-    if answer == "pytest-asyncio" and survey.fixture("event_loop"):
-        fixture = survey.fixture("event_loop")
-        return (
-            f"{fixture.file} overrides the event_loop fixture, which pytest-asyncio "
-            "1.0 removed; the harness needs pytest-asyncio>=1.2 (loop_scope). "
-            "Answer async_runner=anyio, or move to pytest-asyncio>=1.2 (drop the "
-            "override; set asyncio_default_fixture_loop_scope instead) first."
-        )
     return ""
 
 
@@ -272,6 +267,11 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
         names += ["as_user", "authenticated_as"]
     assert set(names) <= set(HARNESS_FIXTURES)
     return names
+
+
+def adopted_requirement(name: str) -> str:
+    """The adopted harness's requirement on the package `name`."""
+    return next(r.adopted_spec for r in REQUIREMENTS if package_name(r.spec) == name)
 
 
 def _specifier(requirement: str) -> SpecifierSet | None:

@@ -79,6 +79,17 @@ class Requirement:
     harness: bool
     needed: Callable[[Answers], bool]
     purpose: str
+    # An adopted harness's own floor, where it runs on older releases than a
+    # new service declares (a project keeps the versions it has): the lowest
+    # version on which the adopted layouts pass (tests/test_adopt_versions.py).
+    adopted: str = ""
+    # What installing it brings along, beyond its own name: an adopting
+    # project whose pins exclude one of these cannot have this feature.
+    brings: tuple[str, ...] = ()
+
+    @property
+    def adopted_spec(self) -> str:
+        return self.adopted or self.spec
 
 
 REQUIREMENTS: tuple[Requirement, ...] = (
@@ -94,6 +105,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: answers["async_db"] != "none",
         "the async database layer",
+        adopted="sqlalchemy[asyncio]>=2.0.0",
     ),
     Requirement(
         "aiosqlite>=0.20",
@@ -108,6 +120,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: answers["async_db"] == "postgresql",
         "PostgreSQL driver for SQLAlchemy async",
+        adopted="asyncpg>=0.27",
     ),
     Requirement("alembic>=1.14", RUNTIME, True, _migrated, "the schema's migrations"),
     Requirement(
@@ -116,6 +129,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: answers["cache"] != "none",
         "redis.asyncio, the cache client",
+        adopted="redis>=4.5",
     ),
     Requirement(
         "pyjwt>=2.8",
@@ -125,11 +139,23 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "signs and checks the bearer tokens",
     ),
     # ── The tests ──
-    # 8.4 puts `pythonpath` on sys.path before loading `-p` plugins: an adopted
-    # harness is one (`-p tests.harness`), to set the app's environment first.
-    Requirement("pytest>=8.4", DEV, True, _always, "runs the tests"),
+    # A new service's: 8.4 puts `pythonpath` on sys.path before loading `-p`
+    # plugins. An adopted harness is loaded by tests/conftest.py, and runs on
+    # what the project has (`-p tests.harness`, for an app that reads its
+    # variables at import, needs the project's root on sys.path before 8.4:
+    # `python -m pytest` puts it there).
+    Requirement(
+        "pytest>=8.4", DEV, True, _always, "runs the tests", adopted="pytest>=7.2"
+    ),
     # The harness gives each xdist worker its own database and Redis index.
-    Requirement("pytest-xdist>=3.6.1", DEV, True, _always, "runs them in parallel"),
+    Requirement(
+        "pytest-xdist>=3.6.1",
+        DEV,
+        True,
+        _always,
+        "runs them in parallel",
+        adopted="pytest-xdist>=3.2",
+    ),
     Requirement("ruff>=0.8", DEV, False, _always, "lint and format"),
     # Only a new service: its CI gates on coverage and may split the suite
     # across runners; an adopted harness leaves the project's CI alone.
@@ -155,6 +181,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: _async_client(answers) or not _new_starlette(answers),
         "httpx.AsyncClient; the transport of a Starlette before 1.10's TestClient",
+        # Before 0.28 `AsyncClient(app=...)` still works: projects keep theirs.
+        adopted="httpx>=0.23",
     ),
     Requirement(
         "asgi-lifespan>=2.1",
@@ -162,6 +190,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: _async_client(answers) or _inline_client(answers),
         "runs the app's lifespan for async_client and the inline client",
+        adopted="asgi-lifespan>=2.0",
     ),
     Requirement(
         "pytest-asyncio>=1.2",
@@ -171,6 +200,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
             _async_client(answers) and answers["async_runner"] == "pytest-asyncio"
         ),
         "runs the async tests",
+        # Before 0.24 (no loop_scope) the harness runs its async fixtures on a
+        # session loop of its own (definitions.py).
+        adopted="pytest-asyncio>=0.20",
     ),
     Requirement(
         "anyio>=4.10",
@@ -181,6 +213,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
             or _inline_client(answers)
         ),
         "runs the async tests (its pytest plugin); drives the inline client",
+        adopted="anyio>=3.6",
     ),
     Requirement(
         "httpx-ws>=0.9",
@@ -188,6 +221,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: bool(answers["websockets"]),
         "WebSockets over async_client",
+        # httpx-ws 0.9 requires anyio 4 and httpcore 1 (httpx 0.25.1 on).
+        brings=("anyio>=4", "httpx>=0.25.1"),
     ),
     # The embedded PostgreSQL the tests start when TEST_DATABASE_URL is unset:
     # the server's binaries in a wheel; filelock and psutil let xdist workers
@@ -222,6 +257,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: answers["cache"] != "none",
         "the in-process Redis of the cache fixture",
+        adopted="fakeredis>=2.10",
     ),
 )
 
@@ -245,7 +281,18 @@ def harness_requirements(answers: Answers, *, old_starlette: bool = False) -> li
     judged = {**answers, OLD_STARLETTE: old_starlette}
     wanted = [r for r in REQUIREMENTS if r.harness and r.needed(judged)]
     # The test tools first, then the libraries the harness shares with the app.
-    return [r.spec for r in sorted(wanted, key=lambda r: r.group != DEV)]
+    return [r.adopted_spec for r in sorted(wanted, key=lambda r: r.group != DEV)]
+
+
+def brought_along(requirements: Sequence[str]) -> list[str]:
+    """What the adopted harness's `requirements` bring along (Requirement.brings)."""
+    specs = set(requirements)
+    return [
+        brought
+        for requirement in REQUIREMENTS
+        if requirement.adopted_spec in specs
+        for brought in requirement.brings
+    ]
 
 
 # ── Reading and changing a pyproject.toml ────────────────────────────────────
