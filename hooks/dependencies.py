@@ -154,7 +154,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         _always,
         "runs them in parallel",
-        adopted="pytest-xdist>=3.2",
+        adopted="pytest-xdist>=3.0.2",
     ),
     Requirement("ruff>=0.8", DEV, False, _always, "lint and format"),
     # Only a new service: its CI gates on coverage and may split the suite
@@ -182,15 +182,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         lambda answers: _async_client(answers) or not _new_starlette(answers),
         "httpx.AsyncClient; the transport of a Starlette before 1.10's TestClient",
         # Before 0.28 `AsyncClient(app=...)` still works: projects keep theirs.
-        adopted="httpx>=0.23",
+        # 0.23.0 imports `cgi`, deprecated (an error under -W error).
+        adopted="httpx>=0.23.1",
     ),
     Requirement(
         "asgi-lifespan>=2.1",
         DEV,
         True,
         lambda answers: _async_client(answers) or _inline_client(answers),
+        # 2.0's LifespanManager gives no app carrying the lifespan's state.
         "runs the app's lifespan for async_client and the inline client",
-        adopted="asgi-lifespan>=2.0",
     ),
     Requirement(
         "pytest-asyncio>=1.2",
@@ -213,7 +214,6 @@ REQUIREMENTS: tuple[Requirement, ...] = (
             or _inline_client(answers)
         ),
         "runs the async tests (its pytest plugin); drives the inline client",
-        adopted="anyio>=3.6",
     ),
     Requirement(
         "httpx-ws>=0.9",

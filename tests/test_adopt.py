@@ -30,12 +30,13 @@ import copier
 import pytest
 import team_tests
 import tomlkit
-from releases import commit_everything, replace_in, versioned_template
+from releases import commit_everything, git, replace_in, versioned_template
 from rendering import (
     HARNESS_ANSWERS_FILE,
     REPO_ROOT,
     assert_suite_passes,
     database_url_for,
+    install_own_pins,
     outcome_counts,
     read_answers,
     redis_url_for_generated_suites,
@@ -43,6 +44,7 @@ from rendering import (
     run_suite,
     suite_environment,
 )
+from rendering import run_own_suite as run_in_own_environment
 
 EXISTING_APPS = Path(__file__).parent / "existing_apps"
 HOOKS = REPO_ROOT / "hooks"
@@ -65,7 +67,7 @@ MERGED_INTO = (
 )
 # Settings adopting may extend with the entries the harness needs.
 LIST_SETTINGS = ("testpaths", "pythonpath")
-NOT_SNAPSHOTTED = {".git", "__pycache__", ".pytest_cache", ".ruff_cache"}
+NOT_SNAPSHOTTED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class Layout:
     refused_tests: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # Answers adopting must have chosen (the fitting defaults).
     chosen: dict[str, Any] = field(default_factory=dict)
+    # Its suites run in its own .venv, installed from its pins (old releases
+    # this test environment does not have), before and after adopting.
+    own_environment: bool = False
 
     def smoke_tests(self) -> list[str]:
         smoke = [f"{SMOKE_TEST}::test_client_serves_the_app"]
@@ -102,6 +107,14 @@ class Layout:
         if self.answers.get("cache") == "redis":
             extra["TEST_REDIS_URL"] = redis_url_for_generated_suites()
         return suite_environment(project, **extra)
+
+    def run(
+        self, project: Path, *pytest_args: str, env: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
+        """The project's whole suite, in the environment it runs in."""
+        if self.own_environment:
+            return run_in_own_environment(project, env, *pytest_args)
+        return run_suite(project, *pytest_args, env=env)
 
 
 LAYOUTS = {
@@ -258,6 +271,45 @@ LAYOUTS = {
         async_client=True,
         added_tests={"tests/test_with_the_harness.py": team_tests.LEDGER},
     ),
+    # Pinned exactly in Poetry tables, two years old: pytest 7.2, pytest-asyncio
+    # 0.20 with the project's own session `event_loop`, httpx 0.23 (its tests
+    # use `AsyncClient(app=app)`), FastAPI 0.95 on Starlette 0.26, SQLAlchemy
+    # 2.0.0, asyncpg 0.27, redis-py 4.5, fakeredis 2.10. Adopting keeps every
+    # pin: the harness runs on them.
+    "poetry_old_stack": Layout(
+        answers={
+            "app_import": "depot.main:app",
+            "async_db": "postgresql",
+            "db_session_dependency": "depot.db:get_session",
+            "db_metadata": "depot.models:Base",
+            "cache": "redis",
+            "cache_dependency": "depot.cache:get_redis",
+            "concurrency": True,
+        },
+        own_tests=(
+            "tests/test_depot.py::test_health",
+            "tests/test_depot.py::test_deliveries_are_counted",
+            "tests/test_depot.py::test_health_through_the_test_client",
+        ),
+        async_client=True,
+        added_tests={"tests/test_with_the_harness.py": team_tests.DEPOT},
+        chosen={"async_runner": "pytest-asyncio", "asyncio_mode": "strict"},
+        own_environment=True,
+    ),
+    # Requirements files pinning pytest 7.4, pytest-asyncio 0.21 in auto mode,
+    # httpx 0.24; a test class with its own class-scoped `event_loop`.
+    "class_event_loop": Layout(
+        answers={"app_import": "tally.app:app", "concurrency": True},
+        own_tests=(
+            "tests/test_polls.py::TestAPoll::test_a_vote_is_counted",
+            "tests/test_polls.py::TestAPoll::test_the_count_is_kept_across_the_class",
+            "tests/test_polls.py::test_an_unknown_poll_has_no_votes",
+        ),
+        async_client=True,
+        added_tests={"tests/test_votes_with_the_harness.py": team_tests.TALLY},
+        chosen={"async_runner": "pytest-asyncio", "asyncio_mode": "auto"},
+        own_environment=True,
+    ),
 }
 
 
@@ -328,12 +380,21 @@ def adopted(
     project = tmp_path_factory.mktemp(name) / "project"
     shutil.copytree(EXISTING_APPS / name, project)
     before = snapshot(project)
-    own = run_own_suite(project)
+    if layout.own_environment:
+        pins = install_pins(project)
+        git(project, "init", "-q", "-b", "main")
+        (project / ".git" / "info" / "exclude").write_text(".venv/\n")
+        own = run_in_own_environment(project, suite_environment(project))
+    else:
+        own = run_own_suite(project)
     assert own.returncode == 0, own.stdout + own.stderr
     own_counts = outcome_counts(own.stdout)
     commit_everything(project, "the team's project")
     adopt(tagged_template, project, layout.answers, "1.0.0")
     after = snapshot(project)
+    if layout.own_environment:
+        # The team installs what adopting declared: its own pins stay as they were.
+        assert install_pins(project) == pins
     for path, source in layout.added_tests.items():
         (project / path).write_text(source)
     commit_everything(project, "adopt the FastAPI test harness")
@@ -477,7 +538,7 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
         (adopted.project / path).write_text(source)
     try:
         # -vv: one line per test even where the project's addopts has -q.
-        result = run_suite(adopted.project, "-vv", *args, env=env)
+        result = layout.run(adopted.project, "-vv", *args, env=env)
     finally:
         for path in layout.refused_tests:
             (adopted.project / path).unlink()
@@ -510,6 +571,16 @@ def passed_tests(output: str) -> set[str]:
             r"^(\S+::\S+) PASSED|PASSED (\S+::\S+)", output, re.M
         )
     }
+
+
+def install_pins(project: Path) -> dict[str, str]:
+    """Install everything the project declares into its .venv; return the
+    installed version of each package it declares with `==`."""
+    survey = hook_module("project_survey")
+    declared = [d for d in survey.declarations(project) if d.name != "python"]
+    install_own_pins(project, [d.text for d in declared], os.environ)
+    installed = survey.installed_versions(project)
+    return {d.name: installed[d.name] for d in declared if "==" in d.text}
 
 
 def run_own_suite(project: Path) -> subprocess.CompletedProcess[str]:
@@ -572,7 +643,7 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     assert V2_CHANGE[1] in (project / SMOKE_TEST).read_text()
     assert read_answers(project)["_commit"] == "2.0.0"
     env = adopted.layout.environment(project, f"{adopted.name}_update")
-    assert_suite_passes(run_suite(project, env=env))
+    assert_suite_passes(adopted.layout.run(project, env=env))
 
 
 def test_an_empty_prefix_beside_colliding_fixtures_is_refused(
