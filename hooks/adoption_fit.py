@@ -20,7 +20,7 @@ from project_survey import HARNESS_FIXTURES, Survey, package_name
 # exclude it.
 WHY = {
     "pytest-asyncio": (
-        "its async fixtures take loop_scope",
+        "the harness's async fixtures run on it",
         "answer async_runner=anyio (the harness then needs no pytest-asyncio), or "
         "raise your pin",
     ),
@@ -94,12 +94,10 @@ def refusal(
     `dependencies(answers, survey)` lists what the harness declares for answers.
     """
     answer = answers.get(question)
-    if question == "app_import":
-        return version_refusal(survey, dependencies(_NO_FEATURES, survey))
+    # Versions are judged once every answer is in (verdict): every conflict
+    # then comes in one message, never one Copier run at a time.
     if question == "async_runner":
-        return _runner_refusal(survey, answer, answers) or version_refusal(
-            survey, feature_requirements(survey, answers, dependencies)
-        )
+        return _runner_refusal(survey, answer, answers)
     if question == "asyncio_mode":
         return _mode_refusal(survey, answer)
     if question == "fixture_prefix":
@@ -387,6 +385,57 @@ def _floor_problems(survey: Survey, requirements: list[str]) -> list[str]:
     ]
 
 
+def _breaks(survey: Survey, name: str, floor: Version | None) -> str:
+    """Where raising the project's `name` to `floor` breaks its own code; or ''."""
+    if floor is None:
+        return ""
+    found = []
+    if name == "httpx" and floor >= Version("0.27") and survey.app_clients:
+        change = "removed" if floor >= Version("0.28") else "deprecated (warns)"
+        found.append(
+            f"httpx {floor} {change} `AsyncClient(app=...)`, which "
+            f"{_listed(survey.app_clients)} use: pass "
+            "`transport=httpx.ASGITransport(app=app)` there"
+        )
+    plugin = survey.declared.get("pytest-asyncio")
+    pins = _specifier(plugin) if plugin else None
+    if name == "pytest" and floor >= Version("8") and pins is not None:
+        if not any(pins.contains(v) for v in ("0.23.8", "0.24.0", "1.2.0")):
+            found.append(
+                f"your {plugin} predates pytest {floor} (pytest-asyncio 0.23 is "
+                "the first for pytest 8): raise it too"
+            )
+    override = survey.fixture("event_loop")
+    if name == "pytest-asyncio" and floor >= Version("1.0") and override:
+        found.append(
+            f"{override.file} overrides the event_loop fixture, which "
+            "pytest-asyncio 1.0 removed: drop it (set "
+            "asyncio_default_fixture_loop_scope instead)"
+        )
+    if not found:
+        return ""
+    return " (that breaks your own code: " + "; ".join(found) + ")"
+
+
+def _brought_conflicts(survey: Survey, requirements: list[str]) -> list[str]:
+    """Features whose requirement brings along a release the project's pins
+    exclude (httpx-ws 0.9 needs anyio 4): only that feature is refused."""
+    problems = []
+    for requirement in REQUIREMENTS:
+        if requirement.adopted_spec not in requirements:
+            continue
+        for brought in requirement.brings:
+            conflict = _conflict(survey, brought)
+            if conflict:
+                problems.append(
+                    f"{requirement.purpose} needs {requirement.adopted_spec}, which "
+                    f"needs {brought}, but {conflict}: answer without that "
+                    f"feature, or raise your pin to {brought}"
+                    + _breaks(survey, package_name(brought), harness_floor(brought))
+                )
+    return problems
+
+
 def version_refusal(survey: Survey, requirements: list[str]) -> str:
     problems = []
     for needed in requirements:
@@ -397,8 +446,9 @@ def version_refusal(survey: Survey, requirements: list[str]) -> str:
         why, fix = WHY.get(name, ("", f"raise your pin to {needed}"))
         problems.append(
             f"the harness needs {needed}{f' ({why})' if why else ''}, but {conflict}: "
-            f"{fix}"
+            f"{fix}" + _breaks(survey, name, harness_floor(needed))
         )
+    problems += _brought_conflicts(survey, requirements)
     problems += _floor_problems(survey, requirements)
     if not problems:
         return ""
@@ -413,16 +463,6 @@ def old_starlette(survey: Survey) -> bool:
     """The project's Starlette predates 1.10, whose TestClient runs on httpx2:
     the harness then goes with plain httpx, as that Starlette's TestClient does."""
     return bool(_conflict(survey, "starlette>=1.10"))
-
-
-def feature_requirements(
-    survey: Survey, answers: dict[str, Any], dependencies: Callable[..., list[str]]
-) -> list[str]:
-    """What the answered features add to the harness's base requirements."""
-    full = {**_NO_FEATURES, **answers}
-    full["needs_async_client"] = "async_client" in harness_fixture_names(full)
-    base = set(dependencies(_NO_FEATURES, survey))
-    return [r for r in dependencies(full, survey) if r not in base]
 
 
 _NO_FEATURES: dict[str, Any] = {

@@ -94,6 +94,8 @@ class Survey:
     installed: dict[str, str] = field(default_factory=dict)  # in .venv, if any
     # Every declaration, where it is (a package may be declared more than once).
     declarations: list[Declaration] = field(default_factory=list)
+    # Test files that hand httpx the app itself (`AsyncClient(app=app)`).
+    app_clients: list[str] = field(default_factory=list)
 
     @property
     def asyncio_mode(self) -> str | None:
@@ -365,6 +367,18 @@ def marked_test_files(project: Path, marker: str) -> list[str]:
     ]
 
 
+def app_client_files(project: Path) -> list[str]:
+    """Test files calling `AsyncClient(app=...)` or `Client(app=...)`: httpx 0.27
+    deprecated that argument and 0.28 removed it."""
+    pattern = re.compile(r"\b(?:Async)?Client\(\s*app\s*=")
+    return [
+        path.relative_to(project).as_posix()
+        for path in _searched_files(project, "*.py")
+        if (path.name.startswith("test") or path.name == "conftest.py")
+        and pattern.search(path.read_text(errors="replace"))
+    ]
+
+
 def survey(project: Path | str) -> Survey:
     project = Path(project)
     return Survey(
@@ -376,4 +390,5 @@ def survey(project: Path | str) -> Survey:
         anyio_marked=marked_test_files(project, "anyio"),
         asyncio_marked=marked_test_files(project, "asyncio"),
         installed=installed_versions(project),
+        app_clients=app_client_files(project),
     )

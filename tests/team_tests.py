@@ -451,9 +451,13 @@ async def test_twenty_parcels_posted_at_once_all_land(db_engine, async_client, r
 """
 
 # Tally's suite runs on pytest-asyncio 0.21 in auto mode, with a class-scoped
-# `event_loop` in its test class: the team's new tests need no marker.
+# `event_loop` in its test class: the team's new tests need no marker, and a
+# class of them keeps its own loop for its own class-scoped fixtures.
 TALLY = """\
 import asyncio
+
+import pytest
+import pytest_asyncio
 
 
 def test_an_unknown_poll_through_the_harness_client(client):
@@ -470,4 +474,24 @@ async def test_twenty_votes_at_once_are_all_counted(async_client):
     assert sorted(r.json()["votes"] for r in responses) == [
         before + n for n in range(1, 21)
     ]
+
+
+class TestAPollWithTheHarness:
+    @pytest.fixture(scope="class")
+    def event_loop(self):
+        loop = asyncio.new_event_loop()
+        yield loop
+        loop.close()
+
+    @pytest_asyncio.fixture(scope="class")
+    async def poll(self):
+        await asyncio.sleep(0)
+        return "picnic"
+
+    async def test_votes_at_once_beside_a_class_fixture(self, poll, async_client):
+        responses = await asyncio.gather(
+            *(async_client.post(f"/polls/{poll}/votes") for _ in range(5))
+        )
+
+        assert sorted(r.json()["votes"] for r in responses) == [1, 2, 3, 4, 5]
 """

@@ -15,6 +15,7 @@ flat layouts rely on the `pythonpath` the adoption merges into pyproject.toml.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import os
@@ -92,12 +93,22 @@ class Layout:
         return smoke
 
     def added_tests_ids(self) -> set[str]:
-        """Each test function the team added, as `path::name`."""
-        return {
-            f"{path}::{name}"
-            for path, source in self.added_tests.items()
-            for name in re.findall(r"^(?:async )?def (test_\w+)", source, re.M)
-        }
+        """Each test the team added, as `path::name` (`path::Class::name` in a
+        test class)."""
+        ids = set()
+        for path, source in self.added_tests.items():
+            for node in ast.parse(source).body:
+                if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                    ids |= {
+                        f"{path}::{node.name}::{method.name}"
+                        for method in node.body
+                        if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+                        and method.name.startswith("test_")
+                    }
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    if node.name.startswith("test_"):
+                        ids.add(f"{path}::{node.name}")
+        return ids
 
     def environment(self, project: Path, label: str) -> dict[str, str]:
         """The suite's environment: the real servers its answers need."""
@@ -715,7 +726,7 @@ def test_a_conflicting_pytest_setting_is_reported_never_overwritten(
     # fixtures depend on them, and the harness names the session loop itself.
     settings = tomlkit.parse(merged)["tool"]["pytest"]["ini_options"]
     assert "asyncio_default_fixture_loop_scope" not in settings
-    assert "pytest-asyncio>=1.2" in tomlkit.parse(merged)["dependency-groups"]["dev"]
+    assert "pytest-asyncio>=0.20" in tomlkit.parse(merged)["dependency-groups"]["dev"]
 
     again = run_hook(tmp_path, "merge_pyproject.py", answers)
 
@@ -996,35 +1007,55 @@ def test_the_defaults_fit_the_projects_async_setup(
         assert {key: recorded[key] for key in expected} == expected, layout
 
 
-def test_pins_the_harness_cannot_live_with_are_refused_before_writing(
+def test_pins_the_harness_cannot_live_with_are_refused_in_one_message(
     template: Path, tmp_path: Path
 ) -> None:
-    """A pinned old stack: pytest and httpx below the harness's floors."""
+    """Pins below even the adopted harness's floors, and a feature (WebSockets)
+    whose client needs newer releases: every conflict in one message, with the
+    exact versions, before anything is written; the rest of the stack is kept."""
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / "pinned_old_stack", project)
+    replace_in(project / "requirements-dev.txt", "pytest==8.1.1", "pytest==7.1.3")
+    replace_in(project / "requirements-dev.txt", "httpx==0.23.3", "httpx==0.23.0")
 
-    output = refused_output(template, project, "app_import=svc.main:app")
+    output = refused_output(
+        template, project, "app_import=svc.main:app", "websockets=true"
+    )
 
-    assert "the harness cannot be installed next to this project's versions" in output
-    assert "needs pytest>=8.4, but you declare pytest==8.1.1" in output
+    assert output.count("the harness cannot be installed next to") == 1
+    assert "needs pytest>=7.2, but you declare pytest==7.1.3" in output
+    assert "needs httpx>=0.23.1" in output
+    assert "but you declare httpx==0.23.0" in output
+    assert (
+        "WebSockets over async_client needs httpx-ws>=0.9, which needs "
+        "httpx>=0.25.1, but you declare httpx==0.23.0: answer without that feature"
+    ) in output
     # Its Starlette predates httpx2's: the harness would go with its httpx.
-    assert "needs httpx>=0.28, but you declare httpx==0.23.3" in output
     assert "httpx2" not in output
+    # What it runs on is kept: pytest-asyncio 0.20 with its own event_loop.
+    assert "pytest-asyncio" not in output
+    assert "event_loop" not in output
 
 
 @pytest.mark.parametrize(
     ("pyproject", "runner", "conflict"),
     [
-        # Pinned below loop_scope: anyio fits, and pytest-asyncio is refused.
+        # Before loop_scope (0.24): the harness runs on it all the same.
         (
             '[project]\nname = "x"\ndependencies = ["pytest-asyncio==0.21.2"]\n',
-            "anyio",
-            "you declare pytest-asyncio==0.21.2",
+            "pytest-asyncio",
+            "",
         ),
         (
             '[tool.poetry.group.dev.dependencies]\npytest-asyncio = "^0.23"\n',
+            "pytest-asyncio",
+            "",
+        ),
+        # Below the harness's floor: anyio fits, and pytest-asyncio is refused.
+        (
+            '[project]\nname = "x"\ndependencies = ["pytest-asyncio==0.19.0"]\n',
             "anyio",
-            "you declare pytest-asyncio>=0.23,<0.24",
+            "you declare pytest-asyncio==0.19.0",
         ),
         (
             '[project]\nname = "x"\ndependencies = ["pytest-asyncio>=1.2"]\n',
@@ -1032,7 +1063,7 @@ def test_pins_the_harness_cannot_live_with_are_refused_before_writing(
             "",
         ),
     ],
-    ids=["pep621-pin", "poetry-caret", "recent"],
+    ids=["pep621-pin-0.21", "poetry-caret-0.23", "below-the-floor", "recent"],
 )
 def test_a_pytest_asyncio_pin_decides_the_runner(
     tmp_path: Path, pyproject: str, runner: str, conflict: str
@@ -1043,17 +1074,19 @@ def test_a_pytest_asyncio_pin_decides_the_runner(
     dependencies = hook_module("merge_pyproject").harness_dependencies
 
     assert fit.fitting(survey, "async_runner") == runner
-    refusal = fit.refusal(
-        survey,
-        "async_runner",
-        {"async_runner": "pytest-asyncio", "concurrency": True},
-        dependencies,
-    )
+    answers = {
+        **NO_ASYNC_ANSWERS,
+        "async_runner": "pytest-asyncio",
+        "asyncio_mode": "strict",
+        "concurrency": True,
+        "needs_async_client": True,
+    }
+    problems = " ".join(fit.verdict(survey, answers, dependencies))
     if conflict:
-        assert conflict in refusal
-        assert "answer async_runner=anyio" in refusal
+        assert conflict in problems
+        assert "answer async_runner=anyio" in problems
     else:
-        assert refusal == ""
+        assert problems == ""
 
 
 def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
@@ -1071,7 +1104,7 @@ def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
         survey,
     )
 
-    assert sorted(wanted) == ["httpx>=0.28", "pytest-xdist>=3.6.1", "pytest>=8.4"]
+    assert sorted(wanted) == ["httpx>=0.23.1", "pytest-xdist>=3.0.2", "pytest>=7.2"]
 
 
 @pytest.mark.parametrize(
