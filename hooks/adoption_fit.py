@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from dependencies import REQUIREMENTS
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
-from dependencies import REQUIREMENTS
 from project_survey import HARNESS_FIXTURES, Survey, package_name
 
 # Why the harness needs each floor, and the way through when a project's pins
@@ -399,12 +399,15 @@ def _breaks(survey: Survey, name: str, floor: Version | None) -> str:
         )
     plugin = survey.declared.get("pytest-asyncio")
     pins = _specifier(plugin) if plugin else None
-    if name == "pytest" and floor >= Version("8") and pins is not None:
-        if not any(pins.contains(v) for v in ("0.23.8", "0.24.0", "1.2.0")):
-            found.append(
-                f"your {plugin} predates pytest {floor} (pytest-asyncio 0.23 is "
-                "the first for pytest 8): raise it too"
-            )
+    # Only releases before 0.23 admitted: none of them is for pytest 8.
+    before_pytest_8 = pins is not None and not any(
+        pins.contains(v) for v in ("0.23.8", "0.24.0", "1.2.0")
+    )
+    if name == "pytest" and floor >= Version("8") and before_pytest_8:
+        found.append(
+            f"your {plugin} predates pytest {floor} (pytest-asyncio 0.23 is "
+            "the first for pytest 8): raise it too"
+        )
     override = survey.fixture("event_loop")
     if name == "pytest-asyncio" and floor >= Version("1.0") and override:
         found.append(

@@ -105,9 +105,10 @@ class Layout:
                         if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
                         and method.name.startswith("test_")
                     }
-                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                    if node.name.startswith("test_"):
-                        ids.add(f"{path}::{node.name}")
+                elif isinstance(
+                    node, ast.FunctionDef | ast.AsyncFunctionDef
+                ) and node.name.startswith("test_"):
+                    ids.add(f"{path}::{node.name}")
         return ids
 
     def environment(self, project: Path, label: str) -> dict[str, str]:
@@ -826,7 +827,8 @@ def test_the_hooks_do_nothing_in_copiers_scratch_copies(tmp_path: Path) -> None:
 def test_the_merged_dependencies_are_a_new_services_own(
     template: Path, tmp_path: Path
 ) -> None:
-    """The hook's list mirrors template/pyproject.toml.jinja: same names, same pins."""
+    """The hook's list mirrors template/pyproject.toml.jinja: the same packages;
+    a floor may only be lower (an adopted harness runs on older releases)."""
     merge_pyproject = hook_module("merge_pyproject")
     answers = {
         "websockets": True,
@@ -844,7 +846,12 @@ def test_the_merged_dependencies_are_a_new_services_own(
         {**answers, "needs_async_client": True, "async_runner": "pytest-asyncio"}
     )
 
-    assert set(wanted) <= declared
+    fit = hook_module("adoption_fit")
+    floors = {fit.package_name(spec): fit.harness_floor(spec) for spec in declared}
+    for spec in wanted:
+        name = fit.package_name(spec)
+        assert name in floors, spec
+        assert fit.harness_floor(spec) <= floors[name], spec
 
 
 # ── Wrong answers ─────────────────────────────────────────────────────────────

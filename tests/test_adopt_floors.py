@@ -65,12 +65,17 @@ def lowest_direct(project: Path, floors: list[str]) -> None:
         if declaration.name not in harness | {"python"}
     ]
     shutil.rmtree(project / ".venv")
-    install_own_pins(project, [*floors, *pins], os.environ, "--resolution", "lowest-direct")
+    install_own_pins(
+        project, [*floors, *pins], os.environ, "--resolution", "lowest-direct"
+    )
 
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(name, marks=pytest.mark.xdist_group(f"floors-{name}")) for name in FLOOR_LAYOUTS],
+    [
+        pytest.param(name, marks=pytest.mark.xdist_group(f"floors-{name}"))
+        for name in FLOOR_LAYOUTS
+    ],
 )
 def test_every_adopt_mode_floor_passes_the_layout(
     name: str, template: Path, tmp_path: Path

@@ -154,7 +154,9 @@ def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
     }
     assert "fastapi>=0.133" in service["runtime"]
     assert "fastapi>=0.133" not in harness
-    assert {"asyncpg>=0.30", "fakeredis>=2.32.1"} <= set(service["runtime"] + service["dev"])
+    assert {"asyncpg>=0.30", "fakeredis>=2.32.1"} <= set(
+        service["runtime"] + service["dev"]
+    )
     assert {"asyncpg>=0.27", "fakeredis>=2.10", "httpx-ws>=0.9"} <= set(harness)
     names = [package_name(requirement.spec) for requirement in REQUIREMENTS]
     assert len(names) == len(set(names)), "a package listed twice"

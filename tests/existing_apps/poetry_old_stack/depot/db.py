@@ -1,7 +1,7 @@
 """The database: the engine opened by the lifespan, a session per request."""
 
 import os
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine

@@ -1,7 +1,8 @@
 """The depot: parcels are stored in PostgreSQL, deliveries counted in Redis."""
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, List
+from typing import Annotated
 
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
@@ -25,6 +26,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 app = FastAPI(title="Depot", lifespan=lifespan)
 
+# FastAPI 0.95 is the first to take dependencies in Annotated.
+Session = Annotated[AsyncSession, Depends(get_session)]
+Cache = Annotated[Redis, Depends(get_redis)]
+
 
 class NewParcel(BaseModel):
     label: str
@@ -36,11 +41,7 @@ async def health() -> dict:
 
 
 @app.post("/parcels", status_code=201)
-async def add_parcel(
-    parcel: NewParcel,
-    session: AsyncSession = Depends(get_session),
-    redis: Redis = Depends(get_redis),
-) -> dict:
+async def add_parcel(parcel: NewParcel, session: Session, redis: Cache) -> dict:
     row = Parcel(label=parcel.label)
     session.add(row)
     await session.commit()
@@ -49,10 +50,10 @@ async def add_parcel(
 
 
 @app.get("/parcels")
-async def list_parcels(session: AsyncSession = Depends(get_session)) -> List[str]:
+async def list_parcels(session: Session) -> list[str]:
     return list(await session.scalars(select(Parcel.label).order_by(Parcel.id)))
 
 
 @app.post("/deliveries")
-async def deliver(redis: Redis = Depends(get_redis)) -> dict:
+async def deliver(redis: Cache) -> dict:
     return {"delivered": await redis.incr("deliveries")}
