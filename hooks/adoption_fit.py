@@ -19,6 +19,12 @@ from project_survey import HARNESS_FIXTURES, Survey, package_name
 # Why the harness needs each floor, and the way through when a project's pins
 # exclude it.
 WHY = {
+    "pytest>=8.4": (
+        "with database_url_env or redis_url_env it is loaded by `-p tests.harness`, "
+        "to set your app's variables before the app is imported, and pytest "
+        "finds such a plugin on `pythonpath` from 8.4 on",
+        "raise your pin to pytest>=8.4",
+    ),
     "pytest-asyncio": (
         "the harness's async fixtures run on it",
         "answer async_runner=anyio (the harness then needs no pytest-asyncio), or "
@@ -446,7 +452,7 @@ def version_refusal(survey: Survey, requirements: list[str]) -> str:
         if not conflict:
             continue
         name = package_name(needed)
-        why, fix = WHY.get(name, ("", f"raise your pin to {needed}"))
+        why, fix = WHY.get(needed) or WHY.get(name, ("", f"raise your pin to {needed}"))
         problems.append(
             f"the harness needs {needed}{f' ({why})' if why else ''}, but {conflict}: "
             f"{fix}" + _breaks(survey, name, harness_floor(needed))

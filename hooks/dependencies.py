@@ -86,10 +86,21 @@ class Requirement:
     # What installing it brings along, beyond its own name: an adopting
     # project whose pins exclude one of these cannot have this feature.
     brings: tuple[str, ...] = ()
+    # Whether `adopted` holds for these answers (else the service's `spec`).
+    adopted_when: Callable[[Answers], bool] = _always
 
     @property
     def adopted_spec(self) -> str:
         return self.adopted or self.spec
+
+    def adopted_for(self, answers: Answers) -> str:
+        return self.adopted_spec if self.adopted_when(answers) else self.spec
+
+
+def _no_plugin_option(answers: Answers) -> bool:
+    # With these answers the harness is loaded by `-p tests.harness` in addopts
+    # (merge_pyproject.py), which finds it on `pythonpath` from pytest 8.4 on.
+    return not (answers.get("database_url_env") or answers.get("redis_url_env"))
 
 
 REQUIREMENTS: tuple[Requirement, ...] = (
@@ -139,13 +150,17 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "signs and checks the bearer tokens",
     ),
     # ── The tests ──
-    # A new service's: 8.4 puts `pythonpath` on sys.path before loading `-p`
-    # plugins. An adopted harness is loaded by tests/conftest.py, and runs on
-    # what the project has (`-p tests.harness`, for an app that reads its
-    # variables at import, needs the project's root on sys.path before 8.4:
-    # `python -m pytest` puts it there).
+    # 8.4 puts `pythonpath` on sys.path before loading `-p` plugins: an adopted
+    # harness is one (`-p tests.harness`) where it must set the app's
+    # environment first; otherwise tests/conftest.py loads it, on 7.2 too.
     Requirement(
-        "pytest>=8.4", DEV, True, _always, "runs the tests", adopted="pytest>=7.2"
+        "pytest>=8.4",
+        DEV,
+        True,
+        _always,
+        "runs the tests",
+        adopted="pytest>=7.2",
+        adopted_when=_no_plugin_option,
     ),
     # The harness gives each xdist worker its own database and Redis index.
     Requirement(
@@ -281,7 +296,7 @@ def harness_requirements(answers: Answers, *, old_starlette: bool = False) -> li
     judged = {**answers, OLD_STARLETTE: old_starlette}
     wanted = [r for r in REQUIREMENTS if r.harness and r.needed(judged)]
     # The test tools first, then the libraries the harness shares with the app.
-    return [r.adopted_spec for r in sorted(wanted, key=lambda r: r.group != DEV)]
+    return [r.adopted_for(judged) for r in sorted(wanted, key=lambda r: r.group != DEV)]
 
 
 def brought_along(requirements: Sequence[str]) -> list[str]:

@@ -172,7 +172,9 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
     (site / f"starlette-{starlette}.dist-info").mkdir(parents=True)
     answers = {**_NO_FEATURES, **ANSWER_SETS[answer_set]}
     answers["needs_async_client"] = "async_client" in harness_fixture_names(answers)
-    table = {requirement.adopted_spec for requirement in REQUIREMENTS}
+    table = {requirement.adopted_spec for requirement in REQUIREMENTS} | {
+        requirement.spec for requirement in REQUIREMENTS
+    }
 
     adopted = harness_dependencies(answers, survey(tmp_path))
 
@@ -184,3 +186,14 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
         assert not {"httpx2>=2.16", "starlette>=1.10"} & set(adopted)
     else:
         assert {"httpx2>=2.16", "starlette>=1.10"} <= set(adopted)
+
+
+@pytest.mark.parametrize("variable", ["database_url_env", "redis_url_env"])
+def test_pytest_84_where_the_harness_is_loaded_with_p(variable: str) -> None:
+    """With an app that reads its variables at import, `-p tests.harness` loads
+    the harness, which pytest finds on `pythonpath` from 8.4 on; otherwise
+    tests/conftest.py loads it, and pytest 7.2 does."""
+    answers = {**_NO_FEATURES, "needs_async_client": True}
+
+    assert "pytest>=7.2" in harness_requirements(answers)
+    assert "pytest>=8.4" in harness_requirements({**answers, variable: "APP_URL"})
