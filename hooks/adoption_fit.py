@@ -74,7 +74,7 @@ def fitting(
         if survey.uses_anyio and not survey.uses_pytest_asyncio:
             return "anyio"
         # A pytest-asyncio pinned below what the harness needs: anyio fits it.
-        if survey.asyncio_mode != "auto" and _conflict(
+        if survey.asyncio_mode != "auto" and conflict(
             survey, adopted_requirement("pytest-asyncio")
         ):
             return "anyio"
@@ -285,7 +285,7 @@ def _specifier(requirement: str) -> SpecifierSet | None:
         return None
 
 
-def _conflict(survey: Survey, needed: str) -> str:
+def conflict(survey: Survey, needed: str) -> str:
     """How the project's declared or installed version excludes `needed`; or ''."""
     requirement = Requirement(needed)
     name = package_name(needed)
@@ -369,7 +369,7 @@ def low_floors(survey: Survey, requirements: list[str]) -> list[tuple[Any, str]]
     found = []
     for needed in requirements:
         name = package_name(needed)
-        if _conflict(survey, needed):
+        if conflict(survey, needed):
             continue
         found += [
             (declaration, needed)
@@ -434,11 +434,11 @@ def _brought_conflicts(survey: Survey, requirements: list[str]) -> list[str]:
         if requirement.adopted_spec not in requirements:
             continue
         for brought in requirement.brings:
-            conflict = _conflict(survey, brought)
-            if conflict:
+            excluded_by = conflict(survey, brought)
+            if excluded_by:
                 problems.append(
                     f"{requirement.purpose} needs {requirement.adopted_spec}, which "
-                    f"needs {brought}, but {conflict}: answer without that "
+                    f"needs {brought}, but {excluded_by}: answer without that "
                     f"feature, or raise your pin to {brought}"
                     + _breaks(survey, package_name(brought), harness_floor(brought))
                 )
@@ -447,15 +447,25 @@ def _brought_conflicts(survey: Survey, requirements: list[str]) -> list[str]:
 
 def version_refusal(survey: Survey, requirements: list[str]) -> str:
     problems = []
+    # A floor raised by what a feature brings along is judged as the feature's
+    # (_brought_conflicts); the harness's own floor for that package, here.
+    brought = {
+        spec
+        for requirement in REQUIREMENTS
+        if requirement.adopted_spec in requirements
+        for spec in requirement.brings
+    }
     for needed in requirements:
-        conflict = _conflict(survey, needed)
-        if not conflict:
+        if needed in brought:
+            needed = adopted_requirement(package_name(needed))
+        excluded_by = conflict(survey, needed)
+        if not excluded_by:
             continue
         name = package_name(needed)
         why, fix = WHY.get(needed) or WHY.get(name, ("", f"raise your pin to {needed}"))
         problems.append(
-            f"the harness needs {needed}{f' ({why})' if why else ''}, but {conflict}: "
-            f"{fix}" + _breaks(survey, name, harness_floor(needed))
+            f"the harness needs {needed}{f' ({why})' if why else ''}, but "
+            f"{excluded_by}: {fix}" + _breaks(survey, name, harness_floor(needed))
         )
     problems += _brought_conflicts(survey, requirements)
     problems += _floor_problems(survey, requirements)
@@ -471,7 +481,7 @@ def version_refusal(survey: Survey, requirements: list[str]) -> str:
 def old_starlette(survey: Survey) -> bool:
     """The project's Starlette predates 1.10, whose TestClient runs on httpx2:
     the harness then goes with plain httpx, as that Starlette's TestClient does."""
-    return bool(_conflict(survey, "starlette>=1.10"))
+    return bool(conflict(survey, "starlette>=1.10"))
 
 
 _NO_FEATURES: dict[str, Any] = {

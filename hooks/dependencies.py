@@ -229,6 +229,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
             or _inline_client(answers)
         ),
         "runs the async tests (its pytest plugin); drives the inline client",
+        # The inline client is not proven below a new service's floor.
+        adopted="anyio>=3.6",
+        adopted_when=lambda answers: not _inline_client(answers),
     ),
     Requirement(
         "httpx-ws>=0.9",
@@ -286,28 +289,48 @@ def service_requirements(answers: Answers) -> dict[str, list[str]]:
     return wanted
 
 
-def harness_requirements(answers: Answers, *, old_starlette: bool = False) -> list[str]:
+def harness_requirements(
+    answers: Answers,
+    *,
+    old_starlette: bool = False,
+    excluded: Callable[[str], bool] | None = None,
+) -> list[str]:
     """What an adopted harness imports: declared with the project's test
     dependencies (the service's own requirements are the project's business).
 
     A project on a Starlette before 1.10 keeps it (`old_starlette`): that
     TestClient runs on plain httpx, so the harness goes with httpx, not httpx2.
+    Each requirement is a new service's, unless the project's versions exclude
+    it (`excluded(spec)`): then the older floor an adopted harness runs on
+    (Requirement.adopted), so the project keeps its pins.
     """
     judged = {**answers, OLD_STARLETTE: old_starlette}
     wanted = [r for r in REQUIREMENTS if r.harness and r.needed(judged)]
+    # What one requirement brings along raises another's floor (httpx-ws 0.9
+    # needs httpx 0.25.1): a floor the others make unreachable is no floor.
+    brought = {package_name(spec): spec for r in wanted for spec in r.brings}
     # The test tools first, then the libraries the harness shares with the app.
-    return [r.adopted_for(judged) for r in sorted(wanted, key=lambda r: r.group != DEV)]
-
-
-def brought_along(requirements: Sequence[str]) -> list[str]:
-    """What the adopted harness's `requirements` bring along (Requirement.brings)."""
-    specs = set(requirements)
     return [
-        brought
-        for requirement in REQUIREMENTS
-        if requirement.adopted_spec in specs
-        for brought in requirement.brings
+        _raised_by(
+            r.adopted_for(judged) if excluded and excluded(r.spec) else r.spec,
+            brought,
+        )
+        for r in sorted(wanted, key=lambda r: r.group != DEV)
     ]
+
+
+def _raised_by(spec: str, brought: Mapping[str, str]) -> str:
+    """`spec`, its `>=` floor raised to what `brought` needs of its package."""
+    other = brought.get(package_name(spec))
+    floor = re.search(r">=\s*([\w.]+)", spec)
+    raised = re.search(r">=\s*([\w.]+)", other or "")
+    if floor and raised and _numbers(raised[1]) > _numbers(floor[1]):
+        return spec.replace(floor[0], f">={raised[1]}", 1)
+    return spec
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 # ── Reading and changing a pyproject.toml ────────────────────────────────────

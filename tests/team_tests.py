@@ -495,3 +495,28 @@ class TestAPollWithTheHarness:
 
         assert sorted(r.json()["votes"] for r in responses) == [1, 2, 3, 4, 5]
 """
+
+# The shelf's suite runs on anyio 3.6's pytest plugin with a function-scoped
+# `anyio_backend` of its own: the team marks its tests anyio, as always.
+SHELF = """\
+import anyio
+import pytest
+
+
+def test_an_unknown_book_through_the_harness_client(client):
+    assert client.get("/books/9").status_code == 404
+
+
+@pytest.mark.anyio
+async def test_twenty_reads_at_once(async_client):
+    titles = []
+
+    async def read():
+        titles.append((await async_client.get("/books/1")).json()["title"])
+
+    async with anyio.create_task_group() as readers:
+        for _ in range(20):
+            readers.start_soon(read)
+
+    assert titles == ["Dune"] * 20
+"""

@@ -57,35 +57,35 @@ PYTEST = next(
     [
         (
             '[project]\nname = "x"\nversion = "0"\n'
-            'dependencies = [\n    "redis>=4",  # the cache\n]\n',
+            'dependencies = [\n    "redis>=5",  # the cache\n]\n',
             ("project", "dependencies", 0),
-            "redis>=4.5",
-            "pyproject.toml [project] dependencies: redis>=4 -> redis>=4.5",
+            "redis>=5.2",
+            "pyproject.toml [project] dependencies: redis>=5 -> redis>=5.2",
         ),
         (
             '[project]\nname = "x"\nversion = "0"\n\n'
             '[dependency-groups]\ndev = ["fakeredis>=2,<3", "redis"]  # ours\n',
             ("dependency-groups", "dev", 0),
-            "fakeredis<3,>=2.10",
+            "fakeredis<3,>=2.32.1",
             "pyproject.toml [dependency-groups] dev: fakeredis>=2,<3 -> "
-            "fakeredis<3,>=2.10",
+            "fakeredis<3,>=2.32.1",
         ),
         (
             '[project]\nname = "x"\nversion = "0"\n\n'
-            "[tool.uv]\ndev-dependencies = [\"pytest>=7; python_version >= '3.11'\"]\n",
+            "[tool.uv]\ndev-dependencies = [\"pytest>=8; python_version >= '3.11'\"]\n",
             ("tool", "uv", "dev-dependencies", 0),
             f'{PYTEST}; python_version >= "3.11"',
-            "pyproject.toml [tool.uv] dev-dependencies: pytest>=7; "
+            "pyproject.toml [tool.uv] dev-dependencies: pytest>=8; "
             f"python_version >= '3.11' -> {PYTEST}; python_version >= \"3.11\"",
         ),
         (
             '[tool.poetry]\nname = "x"\nversion = "0"\n\n'
-            '[tool.poetry.dependencies]\npython = "^3.11"\nredis = "^4.0"  # cache\n\n'
+            '[tool.poetry.dependencies]\npython = "^3.11"\nredis = "^5.0"  # cache\n\n'
             "[tool.poetry.group.test.dependencies]\n"
-            'pytest = {version = ">=7", allow-prereleases = false}\n',
+            'pytest = {version = ">=8", allow-prereleases = false}\n',
             ("tool", "poetry", "group", "test", "dependencies", "pytest"),
             {"version": PYTEST.removeprefix("pytest"), "allow-prereleases": False},
-            'pyproject.toml [tool.poetry.dependencies]: redis = "^4.0" -> "<5,>=4.5"',
+            'pyproject.toml [tool.poetry.dependencies]: redis = "^5.0" -> "<6,>=5.2"',
         ),
     ],
     ids=["pep621", "dependency-group", "uv-dev", "poetry"],
@@ -119,8 +119,8 @@ def test_a_floor_below_the_harnesss_is_raised_where_it_is_declared(
     ("files", "message"),
     [
         (
-            {"requirements-dev.txt": "# test tools\npytest>=7\nhttpx>=0.28\n"},
-            "requirements-dev.txt line 2 declares pytest>=7, below the harness's "
+            {"requirements-dev.txt": "# test tools\npytest>=8\nhttpx>=0.28\n"},
+            "requirements-dev.txt line 2 declares pytest>=8, below the harness's "
             f"{PYTEST} (resolved at its lowest, the harness cannot import it): "
             f"set {PYTEST} there",
         ),

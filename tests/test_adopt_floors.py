@@ -12,8 +12,9 @@ team's tests must pass, serial and with `-n 2`.
 
 Two layouts hold every adopt-mode floor between them, at a small cost (uv's
 cache keeps the wheels): the Poetry-pinned depot (PostgreSQL, Redis, pytest
-7.2, pytest-asyncio 0.20, httpx 0.23) and tally (pytest 7.4, pytest-asyncio
-0.21 in auto mode, a class-scoped `event_loop`).
+7.2, pytest-asyncio 0.20, httpx 0.23, on real servers) and the shelf (the
+harness on anyio 3.6's plugin). httpx-ws keeps a new service's floor: it needs
+anyio 4 and httpx 0.25.1, so no old stack takes WebSockets.
 """
 
 from __future__ import annotations
@@ -39,17 +40,20 @@ from test_adopt import (
     passed_tests,
 )
 
-FLOOR_LAYOUTS = ("poetry_old_stack", "class_event_loop")
+FLOOR_LAYOUTS = ("poetry_old_stack", "anyio_old_stack")
 
 
 def harness_floors(project: Path, name: str) -> list[str]:
-    """What the harness requires of the adopted `project` (its old Starlette
-    seen in the .venv its pins installed)."""
+    """The harness's requirements for the adopted `project`, each at the oldest
+    floor it runs on (as for a project whose pins exclude every newer one); its
+    old Starlette is seen in the .venv its pins installed."""
     answers: dict[str, Any] = {**NO_ASYNC_ANSWERS, **read_answers(project)}
     answers["needs_async_client"] = LAYOUTS[name].async_client
     survey = hook_module("project_survey").survey(project)
-    needed: list[str] = hook_module("merge_pyproject").harness_dependencies(
-        answers, survey
+    needed: list[str] = hook_module("dependencies").harness_requirements(
+        answers,
+        old_starlette=hook_module("adoption_fit").old_starlette(survey),
+        excluded=lambda spec: True,
     )
     return needed
 

@@ -147,17 +147,15 @@ def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
     service = service_requirements(answers)
     harness = harness_requirements(answers)
 
-    # The same packages; an adopted harness keeps lower floors where it runs
-    # on the releases an existing project has.
-    assert {package_name(spec) for spec in harness} <= {
-        package_name(spec) for spec in service["runtime"] + service["dev"]
-    }
+    assert set(harness) <= set(service["runtime"] + service["dev"])
     assert "fastapi>=0.133" in service["runtime"]
     assert "fastapi>=0.133" not in harness
-    assert {"asyncpg>=0.30", "fakeredis>=2.32.1"} <= set(
-        service["runtime"] + service["dev"]
-    )
-    assert {"asyncpg>=0.27", "fakeredis>=2.10", "httpx-ws>=0.9"} <= set(harness)
+    assert {"asyncpg>=0.30", "fakeredis>=2.32.1", "httpx-ws>=0.9"} <= set(harness)
+    # Where a project's pins exclude those, the older floors it runs on.
+    older = harness_requirements(answers, excluded=lambda spec: True)
+    assert {"asyncpg>=0.27", "fakeredis>=2.10", "pytest>=7.2"} <= set(older)
+    # httpx-ws 0.9 needs httpx 0.25.1: WebSockets raise httpx's older floor.
+    assert "httpx>=0.25.1" in older
     names = [package_name(requirement.spec) for requirement in REQUIREMENTS]
     assert len(names) == len(set(names)), "a package listed twice"
 
@@ -172,8 +170,10 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
     (site / f"starlette-{starlette}.dist-info").mkdir(parents=True)
     answers = {**_NO_FEATURES, **ANSWER_SETS[answer_set]}
     answers["needs_async_client"] = "async_client" in harness_fixture_names(answers)
-    table = {requirement.adopted_spec for requirement in REQUIREMENTS} | {
-        requirement.spec for requirement in REQUIREMENTS
+    table = {
+        spec
+        for requirement in REQUIREMENTS
+        for spec in (requirement.spec, requirement.adopted_spec, *requirement.brings)
     }
 
     adopted = harness_dependencies(answers, survey(tmp_path))
@@ -182,7 +182,7 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
     assert len(adopted) == len(set(adopted))
     assert adopted == harness_requirements(answers, old_starlette=starlette == "0.36.3")
     if starlette == "0.36.3":
-        assert "httpx>=0.23.1" in adopted
+        assert "httpx>=0.28" in adopted
         assert not {"httpx2>=2.16", "starlette>=1.10"} & set(adopted)
     else:
         assert {"httpx2>=2.16", "starlette>=1.10"} <= set(adopted)
@@ -195,5 +195,9 @@ def test_pytest_84_where_the_harness_is_loaded_with_p(variable: str) -> None:
     tests/conftest.py loads it, and pytest 7.2 does."""
     answers = {**_NO_FEATURES, "needs_async_client": True}
 
-    assert "pytest>=7.2" in harness_requirements(answers)
-    assert "pytest>=8.4" in harness_requirements({**answers, variable: "APP_URL"})
+    older = {"excluded": lambda spec: True}
+
+    assert "pytest>=7.2" in harness_requirements(answers, **older)
+    assert "pytest>=8.4" in harness_requirements(
+        {**answers, variable: "APP_URL"}, **older
+    )
