@@ -7,8 +7,8 @@ decided when the tests start from what is installed:
 - pytest-asyncio before 0.24 has no `loop_scope`: the harness's async fixtures
   run as plain fixtures on an event loop of the harness's own, one for the
   session (`_harness_event_loop`), and an async test that uses one of them runs
-  on that loop too (pytest_pyfunc_call below). The project's own `event_loop`
-  fixture, whatever its scope, keeps serving its own tests.
+  on that loop too (pytest_pyfunc_call below, for 0.20 to 0.23). The project's
+  own `event_loop` fixture, whatever its scope, keeps serving its own tests.
 - redis-py before 5.0.1 closes an asyncio client with `close()`, not `aclose()`;
   fakeredis before 2.21 has its asyncio client only as `fakeredis.aioredis.FakeRedis`.
 """
@@ -17,6 +17,7 @@ import asyncio
 import functools
 import importlib
 import inspect
+import warnings
 from collections.abc import Callable, Generator, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
@@ -44,8 +45,9 @@ def installed_version(distribution: str) -> tuple[int, ...]:
 
 
 # pytest-asyncio 0.24 gave fixtures `loop_scope`; before it, a fixture's loop
-# is the `event_loop` fixture the test gets.
-LOOP_SCOPES = installed_version("pytest-asyncio") >= (0, 24)
+# is the `event_loop` fixture the test gets. (Without pytest-asyncio, anyio
+# runs the async fixtures: nothing here applies.)
+LOOP_SCOPES = not () < installed_version("pytest-asyncio") < (0, 24)
 
 
 async def close_redis(client: Any) -> None:
@@ -115,15 +117,31 @@ if not LOOP_SCOPES:
     @pytest.hookimpl(tryfirst=True, hookwrapper=True)
     def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, None]:
         """An async test using the harness's async fixtures runs on their loop,
-        not on its own `event_loop`: pytest-asyncio reads the loop from the
-        test's `event_loop` argument, set here for the call."""
+        not on its own. pytest-asyncio reads the loop from the test's loop
+        fixture (0.20 to 0.22: `event_loop`) or, from 0.23, takes the current
+        event loop: both are the harness's for the call."""
         arguments = pyfuncitem.funcargs
-        swapped = HARNESS_LOOP in arguments and "event_loop" in arguments
-        if swapped:
-            own_loop = arguments["event_loop"]
-            arguments["event_loop"] = arguments[HARNESS_LOOP]
+        harness_loop = arguments.get(HARNESS_LOOP)
+        if harness_loop is None:
+            yield
+            return
+        swapped = {
+            name: value
+            for name, value in arguments.items()
+            if isinstance(value, asyncio.AbstractEventLoop)
+            and value is not harness_loop
+        }
+        arguments.update(dict.fromkeys(swapped, harness_loop))
+        policy = asyncio.get_event_loop_policy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                current: asyncio.AbstractEventLoop | None = policy.get_event_loop()
+            except RuntimeError:
+                current = None
+        policy.set_event_loop(harness_loop)
         try:
             yield
         finally:
-            if swapped:
-                arguments["event_loop"] = own_loop
+            policy.set_event_loop(current)
+            arguments.update(swapped)
