@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import team_tests  # noqa: F401  (the layouts' team tests come from it)
 from packaging.requirements import Requirement
 from packaging.version import Version
 from rendering import install_own_pins, outcome_counts, read_answers
