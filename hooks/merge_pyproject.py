@@ -18,7 +18,7 @@ from typing import Any
 
 import tomlkit
 from adopt_support import in_copier_scratch_copy, inside_project
-from adoption_fit import below_floor, old_starlette, raised_floor
+from adoption_fit import below_floor, conflict, old_starlette, raised_floor
 from dependencies import declared_packages, harness_requirements, package_name
 from packaging.requirements import Requirement
 from project_survey import (
@@ -42,9 +42,16 @@ def harness_dependencies(
     answers: dict[str, Any], survey: Survey | None = None
 ) -> list[str]:
     """What the harness imports, from the one table in dependencies.py; a
-    project on a Starlette before 1.10 keeps it, with plain httpx."""
-    old = survey is not None and old_starlette(survey)
-    return harness_requirements(answers, old_starlette=old)
+    project on a Starlette before 1.10 keeps it, with plain httpx, and a
+    project whose pins exclude a new service's floor keeps them where the
+    harness runs on older releases."""
+    if survey is None:
+        return harness_requirements(answers)
+    return harness_requirements(
+        answers,
+        old_starlette=old_starlette(survey),
+        excluded=lambda spec: bool(conflict(survey, spec)),
+    )
 
 
 def harness_pytest_settings(
@@ -227,8 +234,8 @@ def main(arguments: list[str]) -> int:
     changes, conflicts = merge(project, json.loads(arguments[0]))
     for change in changes:
         print(change)
-    for conflict in conflicts:
-        print(f"CONFLICT, not changed: {conflict}")
+    for kept in conflicts:
+        print(f"CONFLICT, not changed: {kept}")
     return 0
 
 

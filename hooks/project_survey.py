@@ -97,6 +97,8 @@ class Survey:
     # Attributes of the app the project's code sets to a Redis client, from
     # the app ("state.redis" for `app.state.redis = Redis(...)`).
     redis_attributes: list[str] = field(default_factory=list)
+    # Test files that hand httpx the app itself (`AsyncClient(app=app)`).
+    app_clients: list[str] = field(default_factory=list)
 
     @property
     def asyncio_mode(self) -> str | None:
@@ -423,6 +425,18 @@ def redis_attributes(project: Path) -> list[str]:
     return found
 
 
+def app_client_files(project: Path) -> list[str]:
+    """Test files calling `AsyncClient(app=...)` or `Client(app=...)`: httpx 0.27
+    deprecated that argument and 0.28 removed it."""
+    pattern = re.compile(r"\b(?:Async)?Client\(\s*app\s*=")
+    return [
+        path.relative_to(project).as_posix()
+        for path in _searched_files(project, "*.py")
+        if (path.name.startswith("test") or path.name == "conftest.py")
+        and pattern.search(path.read_text(errors="replace"))
+    ]
+
+
 def survey(project: Path | str) -> Survey:
     project = Path(project)
     return Survey(
@@ -435,4 +449,5 @@ def survey(project: Path | str) -> Survey:
         asyncio_marked=marked_test_files(project, "asyncio"),
         installed=installed_versions(project),
         redis_attributes=redis_attributes(project),
+        app_clients=app_client_files(project),
     )

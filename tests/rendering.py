@@ -339,6 +339,28 @@ def sync_own_environment(
     assert sync.returncode == 0, sync.stdout + sync.stderr
 
 
+def install_own_pins(
+    project: Path, requirements: list[str], env: Mapping[str, str], *uv_args: str
+) -> None:
+    """`uv pip install` `requirements` into the project's .venv (created on this
+    Python if need be), as its team installs its pins: an adopted project that
+    keeps old releases runs on them, not on this test environment's."""
+    venv = project / ".venv"
+    commands = [["pip", "install", "--python", str(venv), *uv_args, *requirements]]
+    if not venv.exists():
+        commands.insert(0, ["venv", "--python", sys.executable, str(venv)])
+    for command in commands:
+        result = subprocess.run(
+            [sys.executable, "-m", "uv", *command],
+            cwd=project,
+            env=uv_environment(env),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 def run_own_suite(
     project: Path, env: Mapping[str, str], *pytest_args: str
 ) -> subprocess.CompletedProcess[str]:

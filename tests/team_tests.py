@@ -380,3 +380,143 @@ async def test_twenty_invoices_at_once_all_land(db_engine, async_client, run):
     response = await async_client.get("/customers/c20/total")
     assert response.json() == {"cents": 20}
 """
+
+# ── Old pinned stacks (pytest 7, pytest-asyncio before 0.24) ──────────────────
+
+# The depot's suite runs on pytest-asyncio 0.20 in strict mode, one session
+# `event_loop` of its own: the team marks each async test as it always has.
+DEPOT = """\
+import asyncio
+
+import pytest
+from depot.models import Parcel
+from sqlalchemy import select
+
+@pytest.fixture(autouse=True)
+def depot_on_the_test_servers(monkeypatch, test_database_url, test_redis_url):
+    # Requests without db_session or cache use the app's own configuration,
+    # which its lifespan reads: the tests' database and Redis.
+    monkeypatch.setenv("DEPOT_DATABASE_URL", test_database_url)
+    monkeypatch.setenv("DEPOT_REDIS_URL", test_redis_url)
+
+
+def test_health_through_the_harness_client(client):
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+@pytest.mark.asyncio
+async def test_a_parcel_posted_is_in_the_tests_session(db_session, async_client):
+    await async_client.post("/parcels", json={"label": "books"})
+
+    assert list(await db_session.scalars(select(Parcel.label))) == ["books"]
+
+
+@pytest.mark.asyncio
+async def test_parcels_the_test_adds_are_what_the_app_lists(db_session, async_client):
+    db_session.add(Parcel(label="seeded"))
+    await db_session.flush()
+
+    response = await async_client.get("/parcels")
+
+    assert response.json() == ["seeded"]
+
+
+@pytest.mark.asyncio
+async def test_the_app_counts_in_the_tests_cache(db_session, cache, async_client):
+    await cache.set("parcels:count", 41)
+
+    response = await async_client.post("/parcels", json={"label": "x"})
+
+    assert response.json()["count"] == 42
+    assert await cache.get("parcels:count") == "42"
+
+
+async def labels_in(db_engine):
+    async with db_engine.connect() as connection:
+        return sorted(await connection.scalars(select(Parcel.label)))
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+@pytest.mark.asyncio
+async def test_twenty_parcels_posted_at_once_all_land(db_engine, async_client, run):
+    assert await labels_in(db_engine) == []
+    labels = [f"{run} {n:02}" for n in range(20)]
+
+    responses = await asyncio.gather(
+        *(async_client.post("/parcels", json={"label": label}) for label in labels)
+    )
+
+    assert sorted(r.json()["count"] for r in responses) == list(range(1, 21))
+    assert await labels_in(db_engine) == labels
+"""
+
+# Tally's suite runs on pytest-asyncio 0.21 in auto mode, with a class-scoped
+# `event_loop` in its test class: the team's new tests need no marker, and a
+# class of them keeps its own loop for its own class-scoped fixtures.
+TALLY = """\
+import asyncio
+
+import pytest
+import pytest_asyncio
+
+
+def test_an_unknown_poll_through_the_harness_client(client):
+    assert client.get("/polls/none").json() == {"poll": "none", "votes": 0}
+
+
+async def test_twenty_votes_at_once_are_all_counted(async_client):
+    before = (await async_client.get("/polls/fair")).json()["votes"]
+
+    responses = await asyncio.gather(
+        *(async_client.post("/polls/fair/votes") for _ in range(20))
+    )
+
+    assert sorted(r.json()["votes"] for r in responses) == [
+        before + n for n in range(1, 21)
+    ]
+
+
+class TestAPollWithTheHarness:
+    @pytest.fixture(scope="class")
+    def event_loop(self):
+        loop = asyncio.new_event_loop()
+        yield loop
+        loop.close()
+
+    @pytest_asyncio.fixture(scope="class")
+    async def poll(self):
+        await asyncio.sleep(0)
+        return "picnic"
+
+    async def test_votes_at_once_beside_a_class_fixture(self, poll, async_client):
+        responses = await asyncio.gather(
+            *(async_client.post(f"/polls/{poll}/votes") for _ in range(5))
+        )
+
+        assert sorted(r.json()["votes"] for r in responses) == [1, 2, 3, 4, 5]
+"""
+
+# The shelf's suite runs on anyio 3.6's pytest plugin with a function-scoped
+# `anyio_backend` of its own: the team marks its tests anyio, as always.
+SHELF = """\
+import anyio
+import pytest
+
+
+def test_an_unknown_book_through_the_harness_client(client):
+    assert client.get("/books/9").status_code == 404
+
+
+@pytest.mark.anyio
+async def test_twenty_reads_at_once(async_client):
+    titles = []
+
+    async def read():
+        titles.append((await async_client.get("/books/1")).json()["title"])
+
+    async with anyio.create_task_group() as readers:
+        for _ in range(20):
+            readers.start_soon(read)
+
+    assert titles == ["Dune"] * 20
+"""

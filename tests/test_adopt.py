@@ -15,6 +15,7 @@ flat layouts rely on the `pythonpath` the adoption merges into pyproject.toml.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import os
@@ -30,12 +31,13 @@ import copier
 import pytest
 import team_tests
 import tomlkit
-from releases import commit_everything, replace_in, versioned_template
+from releases import commit_everything, git, replace_in, versioned_template
 from rendering import (
     HARNESS_ANSWERS_FILE,
     REPO_ROOT,
     assert_suite_passes,
     database_url_for,
+    install_own_pins,
     outcome_counts,
     read_answers,
     redis_url_for_generated_suites,
@@ -43,6 +45,7 @@ from rendering import (
     run_suite,
     suite_environment,
 )
+from rendering import run_own_suite as run_in_own_environment
 
 EXISTING_APPS = Path(__file__).parent / "existing_apps"
 HOOKS = REPO_ROOT / "hooks"
@@ -65,7 +68,7 @@ MERGED_INTO = (
 )
 # Settings adopting may extend with the entries the harness needs.
 LIST_SETTINGS = ("testpaths", "pythonpath")
-NOT_SNAPSHOTTED = {".git", "__pycache__", ".pytest_cache", ".ruff_cache"}
+NOT_SNAPSHOTTED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class Layout:
     # The directory under existing_apps/ when another layout's app is adopted
     # with other answers (empty: the layout's name).
     source: str = ""
+    # Its suites run in its own .venv, installed from its pins (old releases
+    # this test environment does not have), before and after adopting.
+    own_environment: bool = False
 
     def smoke_tests(self) -> list[str]:
         smoke = [f"{SMOKE_TEST}::test_client_serves_the_app"]
@@ -90,12 +96,23 @@ class Layout:
         return smoke
 
     def added_tests_ids(self) -> set[str]:
-        """Each test function the team added, as `path::name`."""
-        return {
-            f"{path}::{name}"
-            for path, source in self.added_tests.items()
-            for name in re.findall(r"^(?:async )?def (test_\w+)", source, re.M)
-        }
+        """Each test the team added, as `path::name` (`path::Class::name` in a
+        test class)."""
+        ids = set()
+        for path, source in self.added_tests.items():
+            for node in ast.parse(source).body:
+                if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                    ids |= {
+                        f"{path}::{node.name}::{method.name}"
+                        for method in node.body
+                        if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+                        and method.name.startswith("test_")
+                    }
+                elif isinstance(
+                    node, ast.FunctionDef | ast.AsyncFunctionDef
+                ) and node.name.startswith("test_"):
+                    ids.add(f"{path}::{node.name}")
+        return ids
 
     def environment(self, project: Path, label: str) -> dict[str, str]:
         """The suite's environment: the real servers its answers need."""
@@ -105,6 +122,14 @@ class Layout:
         if self.answers.get("cache") == "redis":
             extra["TEST_REDIS_URL"] = redis_url_for_generated_suites()
         return suite_environment(project, **extra)
+
+    def run(
+        self, project: Path, *pytest_args: str, env: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
+        """The project's whole suite, in the environment it runs in."""
+        if self.own_environment:
+            return run_in_own_environment(project, env, *pytest_args)
+        return run_suite(project, *pytest_args, env=env)
 
 
 LAYOUTS = {
@@ -281,6 +306,58 @@ LAYOUTS = {
         async_client=True,
         added_tests={"tests/test_with_the_harness.py": team_tests.LEDGER},
     ),
+    # Pinned exactly in Poetry tables, two years old: pytest 7.2, pytest-asyncio
+    # 0.20 with the project's own session `event_loop`, httpx 0.23 (its tests
+    # use `AsyncClient(app=app)`), FastAPI 0.95 on Starlette 0.26, SQLAlchemy
+    # 2.0.0, asyncpg 0.27, redis-py 4.5, fakeredis 2.10. Adopting keeps every
+    # pin: the harness runs on them.
+    "poetry_old_stack": Layout(
+        answers={
+            "app_import": "depot.main:app",
+            "async_db": "postgresql",
+            "db_session_dependency": "depot.db:get_session",
+            "db_metadata": "depot.models:Base",
+            "cache": "redis",
+            "cache_dependency": "depot.cache:get_redis",
+            "concurrency": True,
+        },
+        own_tests=(
+            "tests/test_depot.py::test_health",
+            "tests/test_depot.py::test_deliveries_are_counted",
+            "tests/test_depot.py::test_health_through_the_test_client",
+        ),
+        async_client=True,
+        added_tests={"tests/test_with_the_harness.py": team_tests.DEPOT},
+        chosen={"async_runner": "pytest-asyncio", "asyncio_mode": "strict"},
+        own_environment=True,
+    ),
+    # Requirements files pinning pytest 7.4, pytest-asyncio 0.21 in auto mode,
+    # httpx 0.24; a test class with its own class-scoped `event_loop`.
+    "class_event_loop": Layout(
+        answers={"app_import": "tally.app:app", "concurrency": True},
+        own_tests=(
+            "tests/test_polls.py::TestAPoll::test_a_vote_is_counted",
+            "tests/test_polls.py::TestAPoll::test_the_count_is_kept_across_the_class",
+            "tests/test_polls.py::test_an_unknown_poll_has_no_votes",
+        ),
+        async_client=True,
+        added_tests={"tests/test_votes_with_the_harness.py": team_tests.TALLY},
+        chosen={"async_runner": "pytest-asyncio", "asyncio_mode": "auto"},
+        own_environment=True,
+    ),
+    # anyio 3.6's pytest plugin with a function-scoped `anyio_backend`, pytest
+    # 7.3, httpx 0.24 and `AsyncClient(app=app)`: the harness on anyio 3.
+    "anyio_old_stack": Layout(
+        answers={"app_import": "shelf.main:app", "concurrency": True},
+        own_tests=(
+            "tests/test_books.py::test_a_book_is_read",
+            "tests/test_books.py::test_an_unknown_book_is_404",
+        ),
+        async_client=True,
+        added_tests={"tests/test_shelf_with_the_harness.py": team_tests.SHELF},
+        chosen={"async_runner": "anyio"},
+        own_environment=True,
+    ),
 }
 
 
@@ -351,12 +428,21 @@ def adopted(
     project = tmp_path_factory.mktemp(name) / "project"
     shutil.copytree(EXISTING_APPS / (layout.source or name), project)
     before = snapshot(project)
-    own = run_own_suite(project)
+    if layout.own_environment:
+        pins = install_pins(project)
+        git(project, "init", "-q", "-b", "main")
+        (project / ".git" / "info" / "exclude").write_text(".venv/\n")
+        own = run_in_own_environment(project, suite_environment(project))
+    else:
+        own = run_own_suite(project)
     assert own.returncode == 0, own.stdout + own.stderr
     own_counts = outcome_counts(own.stdout)
     commit_everything(project, "the team's project")
     adopt(tagged_template, project, layout.answers, "1.0.0")
     after = snapshot(project)
+    if layout.own_environment:
+        # The team installs what adopting declared: its own pins stay as they were.
+        assert install_pins(project) == pins
     for path, source in layout.added_tests.items():
         (project / path).write_text(source)
     commit_everything(project, "adopt the FastAPI test harness")
@@ -502,7 +588,7 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
         (adopted.project / path).write_text(source)
     try:
         # -vv: one line per test even where the project's addopts has -q.
-        result = run_suite(adopted.project, "-vv", *args, env=env)
+        result = layout.run(adopted.project, "-vv", *args, env=env)
     finally:
         for path in layout.refused_tests:
             (adopted.project / path).unlink()
@@ -535,6 +621,16 @@ def passed_tests(output: str) -> set[str]:
             r"^(\S+::\S+) PASSED|PASSED (\S+::\S+)", output, re.M
         )
     }
+
+
+def install_pins(project: Path) -> dict[str, str]:
+    """Install everything the project declares into its .venv; return the
+    installed version of each package it declares with `==`."""
+    survey = hook_module("project_survey")
+    declared = [d for d in survey.declarations(project) if d.name != "python"]
+    install_own_pins(project, [d.text for d in declared], os.environ)
+    installed = survey.installed_versions(project)
+    return {d.name: installed[d.name] for d in declared if "==" in d.text}
 
 
 def run_own_suite(project: Path) -> subprocess.CompletedProcess[str]:
@@ -597,7 +693,7 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     assert V2_CHANGE[1] in (project / SMOKE_TEST).read_text()
     assert read_answers(project)["_commit"] == "2.0.0"
     env = adopted.layout.environment(project, f"{adopted.name}_update")
-    assert_suite_passes(run_suite(project, env=env))
+    assert_suite_passes(adopted.layout.run(project, env=env))
 
 
 def test_an_empty_prefix_beside_colliding_fixtures_is_refused(
@@ -950,35 +1046,55 @@ def test_the_defaults_fit_the_projects_async_setup(
         assert {key: recorded[key] for key in expected} == expected, layout
 
 
-def test_pins_the_harness_cannot_live_with_are_refused_before_writing(
+def test_pins_the_harness_cannot_live_with_are_refused_in_one_message(
     template: Path, tmp_path: Path
 ) -> None:
-    """A pinned old stack: pytest and httpx below the harness's floors."""
+    """Pins below even the adopted harness's floors, and a feature (WebSockets)
+    whose client needs newer releases: every conflict in one message, with the
+    exact versions, before anything is written; the rest of the stack is kept."""
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / "pinned_old_stack", project)
+    replace_in(project / "requirements-dev.txt", "pytest==8.1.1", "pytest==7.1.3")
+    replace_in(project / "requirements-dev.txt", "httpx==0.23.3", "httpx==0.23.0")
 
-    output = refused_output(template, project, "app_import=svc.main:app")
+    output = refused_output(
+        template, project, "app_import=svc.main:app", "websockets=true"
+    )
 
-    assert "the harness cannot be installed next to this project's versions" in output
-    assert "needs pytest>=8.4, but you declare pytest==8.1.1" in output
+    assert output.count("the harness cannot be installed next to") == 1
+    assert "needs pytest>=7.2, but you declare pytest==7.1.3" in output
+    assert "needs httpx>=0.23.1" in output
+    assert "but you declare httpx==0.23.0" in output
+    assert (
+        "WebSockets over async_client needs httpx-ws>=0.9, which needs "
+        "httpx>=0.25.1, but you declare httpx==0.23.0: answer without that feature"
+    ) in output
     # Its Starlette predates httpx2's: the harness would go with its httpx.
-    assert "needs httpx>=0.28, but you declare httpx==0.23.3" in output
     assert "httpx2" not in output
+    # What it runs on is kept: pytest-asyncio 0.20 with its own event_loop.
+    assert "pytest-asyncio" not in output
+    assert "event_loop" not in output
 
 
 @pytest.mark.parametrize(
     ("pyproject", "runner", "conflict"),
     [
-        # Pinned below loop_scope: anyio fits, and pytest-asyncio is refused.
+        # Before loop_scope (0.24): the harness runs on it all the same.
         (
             '[project]\nname = "x"\ndependencies = ["pytest-asyncio==0.21.2"]\n',
-            "anyio",
-            "you declare pytest-asyncio==0.21.2",
+            "pytest-asyncio",
+            "",
         ),
         (
             '[tool.poetry.group.dev.dependencies]\npytest-asyncio = "^0.23"\n',
+            "pytest-asyncio",
+            "",
+        ),
+        # Below the harness's floor: anyio fits, and pytest-asyncio is refused.
+        (
+            '[project]\nname = "x"\ndependencies = ["pytest-asyncio==0.19.0"]\n',
             "anyio",
-            "you declare pytest-asyncio>=0.23,<0.24",
+            "you declare pytest-asyncio==0.19.0",
         ),
         (
             '[project]\nname = "x"\ndependencies = ["pytest-asyncio>=1.2"]\n',
@@ -986,7 +1102,7 @@ def test_pins_the_harness_cannot_live_with_are_refused_before_writing(
             "",
         ),
     ],
-    ids=["pep621-pin", "poetry-caret", "recent"],
+    ids=["pep621-pin-0.21", "poetry-caret-0.23", "below-the-floor", "recent"],
 )
 def test_a_pytest_asyncio_pin_decides_the_runner(
     tmp_path: Path, pyproject: str, runner: str, conflict: str
@@ -997,17 +1113,19 @@ def test_a_pytest_asyncio_pin_decides_the_runner(
     dependencies = hook_module("merge_pyproject").harness_dependencies
 
     assert fit.fitting(survey, "async_runner") == runner
-    refusal = fit.refusal(
-        survey,
-        "async_runner",
-        {"async_runner": "pytest-asyncio", "concurrency": True},
-        dependencies,
-    )
+    answers = {
+        **NO_ASYNC_ANSWERS,
+        "async_runner": "pytest-asyncio",
+        "asyncio_mode": "strict",
+        "concurrency": True,
+        "needs_async_client": True,
+    }
+    problems = " ".join(fit.verdict(survey, answers, dependencies))
     if conflict:
-        assert conflict in refusal
-        assert "answer async_runner=anyio" in refusal
+        assert conflict in problems
+        assert "answer async_runner=anyio" in problems
     else:
-        assert refusal == ""
+        assert problems == ""
 
 
 def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ def _modules() -> list[str]:
     """The harness's modules this project's answers call for, in load order."""
     database = _project.DATABASE != "none"
     wanted = {
+        # Shims for the older releases an adopted project keeps.
+        "compat": True,
         # First: it points the app's variables at the test services before the
         # app is imported.
         "environment": _project.DATABASE_FROM_ENVIRONMENT
