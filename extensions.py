@@ -514,6 +514,10 @@ def adoption_write_problem(destination: Any, answers_file: Any = "") -> str:
                 f"point it inside the project): it leads to {outside}, outside this "
                 "project, where adopting would write; nothing was written."
             )
+    if root.is_dir() and _judged(root) is not None:
+        unreadable = _hooks_module("project_survey").unreadable_files(root)
+        if unreadable:
+            return "; ".join(unreadable) + ". Nothing was written."
     return ""
 
 
@@ -664,6 +668,36 @@ def import_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str
     return _hooks_module("check_imports").refusal(project, question, paths)
 
 
+def refusals_without_traceback() -> None:
+    """Copier refuses an answer given with `-d` by raising a ValueError its
+    command line does not catch, so the refusal came under a traceback. Raised
+    as a UserMessageError too (still a ValueError for every caller), Copier
+    prints the message alone and exits 1, as it does for the verdict's."""
+    try:
+        from copier import _user_data
+        from copier.errors import UserMessageError
+    except ImportError:  # not inside Copier
+        return
+    question = getattr(_user_data, "Question", None)
+    validate = getattr(question, "validate_answer", None)
+    if validate is None or getattr(validate, "plain_refusal", False):
+        return
+
+    class AnswerRefused(UserMessageError, ValueError):
+        """An answer's validator refused it: one message, no traceback."""
+
+    def validate_answer(self: Any, answer: Any) -> None:
+        try:
+            validate(self, answer)
+        except ValueError as error:
+            if isinstance(error, UserMessageError):
+                raise
+            raise AnswerRefused(str(error)) from None
+
+    validate_answer.plain_refusal = True  # type: ignore[attr-defined]
+    question.validate_answer = validate_answer  # type: ignore[union-attr]
+
+
 class AdoptionExtension(Extension):
     """Functions that judge answers against the project the harness is adopted
     into (globals, not filters: a template that never calls them renders in any
@@ -671,6 +705,7 @@ class AdoptionExtension(Extension):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        refusals_without_traceback()
         environment.globals["adoption_default"] = adoption_default
         environment.globals["adoption_refusal"] = adoption_refusal
         environment.globals["import_refusal"] = import_refusal

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import tomlkit
-from adopt_support import in_copier_scratch_copy, inside_project
+from adopt_support import in_copier_scratch_copy, inside_project, run_hook
 from adoption_fit import below_floor, old_starlette, raised_floor
 from dependencies import declared_packages, harness_requirements, package_name
 from packaging.requirements import Requirement
@@ -287,8 +287,27 @@ def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]
     settings = harness_pytest_settings(answers, project, before)
     config = pytest_config(project)
     more_changes, conflicts = merge_settings(project, config, settings)
-    changes += more_changes
+    changes += [with_reason(change) for change in more_changes]
     return changes, conflicts
+
+
+# Why the harness sets each pytest setting, for the adoption's summary.
+SETTING_REASONS = {
+    "pythonpath": "so tests.harness imports, and your app from src/ if you have one",
+    "testpaths": "so the harness's smoke tests run with yours",
+    "addopts": "loads the harness before your conftest files: the variables "
+    "it sets are there before your app is imported",
+    "asyncio_mode": "pytest-asyncio's mode, as your tests run",
+    "asyncio_default_fixture_loop_scope": "one event loop for the session, "
+    "shared by the harness's async fixtures and your app",
+    "asyncio_default_test_loop_scope": "the tests run on that loop too",
+}
+
+
+def with_reason(change: str) -> str:
+    key = re.search(r" (\w+): (?:set to|added) ", change)
+    reason = SETTING_REASONS.get(key.group(1)) if key else None
+    return f"{change} ({reason})" if reason else change
 
 
 def main(arguments: list[str]) -> int:
@@ -304,4 +323,4 @@ def main(arguments: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_hook(main, sys.argv[1:]))

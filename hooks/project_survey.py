@@ -137,6 +137,33 @@ def _read_ini(path: Path) -> configparser.ConfigParser:
     return parser
 
 
+def unreadable_files(project: Path) -> list[str]:
+    """The configuration files adopting reads and writes that do not parse,
+    each with where and why: read as empty, they would be judged wrongly."""
+    problems = []
+    path = project / "pyproject.toml"
+    if path.is_file():
+        try:
+            tomllib.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            problems.append(
+                f"pyproject.toml is not valid TOML ({error}): fix it, then run "
+                "Copier again"
+            )
+    for name in ("setup.cfg", "tox.ini", "pytest.ini"):
+        path = project / name
+        if not path.is_file():
+            continue
+        try:
+            configparser.ConfigParser(interpolation=None).read_string(path.read_text())
+        except (OSError, configparser.Error) as error:
+            first = str(error).splitlines()[0]
+            problems.append(
+                f"{name} does not parse ({first}): fix it, then run Copier again"
+            )
+    return problems
+
+
 def pytest_config(project: Path) -> PytestConfig:
     """The configuration pytest would read in `project`, or where it will be created."""
     for name, section, native in PYTEST_CONFIG_FILES:
