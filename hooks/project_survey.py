@@ -541,7 +541,7 @@ class DependencyHome:
                 else ("poetry install")
             )
         if self.table.startswith("[dependency-groups]"):
-            return f"uv sync --group {name} (or pip install --group {name}, pip 25.1+)"
+            return f"uv sync --group {name}, or pip install --group {name} on pip 25.1+"
         if "optional-dependencies" in self.table or "extras_require" in self.table:
             return f"pip install -e '.[{name}]'"
         if self.table == "[tool.uv] dev-dependencies":
