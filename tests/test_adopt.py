@@ -497,7 +497,8 @@ def test_pytest_settings_go_where_the_project_keeps_them(
                     or (now.startswith(line) and line.startswith(LIST_SETTINGS))
                     for now in kept
                 ), f"{before.file}: {line!r} was changed or moved"
-    pyproject = tomlkit.parse(adopted.after["pyproject.toml"].decode()).unwrap()
+    pyproject_text = adopted.after.get("pyproject.toml", b"").decode()
+    pyproject = tomlkit.parse(pyproject_text).unwrap()
     pytest_tables = pyproject.get("tool", {}).get("pytest", {})
     native = {key for key in pytest_tables if key != "ini_options"}
     assert not (native and "ini_options" in pytest_tables), "pytest would refuse"
