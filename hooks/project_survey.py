@@ -360,8 +360,18 @@ def requirement_lists(document: Any) -> list[tuple[str, list[Any]]]:
         (f"[dependency-groups] {group}", entries)
         for group, entries in document.get("dependency-groups", {}).items()
     ]
-    uv = document.get("tool", {}).get("uv", {})
+    tool = document.get("tool", {})
+    uv = tool.get("uv", {})
     lists.append(("[tool.uv] dev-dependencies", uv.get("dev-dependencies")))
+    pdm = tool.get("pdm", {}).get("dev-dependencies", {})
+    lists += [
+        (f"[tool.pdm.dev-dependencies] {group}", entries)
+        for group, entries in (pdm.items() if hasattr(pdm, "items") else [])
+    ]
+    for name, env in tool.get("hatch", {}).get("envs", {}).items():
+        if hasattr(env, "get"):
+            for key in ("dependencies", "extra-dependencies"):
+                lists.append((f"[tool.hatch.envs.{name}] {key}", env.get(key)))
     return [(where, entries) for where, entries in lists if isinstance(entries, list)]
 
 
@@ -540,6 +550,10 @@ class DependencyHome:
                 if ".group." in self.table
                 else ("poetry install")
             )
+        if self.table.startswith("[tool.pdm."):
+            return f"pdm install -G {name}"
+        if self.table.startswith("[tool.hatch."):
+            return f"hatch run {name}:pytest installs them"
         if self.table.startswith("[dependency-groups]"):
             return f"uv sync --group {name}, or pip install --group {name} on pip 25.1+"
         if "optional-dependencies" in self.table or "extras_require" in self.table:
@@ -556,10 +570,16 @@ def is_test_tool(name: str) -> bool:
 def _place_name(table: str) -> str:
     """The group's or extra's name in `[dependency-groups] dev`,
     `[tool.poetry.group.dev.dependencies]`; else ''."""
-    group = re.match(r"\[tool\.poetry\.group\.([^.\]]+)\.", table)
+    group = re.match(r"\[tool\.(?:poetry\.group|hatch\.envs)\.([^.\]]+)[.\]]", table)
     if group:
         return group.group(1)
-    if table.startswith(("[dependency-groups]", "[project.optional-dependencies]")):
+    if table.startswith(
+        (
+            "[dependency-groups]",
+            "[project.optional-dependencies]",
+            "[tool.pdm.dev-dependencies]",
+        )
+    ):
         return table.split("] ", 1)[-1]
     if table.startswith("[options.extras_require]"):
         return table.split("] ", 1)[-1]
@@ -570,9 +590,16 @@ def _test_rank(file: str, table: str) -> int:
     """2: named for tests (test, tests, testing); 1: for development (dev,
     uv's dev-dependencies, Poetry's dev-dependencies); 0: the app's own."""
     if table:
-        if table in ("[tool.uv] dev-dependencies", "[tool.poetry.dev-dependencies]"):
-            return 1
         words = [_place_name(table).lower()]
+        if any(word.startswith("test") for word in words):
+            return 2
+        if table in (
+            "[tool.uv] dev-dependencies",
+            "[tool.poetry.dev-dependencies]",
+        ) or table.startswith(
+            ("[tool.pdm.dev-dependencies]", "[tool.hatch.envs.default]")
+        ):
+            return 1
     else:
         path = PurePosixPath(file)
         words = re.split(r"[^a-z]+", f"{path.parent.name} {path.stem}".lower())

@@ -127,6 +127,22 @@ def test_requirements_files_anywhere_in_the_tree_are_read(tmp_path: Path) -> Non
             },
             "requirements/dev.txt",
         ),
+        (
+            {
+                "pyproject.toml": '[project]\nname = "x"\nversion = "0"\n'
+                'dependencies = ["fastapi"]\n\n[tool.pdm.dev-dependencies]\n'
+                'lint = ["ruff"]\ntest = ["pytest"]\n'
+            },
+            "pyproject.toml [tool.pdm.dev-dependencies] test",
+        ),
+        (
+            {
+                "pyproject.toml": '[project]\nname = "x"\nversion = "0"\n'
+                'dependencies = ["fastapi"]\n\n[tool.hatch.envs.default]\n'
+                'dependencies = ["pytest", "coverage"]\n'
+            },
+            "pyproject.toml [tool.hatch.envs.default] dependencies",
+        ),
         # None kept yet: a new one beside the project's own.
         ({"requirements/base.txt": "fastapi\n"}, "requirements/test.txt"),
         ({"app/requirements.txt": "fastapi\n"}, "app/requirements-dev.txt"),
@@ -150,6 +166,8 @@ def test_requirements_files_anywhere_in_the_tree_are_read(tmp_path: Path) -> Non
         "poetry-dev-group",
         "pyproject-app-requirements-tests",
         "requirements-dir-dev-only-includes",
+        "pdm-test-group",
+        "hatch-default-env",
         "new-requirements-dir-file",
         "new-requirements-dev",
         "new-poetry-group",
