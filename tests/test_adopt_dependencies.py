@@ -280,20 +280,47 @@ def test_adopting_ends_with_what_it_wrote_and_why(
     assert "Traceback" not in output
 
 
-def test_a_refused_answer_is_one_message_without_a_traceback(
+def test_a_refusal_is_one_message_with_every_conflict_and_no_traceback(
     template: Path, tmp_path: Path
 ) -> None:
+    """Under --defaults, every answer and the versions they need are judged
+    together: the runner's conflict and each pin, with their fixes, come in the
+    one message (they came a Copier run at a time, under a traceback)."""
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / "pinned_old_stack", project)
 
-    output = refused_output(template, project, "app_import=svc.main:app")
+    output = refused_output(
+        template,
+        project,
+        "app_import=svc.main:app",
+        "concurrency=true",
+        "async_runner=pytest-asyncio",
+    )
+
+    assert "Traceback" not in output
+    assert output.count("These answers do not fit this project") == 1, output
+    assert "Validation error" not in output
+    for conflict, fix in [
+        ("overrides the event_loop fixture", "Answer async_runner=anyio"),
+        ("you declare pytest==8.1.1", "raise your pin to pytest>=8.4"),
+        ("you declare httpx==0.23.3", "raise your pin to httpx>=0.28"),
+        ("you declare pytest-asyncio==0.20.3", "answer async_runner=anyio"),
+    ]:
+        assert conflict in output
+        assert fix in output
+
+
+def test_a_typed_answer_refused_on_its_own_has_no_traceback(
+    template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "flat", project)
+
+    output = refused_output(template, project, "app_import=main:missing")
 
     assert "Traceback" not in output
     assert output.count("Validation error for question 'app_import'") == 1
-    # Every conflict, each with its fix, in that one message.
-    assert "you declare pytest==8.1.1" in output
-    assert "you declare httpx==0.23.3" in output
-    assert output.rstrip().endswith("Nothing was written.")
+    assert "has no attribute 'missing'" in output
 
 
 def test_a_pyproject_that_does_not_parse_is_refused_before_writing(
