@@ -610,6 +610,10 @@ def _test_rank(file: str, table: str) -> int:
     return 0
 
 
+def _hashed(path: Path) -> bool:
+    return any("--hash" in line for _, line in _logical_lines(path))
+
+
 def dependency_home(survey: Survey) -> DependencyHome:
     """Where the project keeps its test dependencies: where it declares pytest
     (or a pytest plugin), else a list or file named for tests or development,
@@ -636,6 +640,8 @@ def dependency_home(survey: Survey) -> DependencyHome:
         ),
     )
     for (file, table), found in ranked:
+        if not table and _hashed(project / compiled_from(file)):
+            continue  # generated with --hash: a line without one breaks installs
         tools = [d.name for d in found if is_test_tool(d.name)]
         if tools:
             why = f"{tools[0]} is declared there"

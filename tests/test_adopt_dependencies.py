@@ -143,6 +143,16 @@ def test_requirements_files_anywhere_in_the_tree_are_read(tmp_path: Path) -> Non
             },
             "pyproject.toml [tool.hatch.envs.default] dependencies",
         ),
+        (
+            # Exported with hashes: a line without one would break installs.
+            {
+                "pyproject.toml": '[project]\nname = "x"\nversion = "0"\n'
+                'dependencies = ["fastapi"]\n\n[dependency-groups]\n'
+                'dev = ["ruff"]\n',
+                "requirements-test.txt": "pytest==8.4.1 --hash=sha256:abc\n",
+            },
+            "pyproject.toml [dependency-groups] dev",
+        ),
         # None kept yet: a new one beside the project's own.
         ({"requirements/base.txt": "fastapi\n"}, "requirements/test.txt"),
         ({"app/requirements.txt": "fastapi\n"}, "app/requirements-dev.txt"),
@@ -168,6 +178,7 @@ def test_requirements_files_anywhere_in_the_tree_are_read(tmp_path: Path) -> Non
         "requirements-dir-dev-only-includes",
         "pdm-test-group",
         "hatch-default-env",
+        "hashed-export",
         "new-requirements-dir-file",
         "new-requirements-dev",
         "new-poetry-group",
