@@ -430,3 +430,23 @@ async def test_twenty_entries_at_once_are_all_kept(async_client):
     listed = (await async_client.get(f"/entries/{day}")).json()
     assert sorted(int(entry["text"]) for entry in listed) == list(range(20))
 """
+
+# poetry_dev_group: Poetry's dev group holds its test dependencies.
+HELPDESK = """\
+import asyncio
+
+
+def test_a_ticket_through_the_harness_client(client):
+    number = client.post("/tickets", json={"subject": "badge"}).json()["number"]
+
+    assert client.get(f"/tickets/{number}").json()["subject"] == "badge"
+
+
+async def test_twenty_tickets_opened_at_once_get_their_own_numbers(async_client):
+    responses = await asyncio.gather(
+        *(async_client.post("/tickets", json={"subject": str(n)}) for n in range(20))
+    )
+
+    numbers = [r.json()["number"] for r in responses]
+    assert len(set(numbers)) == 20
+"""

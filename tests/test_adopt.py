@@ -219,6 +219,18 @@ LAYOUTS = {
         added_tests={"tests/test_entries_with_the_harness.py": team_tests.JOURNAL},
         dependency_home="pyproject.toml [dependency-groups] test",
     ),
+    # Poetry, its test dependencies in the dev group: the harness's join them
+    # there, in Poetry's syntax.
+    "poetry_dev_group": Layout(
+        answers={"app_import": "helpdesk.main:app", "concurrency": True},
+        own_tests=(
+            "tests/test_tickets.py::test_an_opened_ticket_is_open",
+            "tests/test_tickets.py::test_a_closed_ticket_is_closed",
+        ),
+        async_client=True,
+        added_tests={"tests/test_tickets_with_the_harness.py": team_tests.HELPDESK},
+        dependency_home="pyproject.toml [tool.poetry.group.dev.dependencies]",
+    ),
     # The team's own `app`, `client` (an httpx.AsyncClient) and `db_session` in
     # tests/conftest.py: the harness's fixtures take the prefix harness_ (the
     # default that fits), and the project's keep their names and behaviour.

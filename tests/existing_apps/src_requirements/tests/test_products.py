@@ -1,5 +1,6 @@
-from catalog.main import app
 from fastapi.testclient import TestClient
+
+from catalog.main import app
 
 client = TestClient(app)
 
