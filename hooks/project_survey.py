@@ -545,11 +545,8 @@ class DependencyHome:
                 return f"compile {self.file} (pip-compile), then install what it pins"
             return f"pip install -r {self.file}"
         if "[tool.poetry" in self.table:
-            return (
-                f"poetry install --with {name}"
-                if ".group." in self.table
-                else ("poetry install")
-            )
+            group = f" --with {name}" if ".group." in self.table else ""
+            return f"poetry install{group}"
         if self.table.startswith("[tool.pdm."):
             return f"pdm install -G {name}"
         if self.table.startswith("[tool.hatch."):
@@ -651,6 +648,17 @@ def dependency_home(survey: Survey) -> DependencyHome:
             break
         return DependencyHome(compiled_from(file), table, why)
 
+    # A requirements file named for tests that declares nothing yet (only -r).
+    for path in requirements_files(project):
+        relative = path.relative_to(project).as_posix()
+        if (
+            _test_rank(relative, "")
+            and (relative, "") not in places
+            and not _hashed(project / compiled_from(relative))
+        ):
+            why = "it is named for test or development dependencies"
+            return DependencyHome(compiled_from(relative), "", why)
+
     why = "it declares no test dependencies yet: {}"
     if ("pyproject.toml", "[tool.poetry.dependencies]") in places:
         table = "[tool.poetry.group.dev.dependencies]"
@@ -660,12 +668,6 @@ def dependency_home(survey: Survey) -> DependencyHome:
         table = "[dependency-groups] dev"
         why = why.format("a dev dependency group beside its dependencies")
         return DependencyHome("pyproject.toml", table, why, False)
-    # A requirements file named for tests that declares nothing yet (only -r).
-    for path in requirements_files(project):
-        relative = path.relative_to(project).as_posix()
-        if _test_rank(relative, "") and (relative, "") not in places:
-            why = "it is named for test or development dependencies"
-            return DependencyHome(compiled_from(relative), "", why)
     files = sorted(
         {compiled_from(file) for file, table in places if not table},
         key=lambda f: (
@@ -676,10 +678,21 @@ def dependency_home(survey: Survey) -> DependencyHome:
     )
     if files:
         main = PurePosixPath(files[0])
-        if main.parent.name == "requirements":
-            new = main.parent / f"test{main.suffix}"
-        else:
-            new = main.parent / f"requirements-dev{main.suffix}"
+        names = (
+            ("test", "testing", "harness")
+            if main.parent.name == "requirements"
+            else ("requirements-dev", "requirements-test", "requirements-harness")
+        )
+        new = next(
+            (
+                candidate
+                for name in names
+                if not (
+                    project / (candidate := main.parent / f"{name}{main.suffix}")
+                ).exists()
+            ),
+            main.parent / f"{names[-1]}{main.suffix}",
+        )
         why = why.format(f"a file beside {main.as_posix()}, which it includes")
         return DependencyHome(new.as_posix(), "", why, False, main.name)
     if any(file == "setup.cfg" for file, _ in places):

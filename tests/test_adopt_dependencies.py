@@ -158,6 +158,13 @@ def test_requirements_files_anywhere_in_the_tree_are_read(tmp_path: Path) -> Non
         ({"app/requirements.txt": "fastapi\n"}, "app/requirements-dev.txt"),
         (
             {
+                "requirements.txt": "fastapi\n",
+                "requirements-dev.txt": "pytest==8.4.1 --hash=sha256:abc\n",
+            },
+            "requirements-test.txt",
+        ),
+        (
+            {
                 "pyproject.toml": '[tool.poetry]\nname = "x"\nversion = "0"\n\n'
                 '[tool.poetry.dependencies]\nfastapi = "*"\n'
             },
@@ -181,6 +188,7 @@ def test_requirements_files_anywhere_in_the_tree_are_read(tmp_path: Path) -> Non
         "hashed-export",
         "new-requirements-dir-file",
         "new-requirements-dev",
+        "new-beside-a-hashed-one",
         "new-poetry-group",
         "new-setup-cfg-extra",
         "nothing",
