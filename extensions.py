@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
 
 # ── Refusals: one message, no traceback ───────────────────────────────────────
@@ -670,6 +670,10 @@ def adoption_write_problem(destination: Any, answers_file: Any = "") -> str:
                 f"point it inside the project): it leads to {outside}, outside this "
                 "project, where adopting would write; nothing was written."
             )
+    if root.is_dir() and _judged(root) is not None:
+        unreadable = _hooks_module("project_survey").unreadable_files(root)
+        if unreadable:
+            return "; ".join(unreadable) + ". Nothing was written."
     return ""
 
 
@@ -781,8 +785,19 @@ def adoption_default(
     return _hooks_module("adoption_fit").fitting(survey, question, answers or {})
 
 
-def adoption_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str:
-    """Why the answer to `question` cannot fit the project, with the fix; or ''."""
+@pass_context
+def adoption_refusal(
+    context: Any, dst_path: Any, question: str, answers: dict[str, Any]
+) -> str:
+    """Why the answer to `question` cannot fit the project, with the fix; or ''.
+
+    Under `--defaults` nothing is asked, so nothing is judged one answer at a
+    time: the verdict (`adoption_fits`) judges every answer and the versions
+    they need together, and refuses once with every conflict and its fix.
+    At the prompt, a refused answer is asked again with the reason."""
+    conf = context.get("_copier_conf")
+    if isinstance(conf, Mapping) and conf.get("defaults"):
+        return ""
     project = _judged(dst_path)
     if project is None:
         return ""

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adopt_support import import_roots, in_copier_scratch_copy
+from adopt_support import import_roots, in_copier_scratch_copy, run_hook
 from project_survey import NOT_SEARCHED, redis_attributes
 
 # Runs in the project's interpreter: imports each answer and reports one JSON
@@ -483,4 +483,4 @@ def main(arguments: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_hook(main, sys.argv[1:]))

@@ -11,11 +11,12 @@ import json
 import sys
 from pathlib import Path
 
-from adopt_support import in_copier_scratch_copy, inside_project
+from adopt_support import in_copier_scratch_copy, inside_project, run_hook
 from adoption_fit import collision_report
-from project_survey import survey
+from project_survey import dependency_home, survey
 
 PLUGIN = "tests.harness"
+ANSWERS_FILE = ".copier-answers.fastapi-harness.yml"
 REGISTRATION = f'pytest_plugins = ["{PLUGIN}"]  # the FastAPI test harness\n'
 NEW_CONFTEST = (
     '"""Your fixtures and hooks live here.\n\n'
@@ -39,6 +40,38 @@ def defines_pytest_plugins(source: str) -> bool:
     return False
 
 
+def register(project: Path) -> str:
+    """Register the harness in tests/conftest.py; say what was done."""
+    conftest = inside_project(project, "tests/conftest.py")
+    if not conftest.exists():
+        conftest.write_text(NEW_CONFTEST)
+        return "tests/conftest.py: created; it registers the harness"
+    source = conftest.read_text()
+    if f'"{PLUGIN}"' in source or f"'{PLUGIN}'" in source:
+        return ""
+    if defines_pytest_plugins(source):
+        return (
+            "tests/conftest.py: NOT CHANGED: it already sets pytest_plugins; add "
+            f'"{PLUGIN}" to that list to register the harness.'
+        )
+    separator = "" if source.endswith("\n") or not source else "\n"
+    conftest.write_text(f"{source}{separator}{REGISTRATION}")
+    return "tests/conftest.py: appended the line registering the harness"
+
+
+def summary(project: Path) -> str:
+    """The adoption's last words: what the template wrote, and what is next."""
+    home = dependency_home(survey(project))
+    return (
+        "Adopted the FastAPI test harness. Written: tests/harness/ and "
+        "tests/test_harness_smoke.py (the template's: `copier update` rewrites "
+        f"them), {ANSWERS_FILE} (your answers, for `copier update`); your own "
+        "files gained only the lines listed above.\n"
+        f"Next: install the test dependencies ({home.install_command()}), "
+        "then run pytest."
+    )
+
+
 def main(arguments: list[str]) -> int:
     project = Path.cwd()
     if in_copier_scratch_copy(project):
@@ -49,25 +82,12 @@ def main(arguments: list[str]) -> int:
     )
     if report:
         print(f"fixture names: {report}")
-    conftest = inside_project(project, "tests/conftest.py")
-    if not conftest.exists():
-        conftest.write_text(NEW_CONFTEST)
-        print("tests/conftest.py: created; it registers the harness")
-        return 0
-    source = conftest.read_text()
-    if f'"{PLUGIN}"' in source or f"'{PLUGIN}'" in source:
-        return 0
-    if defines_pytest_plugins(source):
-        print(
-            "tests/conftest.py: NOT CHANGED: it already sets pytest_plugins; add "
-            f'"{PLUGIN}" to that list to register the harness.'
-        )
-        return 0
-    separator = "" if source.endswith("\n") or not source else "\n"
-    conftest.write_text(f"{source}{separator}{REGISTRATION}")
-    print("tests/conftest.py: appended the line registering the harness")
+    registered = register(project)
+    if registered:
+        print(registered)
+    print(summary(project))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_hook(main, sys.argv[1:]))

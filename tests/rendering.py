@@ -104,8 +104,18 @@ def pytest_plugin_flags(project: Path) -> list[str]:
     This environment holds every dependency any project can declare; a project
     that does not use pytest-asyncio must not have it loaded (it would warn).
     """
-    # An adopted project may declare it outside pyproject.toml.
-    files = ["pyproject.toml", "setup.cfg", *(p.name for p in project.glob("req*.txt"))]
+    # An adopted project may declare it outside pyproject.toml, in requirements
+    # files anywhere in its tree (src/requirements-dev.txt, requirements/test.txt).
+    files = [
+        "pyproject.toml",
+        "setup.cfg",
+        *(
+            path.relative_to(project)
+            for path in project.rglob("*.txt")
+            if "req" in path.relative_to(project).as_posix()
+            and ".venv" not in path.parts
+        ),
+    ]
     declared = "".join(
         (project / name).read_text() for name in files if (project / name).is_file()
     )

@@ -520,3 +520,73 @@ async def test_twenty_reads_at_once(async_client):
 
     assert titles == ["Dune"] * 20
 """
+
+
+# src_requirements: its requirements in src/requirements*.txt, the app run
+# from src/.
+CATALOG = """\
+import asyncio
+
+
+def test_a_product_through_the_harness_client(client):
+    created = client.post("/products", json={"name": "tray", "price_cents": 900})
+
+    assert client.get(f"/products/{created.json()['id']}").json()["name"] == "tray"
+
+
+async def test_twenty_reads_at_once(async_client):
+    responses = await asyncio.gather(
+        *(async_client.get("/products/1") for _ in range(20))
+    )
+
+    assert {r.json()["name"] for r in responses} == {"kettle"}
+"""
+
+# pep735_groups: its test dependencies in a PEP 735 `test` group, auto mode.
+JOURNAL = """\
+import asyncio
+
+import pytest
+
+
+def test_an_entry_through_the_harness_client(client):
+    client.post("/entries", json={"day": "2024-06-02", "text": "sun"})
+
+    assert {"day": "2024-06-02", "text": "sun"} in client.get(
+        "/entries/2024-06-02"
+    ).json()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_twenty_entries_at_once_are_all_kept(async_client):
+    day = "2024-06-03"
+    await asyncio.gather(
+        *(
+            async_client.post("/entries", json={"day": day, "text": str(n)})
+            for n in range(20)
+        )
+    )
+
+    listed = (await async_client.get(f"/entries/{day}")).json()
+    assert sorted(int(entry["text"]) for entry in listed) == list(range(20))
+"""
+
+# poetry_dev_group: Poetry's dev group holds its test dependencies.
+HELPDESK = """\
+import asyncio
+
+
+def test_a_ticket_through_the_harness_client(client):
+    number = client.post("/tickets", json={"subject": "badge"}).json()["number"]
+
+    assert client.get(f"/tickets/{number}").json()["subject"] == "badge"
+
+
+async def test_twenty_tickets_opened_at_once_get_their_own_numbers(async_client):
+    responses = await asyncio.gather(
+        *(async_client.post("/tickets", json={"subject": str(n)}) for n in range(20))
+    )
+
+    numbers = [r.json()["number"] for r in responses]
+    assert len(set(numbers)) == 20
+"""

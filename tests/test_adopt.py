@@ -88,6 +88,8 @@ class Layout:
     # Its suites run in its own .venv, installed from its pins (old releases
     # this test environment does not have), before and after adopting.
     own_environment: bool = False
+    # Where the harness's requirements must land (DependencyHome.where()).
+    dependency_home: str = ""
 
     def smoke_tests(self) -> list[str]:
         smoke = [f"{SMOKE_TEST}::test_client_serves_the_app"]
@@ -239,6 +241,44 @@ LAYOUTS = {
         async_client=True,
         added_tests={"test/test_status_with_the_harness.py": team_tests.PYTEST_INI},
     ),
+    # Requirements kept in src/requirements.txt and src/requirements-dev.txt,
+    # a pyproject.toml holding tool settings only: the harness's requirements
+    # are appended to the dev file, nothing goes into pyproject.toml.
+    "src_requirements": Layout(
+        answers={"app_import": "catalog.main:app", "concurrency": True},
+        own_tests=(
+            "tests/test_products.py::test_a_known_product",
+            "tests/test_products.py::test_an_added_product_is_read_back",
+            "tests/test_products.py::test_an_unknown_product_is_404",
+        ),
+        async_client=True,
+        added_tests={"tests/test_products_with_the_harness.py": team_tests.CATALOG},
+        dependency_home="src/requirements-dev.txt",
+    ),
+    # Test dependencies in a PEP 735 `test` group beside a `lint` one: the
+    # harness's join them there, and no `dev` group appears.
+    "pep735_groups": Layout(
+        answers={"app_import": "journal.main:app", "concurrency": True},
+        own_tests=(
+            "tests/test_entries.py::test_an_entry_is_listed_under_its_day",
+            "tests/test_entries.py::test_a_day_without_entries",
+        ),
+        async_client=True,
+        added_tests={"tests/test_entries_with_the_harness.py": team_tests.JOURNAL},
+        dependency_home="pyproject.toml [dependency-groups] test",
+    ),
+    # Poetry, its test dependencies in the dev group: the harness's join them
+    # there, in Poetry's syntax.
+    "poetry_dev_group": Layout(
+        answers={"app_import": "helpdesk.main:app", "concurrency": True},
+        own_tests=(
+            "tests/test_tickets.py::test_an_opened_ticket_is_open",
+            "tests/test_tickets.py::test_a_closed_ticket_is_closed",
+        ),
+        async_client=True,
+        added_tests={"tests/test_tickets_with_the_harness.py": team_tests.HELPDESK},
+        dependency_home="pyproject.toml [tool.poetry.group.dev.dependencies]",
+    ),
     # The team's own `app`, `client` (an httpx.AsyncClient) and `db_session` in
     # tests/conftest.py: the harness's fixtures take the prefix harness_ (the
     # default that fits), and the project's keep their names and behaviour.
@@ -375,6 +415,14 @@ def harness_owned(path: str) -> bool:
     return path.startswith(HARNESS_OWNED)
 
 
+def merged_into(path: str) -> bool:
+    """A file of the project's adopting may add lines to: a pytest
+    configuration, tests/conftest.py, or where its dependencies are declared."""
+    return path in MERGED_INTO or bool(
+        re.search(r"(^|/)([^/]*requirements[^/]*|requirements/[^/]+)\.(txt|in)$", path)
+    )
+
+
 def adopt(
     template: Path, project: Path, answers: dict[str, Any], ref: str | None = None
 ) -> None:
@@ -455,8 +503,8 @@ def test_adoption_adds_only_the_harness_and_merges_the_rest(adopted: Adopted) ->
     changed = {path for path in set(before) & set(after) if before[path] != after[path]}
 
     assert set(before) <= set(after), "adopting deleted files of the project"
-    assert {path for path in added if not harness_owned(path)} <= set(MERGED_INTO)
-    assert changed <= set(MERGED_INTO), changed
+    assert all(merged_into(path) for path in added if not harness_owned(path)), added
+    assert all(merged_into(path) for path in changed), changed
     assert SMOKE_TEST in added
     assert "tests/harness/__init__.py" in added
     # Nothing of a new service: no src/ package, README, compose file or workflow.
@@ -491,6 +539,10 @@ NO_ASYNC_ANSWERS = {
 def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(
     adopted: Adopted, tmp_path: Path
 ) -> None:
+    if "pyproject.toml" not in adopted.after:
+        # Nothing to put there: settings and requirements went to its own files.
+        assert "pyproject.toml" not in adopted.before
+        return
     merged = adopted.after["pyproject.toml"].decode()
     if "pyproject.toml" in adopted.before:
         # Floors below the harness's are raised in place (tests/test_adopt_fit.py).
@@ -518,6 +570,35 @@ def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(
         assert merged.startswith("# Created when adopting the FastAPI test harness")
 
 
+def test_requirements_land_where_the_project_keeps_its_own(
+    adopted: Adopted, tmp_path: Path
+) -> None:
+    """Every requirement the harness needs is declared once: those the project
+    lacked all in the one place it keeps its test dependencies (a requirements
+    file anywhere in its tree, a group, an extra), none it had declared again."""
+    surveying = hook_module("project_survey")
+    pristine = tmp_path / "pristine"
+    shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+    before = surveying.survey(pristine)
+    home = surveying.dependency_home(before)
+    if adopted.layout.dependency_home:
+        assert home.where() == adopted.layout.dependency_home
+    after = surveying.survey(adopted.project)
+    answers = {**NO_ASYNC_ANSWERS, **read_answers(adopted.project)}
+    answers["needs_async_client"] = adopted.layout.async_client
+    wanted = hook_module("merge_pyproject").harness_dependencies(answers, before)
+
+    assert {surveying.package_name(r) for r in wanted} <= set(after.declared)
+    had = {(d.name, d.file, d.table) for d in before.declarations}
+    new = [d for d in after.declarations if (d.name, d.file, d.table) not in had]
+    assert {(d.file, d.table) for d in new} <= {(home.file, home.table)}, new
+    assert not [d.where for d in new if d.name in before.declared], new
+    assert len(new) == len({d.name for d in new}), new
+    if "pyproject.toml" not in adopted.before and "pyproject.toml" in adopted.after:
+        created = tomlkit.parse(adopted.after["pyproject.toml"].decode())
+        assert home.file == "pyproject.toml" or set(created) == {"tool"}, created
+
+
 def test_pytest_settings_go_where_the_project_keeps_them(
     adopted: Adopted, tmp_path: Path
 ) -> None:
@@ -539,7 +620,8 @@ def test_pytest_settings_go_where_the_project_keeps_them(
                     or (now.startswith(line) and line.startswith(LIST_SETTINGS))
                     for now in kept
                 ), f"{before.file}: {line!r} was changed or moved"
-    pyproject = tomlkit.parse(adopted.after["pyproject.toml"].decode()).unwrap()
+    pyproject_text = adopted.after.get("pyproject.toml", b"").decode()
+    pyproject = tomlkit.parse(pyproject_text).unwrap()
     pytest_tables = pyproject.get("tool", {}).get("pytest", {})
     native = {key for key in pytest_tables if key != "ini_options"}
     assert not (native and "ini_options" in pytest_tables), "pytest would refuse"
@@ -610,7 +692,8 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
     own_passed = counts["passed"] - len(layout.smoke_tests()) - len(added)
     assert {**counts, "passed": own_passed} == adopted.own_counts, output
     if layout.answers.get("async_db") == "postgresql":
-        assert "asyncpg" in adopted.after["pyproject.toml"].decode()
+        survey = hook_module("project_survey").survey(adopted.project)
+        assert "asyncpg" in survey.declared
 
 
 def passed_tests(output: str) -> set[str]:
