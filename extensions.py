@@ -24,8 +24,36 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
+
+# ── Refusals: one message, no traceback ───────────────────────────────────────
+# Copier raises an answer its validator or choices refuse (given with --data, a
+# data file or --defaults) as a ValueError and leaves it uncaught: the message
+# came last, after some forty lines of Copier's traceback. Its CLI runs in the process
+# this module is loaded into, so Python's last-resort hook prints the refusal
+# alone for those errors, and every other error as it would.
+# Copier's words for an answer a validator, or a question's choices, refuse.
+_REFUSED_ANSWER = ("Validation error for question", "Invalid choice for")
+
+
+def _refusals_without_traceback() -> None:
+    previous = sys.excepthook
+    if getattr(previous, "prints_refusals_alone", False):
+        return
+
+    def hook(kind: Any, error: BaseException, traceback: Any) -> None:
+        if isinstance(error, ValueError) and str(error).startswith(_REFUSED_ANSWER):
+            print(f"{error}", file=sys.stderr)
+            return
+        previous(kind, error, traceback)
+
+    hook.prints_refusals_alone = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+_refusals_without_traceback()
+
 
 # ── Escaping: one filter per target language ──────────────────────────────────
 
@@ -50,6 +78,19 @@ def docstring_text(value: str) -> str:
     before the closing delimiter) can end the docstring early.
     """
     return _python_escaped(value).replace('"', '\\"')
+
+
+def python_parts(value: str) -> str:
+    """`part=VARIABLE,...` (an answer environment_parts_problem accepted) as a
+    Python dict literal, one pair per line: {"host": "PG_HOST", ...}."""
+    pairs = [pair.partition("=") for pair in value.split(",") if pair]
+    if not pairs:
+        return "{}"
+    lines = "".join(
+        f"    {python_string(part)}: {python_string(variable)},\n"
+        for part, _, variable in pairs
+    )
+    return "{\n" + lines + "}"
 
 
 def _python_escaped(value: str) -> str:
@@ -169,9 +210,10 @@ INSTALLED_IMPORT_NAMES = frozenset(
         "xdist",
     }
 )
-# Installed on other platforms only, so not derivable here: click's colour
-# support on Windows.
-OTHER_PLATFORM_IMPORT_NAMES = frozenset({"colorama"})
+# Installed on other platforms or Pythons only, so not always derivable here:
+# click's colour support on Windows; async-timeout, which redis and asyncpg
+# install on Python before 3.11.3 (Debian 12's python3 is 3.11.2).
+OTHER_PLATFORM_IMPORT_NAMES = frozenset({"colorama", "async_timeout"})
 # The project's own top-level names, and those pytest's rootdir import puts
 # first on sys.path.
 PROJECT_NAMES = frozenset({"test", "tests", "conftest", "src", "app"})
@@ -288,14 +330,16 @@ def package_name_from(project_name: str) -> str:
 
 
 def _reserved_because(name: str) -> str:
+    """Why `name` cannot be the package's, in words that fit beside the fix
+    on Copier's one 80-column line (more may be cut)."""
     if name in KEYWORDS:
         return "a keyword"
     if name in STDLIB_NAMES:
         return "in the stdlib"
     if name in PROJECT_NAMES:
-        return "the layout's"
+        return f"the project's own {name} would clash with it"
     if name in INSTALLED_IMPORT_NAMES | OTHER_PLATFORM_IMPORT_NAMES:
-        return "name in use"
+        return "a dependency"
     return ""
 
 
@@ -303,12 +347,11 @@ def package_name_problem(value: Any) -> str:
     if not isinstance(value, str):
         return f'package_name must be text, not {value!r}: e.g. "orders_api".'
     if not value:
-        return "use e.g. orders_api"
+        return "name it, e.g. orders_api"
+    if value[0].isdigit():
+        return f"try service_{_identifier(value)} (start with a letter)"
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
-        suggestion = re.sub(r"[^a-z0-9_]", "_", value.lower()) or "orders_api"
-        if suggestion[0].isdigit():
-            suggestion = f"service_{suggestion}"
-        return f"try {suggestion} (a-z, 0-9, _ only)"
+        return f"try {_identifier(value)} (only a-z, 0-9 and _)"
     if value.startswith("_") or value.endswith("_"):
         # The distribution name in pyproject.toml begins and ends with a letter
         # or digit.
@@ -318,13 +361,15 @@ def package_name_problem(value: Any) -> str:
         return f"try {value}_service ({reason})"
     if len(value.encode()) > PACKAGE_NAME_MAX:
         return (
-            f"shorten to {PACKAGE_NAME_MAX} characters or fewer "
-            f'(e.g. "{value[:PACKAGE_NAME_MAX].rstrip("_")}"): main.py imports '
-            f"from it on one line of at most {LINE_LENGTH} columns, and the tests' "
-            f'PostgreSQL databases are named "{value}_test" plus "_gw<N>" per '
-            f"xdist worker, cut at {POSTGRES_NAME_BYTES} bytes"
+            f"shorten to {PACKAGE_NAME_MAX} characters or fewer (e.g. "
+            f"{value[:PACKAGE_NAME_MAX].rstrip('_')}: main.py imports from it on "
+            "one line, and the test databases are named after it)"
         )
     return ""
+
+
+def _identifier(value: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "_", value.lower()).strip("_") or "orders_api"
 
 
 # ── Answers that are import paths ─────────────────────────────────────────────
@@ -407,6 +452,107 @@ def environment_variable_problem(
     return ""
 
 
+# The parts an engine or a Redis client is built from, which the harness can
+# point at its test services, and those it cannot do without: the server, and
+# the database that keeps each xdist worker apart.
+ENVIRONMENT_PARTS = {
+    "database_env_parts": (
+        ("host", "port", "user", "password", "database"),
+        ("host", "database"),
+    ),
+    "redis_env_parts": (("host", "port", "db", "username", "password"), ("host", "db")),
+}
+# One variable, for the messages about one.
+ENVIRONMENT_PART_EXAMPLE = {
+    "database_env_parts": "POSTGRES_HOST",
+    "redis_env_parts": "REDIS_HOST",
+}
+ENVIRONMENT_PARTS_EXAMPLES = {
+    "database_env_parts": "host=POSTGRES_HOST,port=POSTGRES_PORT,"
+    "user=POSTGRES_USER,password=POSTGRES_PASSWORD,database=POSTGRES_DB",
+    "redis_env_parts": "host=REDIS_HOST,port=REDIS_PORT,db=REDIS_DB",
+}
+
+
+def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
+    """Refuse anything but `part=VARIABLE` pairs separated by commas (or empty).
+
+    Each part once, each a part the harness knows, the required ones present;
+    each variable a name no other answer (`taken`: the URL variables, the
+    other service's parts) already gives the harness.
+    """
+    if value == "":
+        return ""
+    known, required = ENVIRONMENT_PARTS[question]
+    example = ENVIRONMENT_PARTS_EXAMPLES[question]
+    form = (
+        f"use part=VARIABLE pairs: e.g. {example}, separated by commas "
+        f"(parts: {', '.join(known)})"
+    )
+    if not isinstance(value, str):
+        return f"{form}, not {value!r}"
+    if value != value.strip() or " " in value:
+        return f"remove the whitespace ({form})"
+    parts: dict[str, str] = {}
+    for pair in value.split(","):
+        part, equals, variable = pair.partition("=")
+        if not equals or part not in known:
+            return f"{form}, not {pair!r}"
+        if part in parts:
+            return f"name each part once: {part} is {parts[part]} and {variable}"
+        problem = environment_variable_problem(
+            variable, question, ENVIRONMENT_PART_EXAMPLE[question]
+        )
+        if problem:
+            return problem
+        parts[part] = variable
+    missing = [part for part in required if part not in parts]
+    if missing:
+        return (
+            f"add the {' and '.join(missing)} part{'s' if len(missing) > 1 else ''}"
+            f" (e.g. {example}): without them the app would reach its own "
+            "server, or xdist workers share a database"
+        )
+    others = {
+        name
+        for answer in taken
+        if answer
+        for name in str(answer).replace("=", ",").split(",")
+    }
+    shared = [variable for variable in parts.values() if variable in others]
+    duplicated = {v for v in parts.values() if list(parts.values()).count(v) > 1}
+    if shared or duplicated:
+        named_twice = (shared or sorted(duplicated))[0]
+        return (
+            f"use a variable of its own for each part: {named_twice} is named "
+            "by another part or answer"
+        )
+    return ""
+
+
+_ATTRIBUTE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def cache_attribute_problem(value: Any) -> str:
+    """Refuse anything but a dotted attribute path from the app (or empty)."""
+    if value == "":
+        return ""
+    text = value if isinstance(value, str) else repr(value)
+    if not isinstance(value, str) or not _ATTRIBUTE_PATH.fullmatch(value):
+        if isinstance(value, str) and value.strip() != value:
+            return "remove the whitespace"
+        return (
+            "use e.g. state.redis: the attribute from the app (state.redis for "
+            f"app.state.redis, redis for app.redis), not {text!r}"
+        )
+    if value.startswith("app."):
+        return f"leave out the app itself: {value.removeprefix('app.')}"
+    keywords = [name for name in value.split(".") if keyword.iskeyword(name)]
+    if keywords:
+        return f"use e.g. state.redis ({keywords[0]!r} is a keyword)"
+    return ""
+
+
 # ── Yes/no answers and derived answers ────────────────────────────────────────
 
 # The words Copier reads as yes or no (besides YAML's own booleans).
@@ -434,20 +580,30 @@ def bool_answer_problem(data: Mapping[str, Any], question: str) -> str:
 
 
 def whole_number_problem(
-    value: Any, question: str, lowest: int, highest: int, example: int
+    value: Any,
+    question: str,
+    lowest: int,
+    highest: int,
+    example: int,
+    data: Mapping[str, Any] | None = None,
 ) -> str:
     """Refuse an answer that is not a whole number from lowest to highest.
 
     The question's type is yaml, so that a word, 2.5 or true reaches this
-    message (Copier's int type fails on them with a bare traceback).
+    message (Copier's int type fails on them with a bare traceback). The fix
+    is said the way the answer was given: `--data` only where it came from
+    there (`data` is Copier's `_copier_conf.data`).
     """
     whole = isinstance(value, int) and not isinstance(value, bool)
     if whole and lowest <= value <= highest:
         return ""
-    return (
-        f"use a whole number {lowest}-{highest}: not {value!r}; e.g. --data "
-        f"{question}={example} (in a data file, {question}: {example})."
-    )
+    given = "" if value is None or value == "" else f", not {value!r}"
+    if data is not None and question in data:
+        return (
+            f"e.g. --data {question}={example} (a whole number {lowest}-{highest}"
+            f"{given}; in a data file, {question}: {example})"
+        )
+    return f"type {example} (a whole number {lowest}-{highest}{given})"
 
 
 def derived_answer_problem(
@@ -528,6 +684,10 @@ def adoption_write_problem(destination: Any, answers_file: Any = "") -> str:
                 f"point it inside the project): it leads to {outside}, outside this "
                 "project, where adopting would write; nothing was written."
             )
+    if root.is_dir() and _judged(root) is not None:
+        unreadable = _hooks_module("project_survey").unreadable_files(root)
+        if unreadable:
+            return "; ".join(unreadable) + ". Nothing was written."
     return ""
 
 
@@ -599,6 +759,7 @@ class AnswerFilters(Extension):
         environment.filters.update(
             {
                 "python_string": python_string,
+                "python_parts": python_parts,
                 "docstring_text": docstring_text,
                 "toml_string": toml_string,
                 "markdown_text": markdown_text,
@@ -607,6 +768,8 @@ class AnswerFilters(Extension):
                 "package_name_problem": package_name_problem,
                 "import_path_problem": import_path_problem,
                 "environment_variable_problem": environment_variable_problem,
+                "environment_parts_problem": environment_parts_problem,
+                "cache_attribute_problem": cache_attribute_problem,
                 "bool_answer_problem": bool_answer_problem,
                 "whole_number_problem": whole_number_problem,
                 "derived_answer_problem": derived_answer_problem,
@@ -675,8 +838,19 @@ def adoption_default(
     return _hooks_module("adoption_fit").fitting(survey, question, answers or {})
 
 
-def adoption_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str:
-    """Why the answer to `question` cannot fit the project, with the fix; or ''."""
+@pass_context
+def adoption_refusal(
+    context: Any, dst_path: Any, question: str, answers: dict[str, Any]
+) -> str:
+    """Why the answer to `question` cannot fit the project, with the fix; or ''.
+
+    Under `--defaults` nothing is asked, so nothing is judged one answer at a
+    time: the verdict (`adoption_fits`) judges every answer and the versions
+    they need together, and refuses once with every conflict and its fix.
+    At the prompt, a refused answer is asked again with the reason."""
+    conf = context.get("_copier_conf")
+    if isinstance(conf, Mapping) and conf.get("defaults"):
+        return ""
     project = _judged(dst_path)
     if project is None:
         return ""
@@ -706,10 +880,29 @@ def adoption_verdict(dst_path: Any, answers: dict[str, Any]) -> bool:
     )
 
 
+def missing_cache_answer(dst_path: Any) -> str:
+    """The refusal of an adoption with cache=redis and neither cache_dependency
+    nor cache_attribute: both forms, and the attribute the project's code sets
+    to a Redis client where it sets one."""
+    project = _judged(dst_path)
+    found = _hooks_module("project_survey").redis_attributes(project) if project else []
+    attribute = (
+        f"your app sets app.{found[0]} to a Redis client: -d cache_attribute={found[0]}"
+        if found
+        else "e.g. -d cache_attribute=state.redis"
+    )
+    return (
+        "cache_dependency is required: pass -d cache_dependency=myapp.deps:get_redis "
+        "(your dependency giving the app's Redis client), or cache_attribute where "
+        f"your routes read the client off the app ({attribute})."
+    )
+
+
 def import_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str:
     """Why the import path answering `question` names the wrong object (a
-    sessionmaker for db_session_dependency, a dependency no route uses), with
-    the fix; or ''. The project's own Python imports it (hooks/check_imports.py)."""
+    synchronous sessionmaker for db_session_dependency, a dependency no route
+    uses), with the fix; or ''. The project's own Python imports it
+    (hooks/check_imports.py)."""
     project = _judged(dst_path)
     if project is None:
         return ""
@@ -727,4 +920,5 @@ class AdoptionExtension(Extension):
         environment.globals["adoption_default"] = adoption_default
         environment.globals["adoption_refusal"] = adoption_refusal
         environment.globals["import_refusal"] = import_refusal
+        environment.globals["missing_cache_answer"] = missing_cache_answer
         environment.globals["adoption_verdict"] = adoption_verdict

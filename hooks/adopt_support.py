@@ -1,6 +1,7 @@
 """Shared by the hooks that adopt the harness into an existing project."""
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 # `copier update` replays the old and the new template version into scratch
@@ -74,3 +75,21 @@ def registered_in_conftest(tests_dir: str) -> bool:
     """
     parts = tests_dir.strip("/").split("/")
     return len(parts) == 1 and parts[0].startswith("test")
+
+
+def run_hook(main: Callable[[list[str]], int], arguments: list[str]) -> int:
+    """Run an adopt hook's `main`: a failure it did not foresee prints one plain
+    message (what failed, where, what to do), never a traceback, and exits 1;
+    Copier then stops, naming the task."""
+    try:
+        return main(arguments)
+    except Exception as error:  # the one message is the point
+        hook = Path(sys.argv[0]).name
+        print(
+            f"error: adopting stopped in {hook}: {type(error).__name__}: {error}\n"
+            "  Fix: if it names one of your files, correct it and run Copier again "
+            "(it rewrites the harness's files; yours are left as they are now); "
+            "otherwise report it with this line.",
+            file=sys.stderr,
+        )
+        return 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from dependencies import REQUIREMENTS
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -26,8 +27,15 @@ from project_survey import (
 # Why the harness needs each floor, and the way through when a project's pins
 # exclude it.
 WHY = {
+    "pytest>=8.4": (
+        "with database_url_env or redis_url_env, or tests below the top level, it "
+        "is loaded by `-p fastapi_harness`, "
+        "to set your app's variables before the app is imported, and pytest "
+        "finds such a plugin on `pythonpath` from 8.4 on",
+        "raise your pin to pytest>=8.4",
+    ),
     "pytest-asyncio": (
-        "its async fixtures take loop_scope",
+        "the harness's async fixtures run on it",
         "answer async_runner=anyio (the harness then needs no pytest-asyncio), or "
         "raise your pin",
     ),
@@ -85,7 +93,9 @@ def fitting(
         if survey.uses_anyio and not survey.uses_pytest_asyncio:
             return "anyio"
         # A pytest-asyncio pinned below what the harness needs: anyio fits it.
-        if survey.asyncio_mode != "auto" and _conflict(survey, "pytest-asyncio>=1.2"):
+        if survey.asyncio_mode != "auto" and conflict(
+            survey, adopted_requirement("pytest-asyncio")
+        ):
             return "anyio"
         return "pytest-asyncio"
     if question == "asyncio_mode":
@@ -109,12 +119,10 @@ def refusal(
     `dependencies(answers, survey)` lists what the harness declares for answers.
     """
     answer = answers.get(question)
-    if question == "app_import":
-        return version_refusal(survey, dependencies(_NO_FEATURES, survey))
+    # Versions are judged once every answer is in (verdict): every conflict
+    # then comes in one message, never one Copier run at a time.
     if question == "async_runner":
-        return _runner_refusal(survey, answer, answers) or version_refusal(
-            survey, feature_requirements(survey, answers, dependencies)
-        )
+        return _runner_refusal(survey, answer, answers)
     if question == "asyncio_mode":
         return _mode_refusal(survey, answer)
     if question == "fixture_prefix":
@@ -191,14 +199,6 @@ def _runner_refusal(survey: Survey, answer: str, answers: dict[str, Any]) -> str
                 'session-scoped backend. Make it @pytest.fixture(scope="session") '
                 "(your tests keep running on asyncio), then run Copier again."
             )
-    if answer == "pytest-asyncio" and survey.fixture("event_loop"):
-        fixture = survey.fixture("event_loop")
-        return (
-            f"{fixture.file} overrides the event_loop fixture, which pytest-asyncio "
-            "1.0 removed; the harness needs pytest-asyncio>=1.2 (loop_scope). "
-            "Answer async_runner=anyio, or move to pytest-asyncio>=1.2 (drop the "
-            "override; set asyncio_default_fixture_loop_scope instead) first."
-        )
     return ""
 
 
@@ -345,6 +345,11 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
     return names
 
 
+def adopted_requirement(name: str) -> str:
+    """The adopted harness's requirement on the package `name`."""
+    return next(r.adopted_spec for r in REQUIREMENTS if package_name(r.spec) == name)
+
+
 def _specifier(requirement: str) -> SpecifierSet | None:
     try:
         return Requirement(requirement).specifier
@@ -352,7 +357,7 @@ def _specifier(requirement: str) -> SpecifierSet | None:
         return None
 
 
-def _conflict(survey: Survey, needed: str) -> str:
+def conflict(survey: Survey, needed: str) -> str:
     """How the project's declared or installed version excludes `needed`; or ''."""
     requirement = Requirement(needed)
     name = package_name(needed)
@@ -436,7 +441,7 @@ def low_floors(survey: Survey, requirements: list[str]) -> list[tuple[Any, str]]
     found = []
     for needed in requirements:
         name = package_name(needed)
-        if _conflict(survey, needed):
+        if conflict(survey, needed):
             continue
         found += [
             (declaration, needed)
@@ -458,18 +463,83 @@ def _floor_problems(survey: Survey, requirements: list[str]) -> list[str]:
     ]
 
 
+def _breaks(survey: Survey, name: str, floor: Version | None) -> str:
+    """Where raising the project's `name` to `floor` breaks its own code; or ''."""
+    if floor is None:
+        return ""
+    found = []
+    if name == "httpx" and floor >= Version("0.27") and survey.app_clients:
+        change = "removed" if floor >= Version("0.28") else "deprecated (warns)"
+        found.append(
+            f"httpx {floor} {change} `AsyncClient(app=...)`, which "
+            f"{_listed(survey.app_clients)} use: pass "
+            "`transport=httpx.ASGITransport(app=app)` there"
+        )
+    plugin = survey.declared.get("pytest-asyncio")
+    pins = _specifier(plugin) if plugin else None
+    # Only releases before 0.23 admitted: none of them is for pytest 8.
+    before_pytest_8 = pins is not None and not any(
+        pins.contains(v) for v in ("0.23.8", "0.24.0", "1.2.0")
+    )
+    if name == "pytest" and floor >= Version("8") and before_pytest_8:
+        found.append(
+            f"your {plugin} predates pytest {floor} (pytest-asyncio 0.23 is "
+            "the first for pytest 8): raise it too"
+        )
+    override = survey.fixture("event_loop")
+    if name == "pytest-asyncio" and floor >= Version("1.0") and override:
+        found.append(
+            f"{override.file} overrides the event_loop fixture, which "
+            "pytest-asyncio 1.0 removed: drop it (set "
+            "asyncio_default_fixture_loop_scope instead)"
+        )
+    if not found:
+        return ""
+    return " (that breaks your own code: " + "; ".join(found) + ")"
+
+
+def _brought_conflicts(survey: Survey, requirements: list[str]) -> list[str]:
+    """Features whose requirement brings along a release the project's pins
+    exclude (httpx-ws 0.9 needs anyio 4): only that feature is refused."""
+    problems = []
+    for requirement in REQUIREMENTS:
+        if requirement.adopted_spec not in requirements:
+            continue
+        for brought in requirement.brings:
+            excluded_by = conflict(survey, brought)
+            if excluded_by:
+                problems.append(
+                    f"{requirement.purpose} needs {requirement.adopted_spec}, which "
+                    f"needs {brought}, but {excluded_by}: answer without that "
+                    f"feature, or raise your pin to {brought}"
+                    + _breaks(survey, package_name(brought), harness_floor(brought))
+                )
+    return problems
+
+
 def version_refusal(survey: Survey, requirements: list[str]) -> str:
     problems = []
+    # A floor raised by what a feature brings along is judged as the feature's
+    # (_brought_conflicts); the harness's own floor for that package, here.
+    brought = {
+        spec
+        for requirement in REQUIREMENTS
+        if requirement.adopted_spec in requirements
+        for spec in requirement.brings
+    }
     for needed in requirements:
-        conflict = _conflict(survey, needed)
-        if not conflict:
+        if needed in brought:
+            needed = adopted_requirement(package_name(needed))
+        excluded_by = conflict(survey, needed)
+        if not excluded_by:
             continue
         name = package_name(needed)
-        why, fix = WHY.get(name, ("", f"raise your pin to {needed}"))
+        why, fix = WHY.get(needed) or WHY.get(name, ("", f"raise your pin to {needed}"))
         problems.append(
-            f"the harness needs {needed}{f' ({why})' if why else ''}, but {conflict}: "
-            f"{fix}"
+            f"the harness needs {needed}{f' ({why})' if why else ''}, but "
+            f"{excluded_by}: {fix}" + _breaks(survey, name, harness_floor(needed))
         )
+    problems += _brought_conflicts(survey, requirements)
     problems += _floor_problems(survey, requirements)
     if not problems:
         return ""
@@ -483,17 +553,7 @@ def version_refusal(survey: Survey, requirements: list[str]) -> str:
 def old_starlette(survey: Survey) -> bool:
     """The project's Starlette predates 1.10, whose TestClient runs on httpx2:
     the harness then goes with plain httpx, as that Starlette's TestClient does."""
-    return bool(_conflict(survey, "starlette>=1.10"))
-
-
-def feature_requirements(
-    survey: Survey, answers: dict[str, Any], dependencies: Callable[..., list[str]]
-) -> list[str]:
-    """What the answered features add to the harness's base requirements."""
-    full = {**_NO_FEATURES, **answers}
-    full["needs_async_client"] = "async_client" in harness_fixture_names(full)
-    base = set(dependencies(_NO_FEATURES, survey))
-    return [r for r in dependencies(full, survey) if r not in base]
+    return bool(conflict(survey, "starlette>=1.10"))
 
 
 _NO_FEATURES: dict[str, Any] = {

@@ -3,8 +3,9 @@
 Run by Copier in the project after rendering, with the Python running Copier:
     check_imports.py app_import=pkg.module:app db_metadata=pkg.models:Base ...
 Empty answers are skipped. `--environment=<JSON>` names the environment
-variables the app reads at import (database_url_env, redis_url_env): each
-gets a placeholder when unset, as the harness sets them in tests. The import
+variables the app reads at import (database_url_env, redis_url_env, and the
+part=VARIABLE pairs of database_env_parts, redis_env_parts): each gets a
+placeholder when unset, as the harness sets them in tests. The import
 runs in the project's own interpreter (.venv/bin/python when there is one),
 with the project root and src/ on the path.
 A module of the project that cannot be found, or a missing name, fails with
@@ -19,8 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adopt_support import import_roots, in_copier_scratch_copy
-from project_survey import NOT_SEARCHED
+from adopt_support import import_roots, in_copier_scratch_copy, run_hook
+from project_survey import NOT_SEARCHED, redis_attributes
 
 # Runs in the project's interpreter: imports each answer and reports one JSON
 # object per answer on stdout.
@@ -59,32 +60,24 @@ def calls_of_routes(app):
                 dependants.append(sub)
     return calls
 
-FACTORY_WORDS = ("sessionmaker", "session_maker", "session_factory")
-
-def hands_out_a_factory(function):
-    # A dependency yielding (or returning) a sessionmaker, not a session.
+def hands_out_a_sync_sessionmaker(function):
+    # SQLAlchemy's synchronous sessionmaker (an async_sessionmaker is supported):
+    # by the return annotation, or a module-level one yielded or returned.
     import ast, inspect, textwrap
     annotation = str(inspect.signature(function).return_annotation)
-    if any(word in annotation.lower() for word in FACTORY_WORDS):
+    if re.search(r"\bsessionmaker\b", annotation):
         return True
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError):
         return False
     namespace = getattr(function, "__globals__", {})
-    for node in ast.walk(tree):
-        value = getattr(node, "value", None) if isinstance(
-            node, (ast.Yield, ast.Return)
-        ) else None
-        if isinstance(value, ast.Attribute) and any(
-            word in value.attr.lower() for word in FACTORY_WORDS
-        ):
-            return True
-        if isinstance(value, ast.Name) and "sessionmaker" in type(
-            namespace.get(value.id)
-        ).__name__:
-            return True
-    return False
+    return any(
+        isinstance(node, (ast.Yield, ast.Return))
+        and isinstance(node.value, ast.Name)
+        and type(namespace.get(node.value.id)).__name__ == "sessionmaker"
+        for node in ast.walk(tree)
+    )
 
 application = None
 
@@ -126,8 +119,10 @@ for question, path in json.loads(sys.argv[1]).items():
                           detail=f"{name} is neither a MetaData nor a declarative Base")
         elif question.endswith(("_dependency", "_function")) and not callable(obj):
             report.update(status="wrong_kind", detail=f"{name} is not callable")
-        elif question == "db_session_dependency" and hands_out_a_factory(obj):
-            report.update(status="yields_factory", detail=name)
+        elif question == "db_session_dependency" and hands_out_a_sync_sessionmaker(
+            obj
+        ):
+            report.update(status="sync_factory", detail=name)
         elif (
             question.endswith("_dependency")
             and application is not None
@@ -159,18 +154,18 @@ FIXES = {
         "importing it raised {detail}",
         "make the module importable without side effects that fail here",
     ),
-    "yields_factory": (
-        "{detail} hands out a sessionmaker, not a session; db_session overrides "
-        "it with the test's AsyncSession, and your routes would fail with "
-        "'AsyncSession' object is not callable",
-        "answer the dependency that yields the session itself (`async with "
-        "sessionmaker() as session: yield session`); if your routes open "
-        "sessions from the factory, add such a dependency and have them use it",
+    "sync_factory": (
+        "{detail} hands out SQLAlchemy's synchronous sessionmaker; db_session is "
+        "an AsyncSession in the test's transaction, on the test's event loop, "
+        "which a synchronous session cannot join",
+        "answer a dependency that yields an AsyncSession, or one that hands out "
+        "an async_sessionmaker (routes opening `async with factory() as "
+        "session:`): db_session overrides either",
     ),
     "unused": (
         "no route of the app depends on {detail}, directly or through other "
         "dependencies, so overriding it changes nothing (a resource kept on "
-        "app.state and read there is never replaced)",
+        "app.state and read there is never replaced{attribute})",
         "name the dependency your routes use (their Depends(...)), or have "
         "them get the resource through one",
     ),
@@ -189,13 +184,61 @@ PLACEHOLDERS = {
     "sqlite": "sqlite+aiosqlite:///:memory:",
     "redis": "redis://import-check.invalid:6379/0",
 }
+# The same for each part of an engine's or a Redis client's address.
+PART_PLACEHOLDERS = {
+    "database_env_parts": {
+        "host": "import-check.invalid",
+        "port": "5432",
+        "user": "harness",
+        "password": "harness",
+        "database": "harness_test",
+    },
+    "redis_env_parts": {
+        "host": "import-check.invalid",
+        "port": "6379",
+        "db": "0",
+        "username": "harness",
+        "password": "harness",
+    },
+}
 # Words in a variable's name that say which answer it belongs to.
 DATABASE_WORDS = ("DATABASE", "DB", "POSTGRES", "PG", "SQL", "DSN")
 REDIS_WORDS = ("REDIS", "CACHE")
+# A variable's last word naming one part of an address, and that part.
+PART_WORDS = {
+    "database_env_parts": {
+        "HOST": "host",
+        "SERVER": "host",
+        "PORT": "port",
+        "USER": "user",
+        "USERNAME": "user",
+        "PASSWORD": "password",
+        "PASS": "password",
+        "DB": "database",
+        "NAME": "database",
+        "DATABASE": "database",
+    },
+    "redis_env_parts": {
+        "HOST": "host",
+        "PORT": "port",
+        "DB": "db",
+        "USER": "username",
+        "USERNAME": "username",
+        "PASSWORD": "password",
+        "PASS": "password",
+    },
+}
+
+
+def part_variables(answer: str) -> dict[str, str]:
+    """ "host=PG_HOST,port=PG_PORT" as {"host": "PG_HOST", "port": "PG_PORT"}."""
+    pairs = (pair.partition("=") for pair in answer.split(",") if pair)
+    return {part: variable for part, _, variable in pairs}
 
 
 def placeholders(environment: dict[str, str]) -> dict[str, str]:
-    """Values for the answered variables (database_url_env, redis_url_env)."""
+    """Values for the answered variables (database_url_env, redis_url_env and
+    each part of database_env_parts, redis_env_parts)."""
     values = {}
     if environment.get("database_url_env"):
         values[environment["database_url_env"]] = PLACEHOLDERS.get(
@@ -203,20 +246,51 @@ def placeholders(environment: dict[str, str]) -> dict[str, str]:
         )
     if environment.get("redis_url_env"):
         values[environment["redis_url_env"]] = PLACEHOLDERS["redis"]
+    for answer, parts in PART_PLACEHOLDERS.items():
+        for part, variable in part_variables(environment.get(answer, "")).items():
+            values[variable] = parts[part]
     return values
 
 
 def answer_for(variable: str, environment: dict[str, str]) -> str:
-    """The answer naming `variable` that the harness lacks, or ''."""
+    """The answer naming `variable` that the harness lacks, or ''. A variable
+    holding one part of an address (POSTGRES_PASSWORD, REDIS_HOST) belongs in
+    the parts answer, as `part=VARIABLE`."""
     words = variable.upper().replace("-", "_").split("_")
-    for answer, service, kinds in (
-        ("database_url_env", "async_db", DATABASE_WORDS),
-        ("redis_url_env", "cache", REDIS_WORDS),
+    for answer, parts_answer, service, kinds in (
+        ("database_url_env", "database_env_parts", "async_db", DATABASE_WORDS),
+        ("redis_url_env", "redis_env_parts", "cache", REDIS_WORDS),
     ):
         asked = environment.get(service, "none") != "none"
-        if asked and not environment.get(answer) and set(words) & set(kinds):
+        if not asked or not set(words) & set(kinds):
+            continue
+        part = PART_WORDS[parts_answer].get(words[-1]) if len(words) > 1 else None
+        if part and not environment.get(parts_answer):
+            return f"{parts_answer}={part}"
+        if not part and not environment.get(answer):
             return answer
     return ""
+
+
+def given_answers(answers: dict[str, str]) -> str:
+    """`-d` options giving each variable its answer; a parts answer lists its
+    variables together, and asks for the parts the import did not need."""
+    urls = [
+        f"-d {answer}={name}" for name, answer in answers.items() if "=" not in answer
+    ]
+    parts: dict[str, list[str]] = {}
+    for name, answer in answers.items():
+        if "=" in answer:
+            question, _, part = answer.partition("=")
+            parts.setdefault(question, []).append(f"{part}={name}")
+    for question, pairs in parts.items():
+        named = {pair.partition("=")[0] for pair in pairs}
+        others = [p for p in PART_PLACEHOLDERS[question] if p not in named]
+        urls.append(
+            f"-d {question}={','.join(pairs)},... (adding each of "
+            f"{', '.join(others)} your app reads from a variable of its own)"
+        )
+    return " ".join(urls)
 
 
 def project_python(project: Path) -> str:
@@ -267,7 +341,7 @@ REFUSED_BEFORE_WRITING = {
     "not_found": "give the module as you import it",
     "no_name": "name the object as the module defines it",
     "wrong_kind": "point the answer at the right object",
-    "yields_factory": "answer the dependency that yields the session",
+    "sync_factory": "needs async sessions",
     "unused": "answer the dependency your routes use",
 }
 
@@ -324,7 +398,19 @@ def explained(report: dict[str, str], roots: list[Path]) -> tuple[str, str]:
     """What failed, and the fix, for a report that is not "ok"."""
     what, fix = FIXES[report["status"]]
     roots_shown = ", ".join(str(root) for root in roots)
-    return what.format(detail=report["detail"], roots=roots_shown), fix
+    attribute = ""
+    if report["status"] == "unused" and report["question"] == "cache_dependency":
+        # The app keeps its Redis client on itself: that is the answer.
+        found = redis_attributes(roots[0])
+        attribute = (
+            f"; your app sets app.{found[0]} to a Redis client: answer "
+            f"-d cache_attribute={found[0]} instead of cache_dependency"
+            if found
+            else "; for a Redis client your lifespan keeps on the app, answer "
+            "cache_attribute (e.g. state.redis) instead of cache_dependency"
+        )
+    shown = what.format(detail=report["detail"], roots=roots_shown, attribute=attribute)
+    return shown, fix
 
 
 def main(arguments: list[str]) -> int:
@@ -364,7 +450,7 @@ def main(arguments: list[str]) -> int:
             }
             if answers_to_give:
                 # The harness sets these itself: the answer is what is missing.
-                give = " ".join(f"-d {a}={n}" for n, a in answers_to_give.items())
+                give = given_answers(answers_to_give)
                 print(
                     f"error: {question}={path}: {detail}.\n  Fix: if your app builds "
                     "its engine or Redis client from it when imported, run Copier "
@@ -398,4 +484,4 @@ def main(arguments: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_hook(main, sys.argv[1:]))

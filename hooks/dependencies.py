@@ -79,6 +79,40 @@ class Requirement:
     harness: bool
     needed: Callable[[Answers], bool]
     purpose: str
+    # An adopted harness's own floor, where it runs on older releases than a
+    # new service declares (a project keeps the versions it has): the lowest
+    # version on which the adopted layouts pass (tests/test_adopt_floors.py).
+    adopted: str = ""
+    # What installing it brings along, beyond its own name: an adopting
+    # project whose pins exclude one of these cannot have this feature.
+    brings: tuple[str, ...] = ()
+    # Whether `adopted` holds for these answers (else the service's `spec`).
+    adopted_when: Callable[[Answers], bool] = _always
+
+    @property
+    def adopted_spec(self) -> str:
+        return self.adopted or self.spec
+
+    def adopted_for(self, answers: Answers) -> str:
+        return self.adopted_spec if self.adopted_when(answers) else self.spec
+
+
+def _no_plugin_option(answers: Answers) -> bool:
+    # With these answers, or tests below the top level (src/tests/), the harness
+    # is loaded by `-p fastapi_harness` in addopts (merge_pyproject.py), which
+    # finds it on `pythonpath` from pytest 8.4 on.
+    from adopt_support import registered_in_conftest
+
+    tests_dir = str(answers.get("tests_dir") or "tests")
+    return registered_in_conftest(tests_dir) and not any(
+        answers.get(answer)
+        for answer in (
+            "database_url_env",
+            "redis_url_env",
+            "database_env_parts",
+            "redis_env_parts",
+        )
+    )
 
 
 REQUIREMENTS: tuple[Requirement, ...] = (
@@ -94,6 +128,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: answers["async_db"] != "none",
         "the async database layer",
+        adopted="sqlalchemy[asyncio]>=2.0.0",
     ),
     Requirement(
         "aiosqlite>=0.20",
@@ -108,6 +143,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: answers["async_db"] == "postgresql",
         "PostgreSQL driver for SQLAlchemy async",
+        adopted="asyncpg>=0.27",
     ),
     Requirement("alembic>=1.14", RUNTIME, True, _migrated, "the schema's migrations"),
     Requirement(
@@ -116,6 +152,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: answers["cache"] != "none",
         "redis.asyncio, the cache client",
+        adopted="redis>=4.5",
     ),
     Requirement(
         "pyjwt>=2.8",
@@ -126,10 +163,27 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     # ── The tests ──
     # 8.4 puts `pythonpath` on sys.path before loading `-p` plugins: an adopted
-    # harness is one (`-p tests.harness`), to set the app's environment first.
-    Requirement("pytest>=8.4", DEV, True, _always, "runs the tests"),
+    # harness is one (`-p fastapi_harness`) where it must set the app's
+    # environment first or its tests are below the top level; otherwise
+    # tests/conftest.py loads it, on 7.2 too.
+    Requirement(
+        "pytest>=8.4",
+        DEV,
+        True,
+        _always,
+        "runs the tests",
+        adopted="pytest>=7.2",
+        adopted_when=_no_plugin_option,
+    ),
     # The harness gives each xdist worker its own database and Redis index.
-    Requirement("pytest-xdist>=3.6.1", DEV, True, _always, "runs them in parallel"),
+    Requirement(
+        "pytest-xdist>=3.6.1",
+        DEV,
+        True,
+        _always,
+        "runs them in parallel",
+        adopted="pytest-xdist>=3.0.2",
+    ),
     Requirement("ruff>=0.8", DEV, False, _always, "lint and format"),
     # Only a new service: its CI gates on coverage and may split the suite
     # across runners; an adopted harness leaves the project's CI alone.
@@ -155,12 +209,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: _async_client(answers) or not _new_starlette(answers),
         "httpx.AsyncClient; the transport of a Starlette before 1.10's TestClient",
+        # Before 0.28 `AsyncClient(app=...)` still works: projects keep theirs.
+        # 0.23.0 imports `cgi`, deprecated (an error under -W error).
+        adopted="httpx>=0.23.1",
     ),
     Requirement(
         "asgi-lifespan>=2.1",
         DEV,
         True,
         lambda answers: _async_client(answers) or _inline_client(answers),
+        # 2.0's LifespanManager gives no app carrying the lifespan's state.
         "runs the app's lifespan for async_client and the inline client",
     ),
     Requirement(
@@ -171,6 +229,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
             _async_client(answers) and answers["async_runner"] == "pytest-asyncio"
         ),
         "runs the async tests",
+        # Before 0.24 (no loop_scope) the harness runs its async fixtures on a
+        # session loop of its own (definitions.py).
+        adopted="pytest-asyncio>=0.20",
     ),
     Requirement(
         "anyio>=4.10",
@@ -181,6 +242,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
             or _inline_client(answers)
         ),
         "runs the async tests (its pytest plugin); drives the inline client",
+        # The inline client is not proven below a new service's floor.
+        adopted="anyio>=3.6",
+        adopted_when=lambda answers: not _inline_client(answers),
     ),
     Requirement(
         "httpx-ws>=0.9",
@@ -188,6 +252,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: bool(answers["websockets"]),
         "WebSockets over async_client",
+        # httpx-ws 0.9 requires anyio 4 and httpcore 1 (httpx 0.25.1 on).
+        brings=("anyio>=4", "httpx>=0.25.1"),
     ),
     # The embedded PostgreSQL the tests start when TEST_DATABASE_URL is unset:
     # the server's binaries in a wheel; filelock and psutil let xdist workers
@@ -222,6 +288,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         True,
         lambda answers: answers["cache"] != "none",
         "the in-process Redis of the cache fixture",
+        adopted="fakeredis>=2.10",
     ),
 )
 
@@ -235,17 +302,48 @@ def service_requirements(answers: Answers) -> dict[str, list[str]]:
     return wanted
 
 
-def harness_requirements(answers: Answers, *, old_starlette: bool = False) -> list[str]:
+def harness_requirements(
+    answers: Answers,
+    *,
+    old_starlette: bool = False,
+    excluded: Callable[[str], bool] | None = None,
+) -> list[str]:
     """What an adopted harness imports: declared with the project's test
     dependencies (the service's own requirements are the project's business).
 
     A project on a Starlette before 1.10 keeps it (`old_starlette`): that
     TestClient runs on plain httpx, so the harness goes with httpx, not httpx2.
+    Each requirement is a new service's, unless the project's versions exclude
+    it (`excluded(spec)`): then the older floor an adopted harness runs on
+    (Requirement.adopted), so the project keeps its pins.
     """
     judged = {**answers, OLD_STARLETTE: old_starlette}
     wanted = [r for r in REQUIREMENTS if r.harness and r.needed(judged)]
+    # What one requirement brings along raises another's floor (httpx-ws 0.9
+    # needs httpx 0.25.1): a floor the others make unreachable is no floor.
+    brought = {package_name(spec): spec for r in wanted for spec in r.brings}
     # The test tools first, then the libraries the harness shares with the app.
-    return [r.spec for r in sorted(wanted, key=lambda r: r.group != DEV)]
+    return [
+        _raised_by(
+            r.adopted_for(judged) if excluded and excluded(r.spec) else r.spec,
+            brought,
+        )
+        for r in sorted(wanted, key=lambda r: r.group != DEV)
+    ]
+
+
+def _raised_by(spec: str, brought: Mapping[str, str]) -> str:
+    """`spec`, its `>=` floor raised to what `brought` needs of its package."""
+    other = brought.get(package_name(spec))
+    floor = re.search(r">=\s*([\w.]+)", spec)
+    raised = re.search(r">=\s*([\w.]+)", other or "")
+    if floor and raised and _numbers(raised[1]) > _numbers(floor[1]):
+        return spec.replace(floor[0], f">={raised[1]}", 1)
+    return spec
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 # ── Reading and changing a pyproject.toml ────────────────────────────────────

@@ -1,6 +1,8 @@
-"""Adopt hook: merge the harness's test dependencies into the project's
-pyproject.toml, and its pytest settings into the file the project's pytest reads
-(pytest_settings.py), keeping comments and formatting (tomlkit).
+"""Adopt hook: add the harness's test dependencies where the project keeps its
+own (project_survey.dependency_home: a requirements file, a pyproject.toml group
+or extra, Poetry's group, setup.cfg's extra), and its pytest settings into the
+file the project's pytest reads (pytest_settings.py), keeping comments and
+formatting.
 
 Run by Copier in the project after rendering, with the Python running Copier
 (which needs tomlkit), and a JSON object of the answers as its one argument.
@@ -12,6 +14,7 @@ reported, never overwritten. Running it again changes nothing.
 """
 
 import json
+import re
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -23,12 +26,15 @@ from adopt_support import (
     in_copier_scratch_copy,
     inside_project,
     registered_in_conftest,
+    run_hook,
 )
-from adoption_fit import below_floor, old_starlette, raised_floor
+from adoption_fit import below_floor, conflict, old_starlette, raised_floor
 from dependencies import declared_packages, harness_requirements, package_name
 from packaging.requirements import Requirement
 from project_survey import (
+    DependencyHome,
     Survey,
+    dependency_home,
     poetry_constraint,
     poetry_tables,
     pytest_config,
@@ -39,8 +45,8 @@ from pytest_settings import current_value, merge_settings, rename_former_plugin
 from tomlkit.items import Array, Table
 
 NEW_PYPROJECT_HEADER = (
-    "# Created when adopting the FastAPI test harness (copier-fastapi-harness):\n"
-    "# its test dependencies and pytest settings. The rest is yours to add.\n"
+    "# Created when adopting the FastAPI test harness (copier-fastapi-harness)\n"
+    "# for what it needs here. The rest is yours to add.\n"
 )
 
 
@@ -48,9 +54,16 @@ def harness_dependencies(
     answers: dict[str, Any], survey: Survey | None = None
 ) -> list[str]:
     """What the harness imports, from the one table in dependencies.py; a
-    project on a Starlette before 1.10 keeps it, with plain httpx."""
-    old = survey is not None and old_starlette(survey)
-    return harness_requirements(answers, old_starlette=old)
+    project on a Starlette before 1.10 keeps it, with plain httpx, and a
+    project whose pins exclude a new service's floor keeps them where the
+    harness runs on older releases."""
+    if survey is None:
+        return harness_requirements(answers)
+    return harness_requirements(
+        answers,
+        old_starlette=old_starlette(survey),
+        excluded=lambda spec: bool(conflict(survey, spec)),
+    )
 
 
 def harness_pytest_settings(
@@ -68,10 +81,14 @@ def harness_pytest_settings(
     testpaths = current_value(survey.pytest_config, "testpaths")
     if testpaths is not None and not covers_harness_tests(testpaths, smoke_tests):
         settings["testpaths"] = [*testpaths, smoke_tests]
-    if (
-        answers.get("database_url_env")
-        or answers.get("redis_url_env")
-        or not registered_in_conftest(tests_dir)
+    if not registered_in_conftest(tests_dir) or any(
+        answers.get(answer)
+        for answer in (
+            "database_url_env",
+            "redis_url_env",
+            "database_env_parts",
+            "redis_env_parts",
+        )
     ):
         # The harness loaded before any conftest.py, its environment module
         # first: the app's variables are set before anything imports the app.
@@ -107,39 +124,43 @@ def covers_harness_tests(
     return False
 
 
-def dependency_list(document: tomlkit.TOMLDocument) -> tuple[str, Array]:
-    """The list test dependencies go to: an existing `test` extra, uv's
-    `[tool.uv] dev-dependencies`, else the `dev` dependency group (created if
-    need be)."""
-    extras = document.get("project", {}).get("optional-dependencies", {})
-    if "test" in extras:
-        return "[project.optional-dependencies] test", extras["test"]
-    uv = document.get("tool", {}).get("uv", {})
-    if "dev-dependencies" in uv:
-        return "[tool.uv] dev-dependencies", uv["dev-dependencies"]
-    if "dependency-groups" not in document:
-        document.add("dependency-groups", tomlkit.table())
-    groups = document["dependency-groups"]
-    if "dev" not in groups:
-        groups.add("dev", tomlkit.array().multiline(True))
-    return "[dependency-groups] dev", groups["dev"]
-
-
-def poetry_group(document: tomlkit.TOMLDocument) -> tuple[str, Table] | None:
-    """A Poetry project's test group (`test`, else `dev`, created if need be);
-    None for a project Poetry does not manage."""
-    poetry = document.get("tool", {}).get("poetry")
-    if poetry is None or "dependencies" not in poetry:
-        return None
-    if "group" not in poetry:
-        poetry.add("group", tomlkit.table(is_super_table=True))
-    groups = poetry["group"]
-    name = next((g for g in ("test", "dev") if g in groups), "dev")
+def pyproject_target(document: tomlkit.TOMLDocument, table: str) -> Array | Table:
+    """The list (PEP 621, PEP 735, uv) or Poetry table `table` names in the
+    document, created if need be (a `dev` dependency group, a Poetry group)."""
+    for where, entries in requirement_lists(document):
+        if where == table:
+            return entries
+    for where, poetry_table in poetry_tables(document):
+        if where == table:
+            return poetry_table
+    group = re.fullmatch(r"\[tool\.poetry\.group\.([^.\]]+)\.dependencies\]", table)
+    if group:
+        tool = _super_table(document, "tool")
+        poetry = _super_table(tool, "poetry")
+        groups = _super_table(poetry, "group")
+        if group.group(1) not in groups:
+            new = tomlkit.table()
+            new.add("dependencies", tomlkit.table())
+            groups.add(group.group(1), new)
+        return groups[group.group(1)]["dependencies"]
+    section, _, name = table.partition("] ")
+    if section == "[dependency-groups":
+        groups = _super_table(document, "dependency-groups", super_table=False)
+    elif section == "[project.optional-dependencies":
+        groups = _super_table(
+            _super_table(document, "project", False), "optional-dependencies", False
+        )
+    else:
+        raise ValueError(f"no list of requirements is written at {table}")
     if name not in groups:
-        group = tomlkit.table()
-        group.add("dependencies", tomlkit.table())
-        groups.add(name, group)
-    return f"[tool.poetry.group.{name}.dependencies]", groups[name]["dependencies"]
+        groups.add(name, tomlkit.array().multiline(True))
+    return groups[name]
+
+
+def _super_table(parent: Any, key: str, super_table: bool = True) -> Any:
+    if key not in parent:
+        parent.add(key, tomlkit.table(is_super_table=super_table))
+    return parent[key]
 
 
 def add_to_poetry(table: Table, requirement: str) -> None:
@@ -156,6 +177,65 @@ def add_to_poetry(table: Table, requirement: str) -> None:
     if parsed.marker:
         entry.add("markers", str(parsed.marker))
     table.add(parsed.name, entry)
+
+
+def append_to_requirements_file(
+    project: Path, home: DependencyHome, requirements: list[str]
+) -> None:
+    """Append one line per requirement, as people do; a new file includes the
+    project's own requirements file first (-r)."""
+    path = inside_project(project, home.file)
+    if path.exists():
+        text = path.read_text()
+        if text and not text.endswith("\n"):
+            text += "\n"
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = (
+            "# Test dependencies, added when adopting the FastAPI test harness.\n"
+            f"-r {home.includes}\n"
+        )
+    path.write_text(text + "".join(f"{requirement}\n" for requirement in requirements))
+
+
+def append_to_setup_cfg(
+    project: Path, home: DependencyHome, requirements: list[str]
+) -> None:
+    """Add the requirements to setup.cfg's `[options.extras_require]` option,
+    one indented line each, comments and layout kept."""
+    path = inside_project(project, home.file)
+    lines = path.read_text().splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    extra = home.table.split("] ", 1)[1]
+    new_lines = [f"    {requirement}\n" for requirement in requirements]
+    header = re.compile(r"^\s*\[options\.extras_require\]\s*(?:[#;].*)?$")
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        lines += [
+            *(["\n"] if lines and lines[-1].strip() else []),
+            "[options.extras_require]\n",
+            f"{extra} =\n",
+            *new_lines,
+        ]
+        path.write_text("".join(lines))
+        return
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+        len(lines),
+    )
+    option = re.compile(rf"^{re.escape(extra)}\s*[=:]")
+    index = next((i for i in range(start + 1, end) if option.match(lines[i])), None)
+    if index is None:
+        while end > start + 1 and not lines[end - 1].strip():
+            end -= 1
+        lines[end:end] = [f"{extra} =\n", *new_lines]
+    else:
+        last = index + 1
+        while last < end and lines[last][:1] in (" ", "\t") and lines[last].strip():
+            last += 1
+        lines[last:last] = new_lines
+    path.write_text("".join(lines))
 
 
 def raise_floors(document: tomlkit.TOMLDocument, requirements: list[str]) -> list[str]:
@@ -205,22 +285,33 @@ def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]
         if package_name(req) not in declared
         and package_name(req) not in before.declared
     ]
-    poetry = poetry_group(document) if missing else None
-    if poetry:
-        where, table = poetry
-        for requirement in missing:
-            add_to_poetry(table, requirement)
-        changes.append(f"pyproject.toml {where}: added {', '.join(missing)}")
-    elif missing:
-        where, target = dependency_list(document)
-        for requirement in missing:
-            target.append(requirement)
-        changes.append(f"pyproject.toml {where}: added {', '.join(missing)}")
+    home = dependency_home(before)
+    if missing:
+        if home.file == "pyproject.toml":
+            target = pyproject_target(document, home.table)
+            for requirement in missing:
+                if isinstance(target, Array):
+                    target.append(requirement)
+                else:
+                    add_to_poetry(target, requirement)
+        elif home.file == "setup.cfg":
+            append_to_setup_cfg(project, home, missing)
+        else:
+            append_to_requirements_file(project, home, missing)
+        added = ", ".join(missing)
+        changes.append(
+            f"{home.where()}: added {added} (this project keeps its test "
+            f"dependencies there: {home.why})"
+            if home.exists
+            else f"{home.where()}: created with {added} ({home.why})"
+        )
 
     changes += raise_floors(document, harness_dependencies(answers, before))
 
     merged = tomlkit.dumps(document)
-    if merged != original or not path.exists():
+    # A project without pyproject.toml gets one only for what goes there: the
+    # pytest settings, when it has none elsewhere, or its new dev group.
+    if merged != original or not (path.exists() or before.pytest_config.exists):
         path.write_text(merged)
 
     # Read before the merge added anything, so the project's own setup decides.
@@ -228,8 +319,28 @@ def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]
     changes += rename_former_plugin(project, pytest_config(project))
     config = pytest_config(project)
     more_changes, conflicts = merge_settings(project, config, settings)
-    changes += more_changes
+    changes += [with_reason(change) for change in more_changes]
     return changes, conflicts
+
+
+# Why the harness sets each pytest setting, for the adoption's summary.
+SETTING_REASONS = {
+    "pythonpath": "so the harness (fastapi_harness, in <tests_dir>/harness) "
+    "imports, and your app from src/ if you have one",
+    "testpaths": "so the harness's smoke tests run with yours",
+    "addopts": "loads the harness before your conftest files: the variables "
+    "it sets are there before your app is imported",
+    "asyncio_mode": "pytest-asyncio's mode, as your tests run",
+    "asyncio_default_fixture_loop_scope": "one event loop for the session, "
+    "shared by the harness's async fixtures and your app",
+    "asyncio_default_test_loop_scope": "the tests run on that loop too",
+}
+
+
+def with_reason(change: str) -> str:
+    key = re.search(r" (\w+): (?:set to|added) ", change)
+    reason = SETTING_REASONS.get(key.group(1)) if key else None
+    return f"{change} ({reason})" if reason else change
 
 
 def main(arguments: list[str]) -> int:
@@ -239,10 +350,10 @@ def main(arguments: list[str]) -> int:
     changes, conflicts = merge(project, json.loads(arguments[0]))
     for change in changes:
         print(change)
-    for conflict in conflicts:
-        print(f"CONFLICT, not changed: {conflict}")
+    for kept in conflicts:
+        print(f"CONFLICT, not changed: {kept}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_hook(main, sys.argv[1:]))

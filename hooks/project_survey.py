@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python < 3.11 running Copier
@@ -97,6 +99,11 @@ class Survey:
     installed: dict[str, str] = field(default_factory=dict)  # in .venv, if any
     # Every declaration, where it is (a package may be declared more than once).
     declarations: list[Declaration] = field(default_factory=list)
+    # Attributes of the app the project's code sets to a Redis client, from
+    # the app ("state.redis" for `app.state.redis = Redis(...)`).
+    redis_attributes: list[str] = field(default_factory=list)
+    # Test files that hand httpx the app itself (`AsyncClient(app=app)`).
+    app_clients: list[str] = field(default_factory=list)
 
     @property
     def asyncio_mode(self) -> str | None:
@@ -136,6 +143,33 @@ def _read_ini(path: Path) -> configparser.ConfigParser:
     with contextlib.suppress(OSError, configparser.Error):
         parser.read_string(path.read_text())
     return parser
+
+
+def unreadable_files(project: Path) -> list[str]:
+    """The configuration files adopting reads and writes that do not parse,
+    each with where and why: read as empty, they would be judged wrongly."""
+    problems = []
+    path = project / "pyproject.toml"
+    if path.is_file():
+        try:
+            tomllib.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            problems.append(
+                f"pyproject.toml is not valid TOML ({error}): fix it, then run "
+                "Copier again"
+            )
+    for name in ("setup.cfg", "tox.ini", "pytest.ini"):
+        path = project / name
+        if not path.is_file():
+            continue
+        try:
+            configparser.ConfigParser(interpolation=None).read_string(path.read_text())
+        except (OSError, configparser.Error) as error:
+            first = str(error).splitlines()[0]
+            problems.append(
+                f"{name} does not parse ({first}): fix it, then run Copier again"
+            )
+    return problems
 
 
 def pytest_config(project: Path) -> PytestConfig:
@@ -181,6 +215,11 @@ class Declaration:
     # In pyproject.toml, which adopting edits (tomlkit); requirements files and
     # setup.cfg it never writes.
     in_pyproject: bool
+    # The place, to write more beside it: the file (relative to the project)
+    # and, in pyproject.toml or setup.cfg, the list or table ("[dependency-groups]
+    # dev", "[options.extras_require] test"); "" for a requirements file.
+    file: str = ""
+    table: str = ""
 
 
 def declarations(project: Path) -> list[Declaration]:
@@ -188,34 +227,131 @@ def declarations(project: Path) -> list[Declaration]:
     uv's dev-dependencies, setup.cfg, requirements files."""
     found: list[Declaration] = []
 
-    def add(requirement: str, where: str, in_pyproject: bool) -> None:
+    def add(requirement: str, where: str, file: str, table: str = "") -> None:
         name = package_name(requirement)
         if name:
-            found.append(Declaration(name, requirement.strip(), where, in_pyproject))
+            found.append(
+                Declaration(
+                    name,
+                    requirement.strip(),
+                    f"{file} {where}" if where else file,
+                    file == "pyproject.toml",
+                    file,
+                    table,
+                )
+            )
 
     document = _read_toml(project / "pyproject.toml")
     for where, entries in requirement_lists(document):
         for entry in entries:
             if isinstance(entry, str):
-                add(entry, f"pyproject.toml {where}", True)
+                add(entry, where, "pyproject.toml", where)
     for where, table in poetry_tables(document):
         for name, spec in table.items():
             version = spec.get("version", "") if isinstance(spec, dict) else str(spec)
-            add(f"{name}{poetry_constraint(version)}", f"pyproject.toml {where}", True)
+            add(f"{name}{poetry_constraint(version)}", where, "pyproject.toml", where)
     setup_cfg = _read_ini(project / "setup.cfg")
     if setup_cfg.has_option("options", "install_requires"):
         for line in setup_cfg.get("options", "install_requires").splitlines():
-            add(line, "setup.cfg [options] install_requires", False)
+            where = "[options] install_requires"
+            add(line.split("#", 1)[0], where, "setup.cfg", where)
     if setup_cfg.has_section("options.extras_require"):
         for extra, lines in setup_cfg.items("options.extras_require"):
+            where = f"[options.extras_require] {extra}"
             for line in lines.splitlines():
-                add(line, f"setup.cfg [options.extras_require] {extra}", False)
-    for requirements in sorted(project.glob("requirements*.txt")):
-        lines = requirements.read_text(errors="replace").splitlines()
-        for number, line in enumerate(lines, start=1):
-            line = line.split("#", 1)[0].strip()
-            if line and not line.startswith("-"):
-                add(line, f"{requirements.name} line {number}", False)
+                add(line.split("#", 1)[0], where, "setup.cfg", where)
+    for path in requirements_files(project):
+        relative = path.relative_to(project).as_posix()
+        for number, line in requirement_lines(path):
+            add(line, f"line {number}", relative)
+    return found
+
+
+# A requirements file: pip's, or pip-tools' input (*.in), by its name
+# (requirements.txt, requirements-dev.txt, dev-requirements.txt,
+# requirements/test.txt), or any file another one includes with -r.
+_INCLUDE = re.compile(r"^(-r|--requirement)(?:\s*=\s*|\s+|(?=[^\s-]))(\S+)")
+_CONSTRAINT = re.compile(r"^(-c|--constraint)(?:\s*=\s*|\s+|(?=[^\s-]))(\S+)")
+
+
+def _logical_lines(path: Path) -> list[tuple[int, str]]:
+    """(first line number, text) of each line pip reads: continuations joined,
+    comments dropped."""
+    try:
+        physical = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    lines: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, line in enumerate(physical, start=1):
+        start, text = pending or (number, "")
+        text += line
+        if text.endswith("\\"):
+            pending = (start, text[:-1])
+            continue
+        pending = None
+        text = re.sub(r"(^|\s)#.*", "", text).strip()
+        if text:
+            lines.append((start, text))
+    if pending and pending[1].strip():
+        lines.append(pending)
+    return lines
+
+
+def _named_as_requirements(path: Path) -> bool:
+    return path.suffix in (".txt", ".in") and (
+        "requirements" in path.stem.lower() or path.parent.name == "requirements"
+    )
+
+
+def requirements_files(project: Path) -> list[Path]:
+    """Every requirements file of the project, anywhere in its tree, and those
+    they include (-r); not the ones only used as constraints (-c)."""
+    named = [
+        path
+        for pattern in ("*.txt", "*.in")
+        for path in _searched_files(project, pattern)
+        if _named_as_requirements(path)
+    ]
+    found: list[Path] = []
+    constraints: set[Path] = set()
+    included: set[Path] = set()
+    queue = sorted(named, key=lambda p: (len(p.relative_to(project).parts), p))
+    root = project.resolve()
+    while queue:
+        path = queue.pop(0)
+        if path in found:
+            continue
+        found.append(path)
+        for _, line in _logical_lines(path):
+            for pattern, into in ((_INCLUDE, included), (_CONSTRAINT, constraints)):
+                match = pattern.match(line)
+                if not match:
+                    continue
+                target = (path.parent / match.group(2)).resolve()
+                if target.is_file() and root in target.parents:
+                    into.add(project / target.relative_to(root))
+                    if (
+                        into is included
+                        and project / target.relative_to(root) not in found
+                    ):
+                        queue.append(project / target.relative_to(root))
+    return [path for path in found if path not in constraints or path in included]
+
+
+def requirement_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, requirement) of each requirement a requirements file
+    declares: options, editable installs, paths and URLs left out."""
+    found = []
+    for number, line in _logical_lines(path):
+        if line.startswith("-"):
+            continue
+        line = re.split(r"\s--?[a-z]", line, maxsplit=1)[0].strip()  # --hash=...
+        try:
+            Requirement(line)
+        except InvalidRequirement:
+            continue
+        found.append((number, line))
     return found
 
 
@@ -232,8 +368,18 @@ def requirement_lists(document: Any) -> list[tuple[str, list[Any]]]:
         (f"[dependency-groups] {group}", entries)
         for group, entries in document.get("dependency-groups", {}).items()
     ]
-    uv = document.get("tool", {}).get("uv", {})
+    tool = document.get("tool", {})
+    uv = tool.get("uv", {})
     lists.append(("[tool.uv] dev-dependencies", uv.get("dev-dependencies")))
+    pdm = tool.get("pdm", {}).get("dev-dependencies", {})
+    lists += [
+        (f"[tool.pdm.dev-dependencies] {group}", entries)
+        for group, entries in (pdm.items() if hasattr(pdm, "items") else [])
+    ]
+    for name, env in tool.get("hatch", {}).get("envs", {}).items():
+        if hasattr(env, "get"):
+            for key in ("dependencies", "extra-dependencies"):
+                lists.append((f"[tool.hatch.envs.{name}] {key}", env.get(key)))
     return [(where, entries) for where, entries in lists if isinstance(entries, list)]
 
 
@@ -582,6 +728,73 @@ def marked_test_files(project: Path, marker: str) -> list[str]:
     ]
 
 
+def _attribute_path(node: ast.expr) -> list[str]:
+    """`app.state.redis` as ["app", "state", "redis"]; [] for anything else."""
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.insert(0, node.attr)
+        node = node.value
+    return [node.id, *names] if isinstance(node, ast.Name) and names else []
+
+
+def _makes_a_redis_client(node: ast.expr | None) -> bool:
+    """`Redis(...)`, `redis.asyncio.from_url(...)`, `await aioredis.from_url(...)`."""
+    if isinstance(node, ast.Await):
+        node = node.value
+    if not isinstance(node, ast.Call):
+        return False
+    called = _attribute_path(node.func) or (
+        [node.func.id] if isinstance(node.func, ast.Name) else []
+    )
+    return any("redis" in name.lower() for name in called) or called[-1:] == [
+        "from_url"
+    ]
+
+
+def redis_attributes(project: Path) -> list[str]:
+    """Where the project's code (its tests aside) keeps a Redis client on the
+    app: `app.state.redis = Redis(...)` gives "state.redis", `app.redis = ...`
+    "redis"."""
+    found: list[str] = []
+    for path in _searched_files(project, "*.py"):
+        relative = path.relative_to(project).parts
+        if "tests" in relative or path.name.startswith(("test_", "conftest")):
+            continue
+        try:
+            tree = ast.parse(path.read_text(errors="replace"))
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Assign | ast.AnnAssign):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names = _attribute_path(target)[1:]
+                if names[:1] == ["app"]:  # request.app.state.redis
+                    names = names[1:]
+                if (
+                    names
+                    and names[:-1] in ([], ["state"])
+                    and _attribute_path(target)[0] not in ("self", "cls")
+                    and _makes_a_redis_client(node.value)
+                    and ".".join(names) not in found
+                ):
+                    found.append(".".join(names))
+    return found
+
+
+def app_client_files(project: Path) -> list[str]:
+    """Test files calling `AsyncClient(app=...)` or `Client(app=...)`: httpx 0.27
+    deprecated that argument and 0.28 removed it."""
+    pattern = re.compile(r"\b(?:Async)?Client\(\s*app\s*=")
+    return [
+        path.relative_to(project).as_posix()
+        for path in _searched_files(project, "*.py")
+        if (path.name.startswith("test") or path.name == "conftest.py")
+        and pattern.search(path.read_text(errors="replace"))
+    ]
+
+
 def survey(project: Path | str) -> Survey:
     project = Path(project)
     return Survey(
@@ -593,6 +806,195 @@ def survey(project: Path | str) -> Survey:
         anyio_marked=marked_test_files(project, "anyio"),
         asyncio_marked=marked_test_files(project, "asyncio"),
         installed=installed_versions(project),
+        redis_attributes=redis_attributes(project),
+        app_clients=app_client_files(project),
+    )
+
+
+# ── Where the project keeps its test dependencies ─────────────────────────────
+
+
+@dataclass
+class DependencyHome:
+    """Where the harness's requirements go: the place the project keeps its own
+    test dependencies, or the one it would (created beside its dependencies)."""
+
+    file: str  # relative to the project
+    table: str  # in pyproject.toml or setup.cfg; "" for a requirements file
+    why: str
+    exists: bool = True
+    includes: str = ""  # a new requirements file's first line: -r <includes>
+
+    def where(self) -> str:
+        return f"{self.file} {self.table}" if self.table else self.file
+
+    def install_command(self) -> str:
+        """How the project installs what is declared there."""
+        name = _place_name(self.table)
+        if self.file.endswith((".txt", ".in")):
+            if self.file.endswith(".in"):
+                return f"compile {self.file} (pip-compile), then install what it pins"
+            return f"pip install -r {self.file}"
+        if "[tool.poetry" in self.table:
+            group = f" --with {name}" if ".group." in self.table else ""
+            return f"poetry install{group}"
+        if self.table.startswith("[tool.pdm."):
+            return f"pdm install -G {name}"
+        if self.table.startswith("[tool.hatch."):
+            return f"hatch run {name}:pytest installs them"
+        if self.table.startswith("[dependency-groups]"):
+            return f"uv sync --group {name}, or pip install --group {name} on pip 25.1+"
+        if "optional-dependencies" in self.table or "extras_require" in self.table:
+            return f"pip install -e '.[{name}]'"
+        if self.table == "[tool.uv] dev-dependencies":
+            return "uv sync"
+        return "pip install -e ."
+
+
+def is_test_tool(name: str) -> bool:
+    return name == "pytest" or name.startswith("pytest-")
+
+
+def _place_name(table: str) -> str:
+    """The group's or extra's name in `[dependency-groups] dev`,
+    `[tool.poetry.group.dev.dependencies]`; else ''."""
+    group = re.match(r"\[tool\.(?:poetry\.group|hatch\.envs)\.([^.\]]+)[.\]]", table)
+    if group:
+        return group.group(1)
+    if table.startswith(
+        (
+            "[dependency-groups]",
+            "[project.optional-dependencies]",
+            "[tool.pdm.dev-dependencies]",
+        )
+    ):
+        return table.split("] ", 1)[-1]
+    if table.startswith("[options.extras_require]"):
+        return table.split("] ", 1)[-1]
+    return ""
+
+
+def _test_rank(file: str, table: str) -> int:
+    """2: named for tests (test, tests, testing); 1: for development (dev,
+    uv's dev-dependencies, Poetry's dev-dependencies); 0: the app's own."""
+    if table:
+        words = [_place_name(table).lower()]
+        if any(word.startswith("test") for word in words):
+            return 2
+        if table in (
+            "[tool.uv] dev-dependencies",
+            "[tool.poetry.dev-dependencies]",
+        ) or table.startswith(
+            ("[tool.pdm.dev-dependencies]", "[tool.hatch.envs.default]")
+        ):
+            return 1
+    else:
+        path = PurePosixPath(file)
+        words = re.split(r"[^a-z]+", f"{path.parent.name} {path.stem}".lower())
+    if any(word.startswith("test") for word in words):
+        return 2
+    if any(word in ("dev", "develop", "development") for word in words):
+        return 1
+    return 0
+
+
+def _hashed(path: Path) -> bool:
+    return any("--hash" in line for _, line in _logical_lines(path))
+
+
+def dependency_home(survey: Survey) -> DependencyHome:
+    """Where the project keeps its test dependencies: where it declares pytest
+    (or a pytest plugin), else a list or file named for tests or development,
+    else a new one beside its dependencies (a `dev` group in pyproject.toml, a
+    requirements-dev.txt beside its requirements.txt, a `test` extra in
+    setup.cfg)."""
+    places: dict[tuple[str, str], list[Declaration]] = {}
+    for declaration in survey.declarations:
+        places.setdefault((declaration.file, declaration.table), []).append(declaration)
+    project = survey.project
+
+    def compiled_from(file: str) -> str:
+        # pip-tools: requirements-dev.txt is compiled from requirements-dev.in.
+        source = PurePosixPath(file).with_suffix(".in").as_posix()
+        return (
+            source if file.endswith(".txt") and (project / source).is_file() else file
+        )
+
+    ranked = sorted(
+        places.items(),
+        key=lambda item: (
+            not any(is_test_tool(d.name) for d in item[1]),
+            -_test_rank(*item[0]),
+        ),
+    )
+    for (file, table), found in ranked:
+        if not table and _hashed(project / compiled_from(file)):
+            continue  # generated with --hash: a line without one breaks installs
+        tools = [d.name for d in found if is_test_tool(d.name)]
+        if tools:
+            why = f"{tools[0]} is declared there"
+        elif _test_rank(file, table):
+            why = "it is named for test or development dependencies"
+        else:
+            break
+        return DependencyHome(compiled_from(file), table, why)
+
+    # A requirements file named for tests that declares nothing yet (only -r).
+    for path in requirements_files(project):
+        relative = path.relative_to(project).as_posix()
+        if (
+            _test_rank(relative, "")
+            and (relative, "") not in places
+            and not _hashed(project / compiled_from(relative))
+        ):
+            why = "it is named for test or development dependencies"
+            return DependencyHome(compiled_from(relative), "", why)
+
+    why = "it declares no test dependencies yet: {}"
+    if ("pyproject.toml", "[tool.poetry.dependencies]") in places:
+        table = "[tool.poetry.group.dev.dependencies]"
+        why = why.format("a dev group beside its Poetry dependencies")
+        return DependencyHome("pyproject.toml", table, why, False)
+    if any(file == "pyproject.toml" for file, _ in places):
+        table = "[dependency-groups] dev"
+        why = why.format("a dev dependency group beside its dependencies")
+        return DependencyHome("pyproject.toml", table, why, False)
+    files = sorted(
+        {compiled_from(file) for file, table in places if not table},
+        key=lambda f: (
+            PurePosixPath(f).stem != "requirements",
+            len(PurePosixPath(f).parts),
+            f,
+        ),
+    )
+    if files:
+        main = PurePosixPath(files[0])
+        names = (
+            ("test", "testing", "harness")
+            if main.parent.name == "requirements"
+            else ("requirements-dev", "requirements-test", "requirements-harness")
+        )
+        new = next(
+            (
+                candidate
+                for name in names
+                if not (
+                    project / (candidate := main.parent / f"{name}{main.suffix}")
+                ).exists()
+            ),
+            main.parent / f"{names[-1]}{main.suffix}",
+        )
+        why = why.format(f"a file beside {main.as_posix()}, which it includes")
+        return DependencyHome(new.as_posix(), "", why, False, main.name)
+    if any(file == "setup.cfg" for file, _ in places):
+        table = "[options.extras_require] test"
+        why = why.format("a test extra beside its install_requires")
+        return DependencyHome("setup.cfg", table, why, False)
+    return DependencyHome(
+        "pyproject.toml",
+        "[dependency-groups] dev",
+        "it declares no dependencies: a dev dependency group in pyproject.toml",
+        False,
     )
 
 

@@ -22,11 +22,13 @@ from adopt_support import (
     in_copier_scratch_copy,
     inside_project,
     registered_in_conftest,
+    run_hook,
 )
 from adoption_fit import collision_report
-from project_survey import survey
+from project_survey import dependency_home, survey
 
 PLUGIN = HARNESS_MODULE
+ANSWERS_FILE = ".copier-answers.fastapi-harness.yml"
 REGISTRATION = f'pytest_plugins = ["{PLUGIN}"]  # the FastAPI test harness\n'
 FORMER_REGISTRATION = REGISTRATION.replace(PLUGIN, FORMER_HARNESS_MODULE)
 NEW_CONFTEST = (
@@ -51,6 +53,49 @@ def defines_pytest_plugins(source: str) -> bool:
     return False
 
 
+def register(project: Path, tests_dir: str = "tests") -> str:
+    """Register the harness in <tests_dir>/conftest.py; say what was done."""
+    relative = f"{tests_dir}/conftest.py"
+    conftest = inside_project(project, relative)
+    source = conftest.read_text() if conftest.exists() else ""
+    if FORMER_REGISTRATION in source:
+        conftest.write_text(source.replace(FORMER_REGISTRATION, REGISTRATION))
+        return f"{relative}: the harness is now registered as {PLUGIN}"
+    if f'"{FORMER_HARNESS_MODULE}"' in source or f"'{FORMER_HARNESS_MODULE}'" in source:
+        return (
+            f"{relative}: NOT CHANGED: it registers {FORMER_HARNESS_MODULE}; the "
+            f'harness is now the package {PLUGIN}: put "{PLUGIN}" in its place.'
+        )
+    if not registered_in_conftest(tests_dir):
+        return ""  # the pytest settings' `-p` loads it (merge_pyproject.py)
+    if not conftest.exists():
+        conftest.write_text(NEW_CONFTEST)
+        return f"{relative}: created; it registers the harness"
+    if f'"{PLUGIN}"' in source or f"'{PLUGIN}'" in source:
+        return ""
+    if defines_pytest_plugins(source):
+        return (
+            f"{relative}: NOT CHANGED: it already sets pytest_plugins; add "
+            f'"{PLUGIN}" to that list to register the harness.'
+        )
+    separator = "" if source.endswith("\n") or not source else "\n"
+    conftest.write_text(f"{source}{separator}{REGISTRATION}")
+    return f"{relative}: appended the line registering the harness"
+
+
+def summary(project: Path, tests_dir: str = "tests") -> str:
+    """The adoption's last words: what the template wrote, and what is next."""
+    home = dependency_home(survey(project))
+    return (
+        f"Adopted the FastAPI test harness. Written: {tests_dir}/harness/ and "
+        f"{tests_dir}/test_harness_smoke.py (the template's: `copier update` "
+        f"rewrites them), {ANSWERS_FILE} (your answers, for `copier update`); "
+        "your own files gained only the lines listed above.\n"
+        f"Next: install the test dependencies ({home.install_command()}), "
+        "then run pytest."
+    )
+
+
 def main(arguments: list[str]) -> int:
     project = Path.cwd()
     if in_copier_scratch_copy(project):
@@ -62,38 +107,12 @@ def main(arguments: list[str]) -> int:
     if report:
         print(f"fixture names: {report}")
     tests_dir = str(answers.get("tests_dir") or "tests").strip("/")
-    relative = f"{tests_dir}/conftest.py"
-    conftest = inside_project(project, relative)
-    source = conftest.read_text() if conftest.exists() else ""
-    if FORMER_REGISTRATION in source:
-        conftest.write_text(source.replace(FORMER_REGISTRATION, REGISTRATION))
-        print(f"{relative}: the harness is now registered as {PLUGIN}")
-        return 0
-    if f'"{FORMER_HARNESS_MODULE}"' in source or f"'{FORMER_HARNESS_MODULE}'" in source:
-        print(
-            f"{relative}: NOT CHANGED: it registers {FORMER_HARNESS_MODULE}; the "
-            f'harness is now the package {PLUGIN}: put "{PLUGIN}" in its place.'
-        )
-        return 0
-    if not registered_in_conftest(tests_dir):
-        return 0  # the pytest settings' `-p` loads it (merge_pyproject.py)
-    if not conftest.exists():
-        conftest.write_text(NEW_CONFTEST)
-        print(f"{relative}: created; it registers the harness")
-        return 0
-    if f'"{PLUGIN}"' in source or f"'{PLUGIN}'" in source:
-        return 0
-    if defines_pytest_plugins(source):
-        print(
-            f"{relative}: NOT CHANGED: it already sets pytest_plugins; add "
-            f'"{PLUGIN}" to that list to register the harness.'
-        )
-        return 0
-    separator = "" if source.endswith("\n") or not source else "\n"
-    conftest.write_text(f"{source}{separator}{REGISTRATION}")
-    print(f"{relative}: appended the line registering the harness")
+    registered = register(project, tests_dir)
+    if registered:
+        print(registered)
+    print(summary(project, tests_dir))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_hook(main, sys.argv[1:]))

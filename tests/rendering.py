@@ -112,8 +112,18 @@ def pytest_plugin_flags(project: Path) -> list[str]:
     This environment holds every dependency any project can declare; a project
     that does not use pytest-asyncio must not have it loaded (it would warn).
     """
-    # An adopted project may declare it outside pyproject.toml.
-    files = ["pyproject.toml", "setup.cfg", *(p.name for p in project.glob("req*.txt"))]
+    # An adopted project may declare it outside pyproject.toml, in requirements
+    # files anywhere in its tree (src/requirements-dev.txt, requirements/test.txt).
+    files = [
+        "pyproject.toml",
+        "setup.cfg",
+        *(
+            path.relative_to(project)
+            for path in project.rglob("*.txt")
+            if "req" in path.relative_to(project).as_posix()
+            and ".venv" not in path.parts
+        ),
+    ]
     declared = "".join(
         (project / name).read_text() for name in files if (project / name).is_file()
     )
@@ -349,6 +359,28 @@ def sync_own_environment(
         timeout=600,
     )
     assert sync.returncode == 0, sync.stdout + sync.stderr
+
+
+def install_own_pins(
+    project: Path, requirements: list[str], env: Mapping[str, str], *uv_args: str
+) -> None:
+    """`uv pip install` `requirements` into the project's .venv (created on this
+    Python if need be), as its team installs its pins: an adopted project that
+    keeps old releases runs on them, not on this test environment's."""
+    venv = project / ".venv"
+    commands = [["pip", "install", "--python", str(venv), *uv_args, *requirements]]
+    if not venv.exists():
+        commands.insert(0, ["venv", "--python", sys.executable, str(venv)])
+    for command in commands:
+        result = subprocess.run(
+            [sys.executable, "-m", "uv", *command],
+            cwd=project,
+            env=uv_environment(env),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def run_own_suite(

@@ -381,13 +381,223 @@ async def test_twenty_invoices_at_once_all_land(db_engine, async_client, run):
     assert response.json() == {"cents": 20}
 """
 
+# ── Old pinned stacks (pytest 7, pytest-asyncio before 0.24) ──────────────────
+
+# The depot's suite runs on pytest-asyncio 0.20 in strict mode, one session
+# `event_loop` of its own: the team marks each async test as it always has.
+DEPOT = """\
+import asyncio
+
+import pytest
+from depot.models import Parcel
+from sqlalchemy import select
+
+@pytest.fixture(autouse=True)
+def depot_on_the_test_servers(monkeypatch, test_database_url, test_redis_url):
+    # Requests without db_session or cache use the app's own configuration,
+    # which its lifespan reads: the tests' database and Redis.
+    monkeypatch.setenv("DEPOT_DATABASE_URL", test_database_url)
+    monkeypatch.setenv("DEPOT_REDIS_URL", test_redis_url)
+
+
+def test_health_through_the_harness_client(client):
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+@pytest.mark.asyncio
+async def test_a_parcel_posted_is_in_the_tests_session(db_session, async_client):
+    await async_client.post("/parcels", json={"label": "books"})
+
+    assert list(await db_session.scalars(select(Parcel.label))) == ["books"]
+
+
+@pytest.mark.asyncio
+async def test_parcels_the_test_adds_are_what_the_app_lists(db_session, async_client):
+    db_session.add(Parcel(label="seeded"))
+    await db_session.flush()
+
+    response = await async_client.get("/parcels")
+
+    assert response.json() == ["seeded"]
+
+
+@pytest.mark.asyncio
+async def test_the_app_counts_in_the_tests_cache(db_session, cache, async_client):
+    await cache.set("parcels:count", 41)
+
+    response = await async_client.post("/parcels", json={"label": "x"})
+
+    assert response.json()["count"] == 42
+    assert await cache.get("parcels:count") == "42"
+
+
+async def labels_in(db_engine):
+    async with db_engine.connect() as connection:
+        return sorted(await connection.scalars(select(Parcel.label)))
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+@pytest.mark.asyncio
+async def test_twenty_parcels_posted_at_once_all_land(db_engine, async_client, run):
+    assert await labels_in(db_engine) == []
+    labels = [f"{run} {n:02}" for n in range(20)]
+
+    responses = await asyncio.gather(
+        *(async_client.post("/parcels", json={"label": label}) for label in labels)
+    )
+
+    assert sorted(r.json()["count"] for r in responses) == list(range(1, 21))
+    assert await labels_in(db_engine) == labels
+"""
+
+# Tally's suite runs on pytest-asyncio 0.21 in auto mode, with a class-scoped
+# `event_loop` in its test class: the team's new tests need no marker, and a
+# class of them keeps its own loop for its own class-scoped fixtures.
+TALLY = """\
+import asyncio
+
+import pytest
+import pytest_asyncio
+
+
+def test_an_unknown_poll_through_the_harness_client(client):
+    assert client.get("/polls/none").json() == {"poll": "none", "votes": 0}
+
+
+async def test_twenty_votes_at_once_are_all_counted(async_client):
+    before = (await async_client.get("/polls/fair")).json()["votes"]
+
+    responses = await asyncio.gather(
+        *(async_client.post("/polls/fair/votes") for _ in range(20))
+    )
+
+    assert sorted(r.json()["votes"] for r in responses) == [
+        before + n for n in range(1, 21)
+    ]
+
+
+class TestAPollWithTheHarness:
+    @pytest.fixture(scope="class")
+    def event_loop(self):
+        loop = asyncio.new_event_loop()
+        yield loop
+        loop.close()
+
+    @pytest_asyncio.fixture(scope="class")
+    async def poll(self):
+        await asyncio.sleep(0)
+        return "picnic"
+
+    async def test_votes_at_once_beside_a_class_fixture(self, poll, async_client):
+        responses = await asyncio.gather(
+            *(async_client.post(f"/polls/{poll}/votes") for _ in range(5))
+        )
+
+        assert sorted(r.json()["votes"] for r in responses) == [1, 2, 3, 4, 5]
+"""
+
+# The shelf's suite runs on anyio 3.6's pytest plugin with a function-scoped
+# `anyio_backend` of its own: the team marks its tests anyio, as always.
+SHELF = """\
+import anyio
+import pytest
+
+
+def test_an_unknown_book_through_the_harness_client(client):
+    assert client.get("/books/9").status_code == 404
+
+
+@pytest.mark.anyio
+async def test_twenty_reads_at_once(async_client):
+    titles = []
+
+    async def read():
+        titles.append((await async_client.get("/books/1")).json()["title"])
+
+    async with anyio.create_task_group() as readers:
+        for _ in range(20):
+            readers.start_soon(read)
+
+    assert titles == ["Dune"] * 20
+"""
+
+
+# src_requirements: its requirements in src/requirements*.txt, the app run
+# from src/.
+CATALOG = """\
+import asyncio
+
+
+def test_a_product_through_the_harness_client(client):
+    created = client.post("/products", json={"name": "tray", "price_cents": 900})
+
+    assert client.get(f"/products/{created.json()['id']}").json()["name"] == "tray"
+
+
+async def test_twenty_reads_at_once(async_client):
+    responses = await asyncio.gather(
+        *(async_client.get("/products/1") for _ in range(20))
+    )
+
+    assert {r.json()["name"] for r in responses} == {"kettle"}
+"""
+
+# pep735_groups: its test dependencies in a PEP 735 `test` group, auto mode.
+JOURNAL = """\
+import asyncio
+
+import pytest
+
+
+def test_an_entry_through_the_harness_client(client):
+    client.post("/entries", json={"day": "2024-06-02", "text": "sun"})
+
+    assert {"day": "2024-06-02", "text": "sun"} in client.get(
+        "/entries/2024-06-02"
+    ).json()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_twenty_entries_at_once_are_all_kept(async_client):
+    day = "2024-06-03"
+    await asyncio.gather(
+        *(
+            async_client.post("/entries", json={"day": day, "text": str(n)})
+            for n in range(20)
+        )
+    )
+
+    listed = (await async_client.get(f"/entries/{day}")).json()
+    assert sorted(int(entry["text"]) for entry in listed) == list(range(20))
+"""
+
+# poetry_dev_group: Poetry's dev group holds its test dependencies.
+HELPDESK = """\
+import asyncio
+
+
+def test_a_ticket_through_the_harness_client(client):
+    number = client.post("/tickets", json={"subject": "badge"}).json()["number"]
+
+    assert client.get(f"/tickets/{number}").json()["subject"] == "badge"
+
+
+async def test_twenty_tickets_opened_at_once_get_their_own_numbers(async_client):
+    responses = await asyncio.gather(
+        *(async_client.post("/tickets", json={"subject": str(n)}) for n in range(20))
+    )
+
+    numbers = [r.json()["number"] for r in responses]
+    assert len(set(numbers)) == 20
+"""
+
 # ── Tests in src/tests, beside the project's own client ──────────────────────
 
 # The depot team's tests are a package under src/, its conftest star-imports a
 # `client` of its own that leaves its overrides on the app: the harness's come
 # prefixed, and start from the overrides they expect. The project had no
 # pytest-asyncio: session loop scopes, no markers.
-DEPOT = """\
+SRC_TESTS = """\
 import asyncio
 
 import pytest

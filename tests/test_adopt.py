@@ -15,6 +15,7 @@ flat layouts rely on the `pythonpath` the adoption merges into pyproject.toml.
 
 from __future__ import annotations
 
+import ast
 import atexit
 import importlib
 import json
@@ -33,13 +34,14 @@ import copier
 import pytest
 import team_tests
 import tomlkit
-from releases import commit_everything, replace_in, versioned_template
+from releases import commit_everything, git, replace_in, versioned_template
 from rendering import (
     HARNESS_ANSWERS_FILE,
     REPO_ROOT,
     TEMPLATE_PARTS,
     assert_suite_passes,
     database_url_for,
+    install_own_pins,
     outcome_counts,
     read_answers,
     redis_url_for_generated_suites,
@@ -47,6 +49,7 @@ from rendering import (
     run_suite,
     suite_environment,
 )
+from rendering import run_own_suite as run_in_own_environment
 
 EXISTING_APPS = Path(__file__).parent / "existing_apps"
 HOOKS = REPO_ROOT / "hooks"
@@ -57,8 +60,7 @@ SMOKE_TEST_SOURCE = (
     "test_harness_smoke.py{% endif %}.jinja"
 )
 V2_CHANGE = ("The template owns this file", "The template owns this file, v2 too")
-# Paths an adoption may add (in the tests' directory, wherever it is); of these,
-# only the smoke tests and the answers file may already exist.
+# Paths an adoption may add; of these, only the last two may already exist.
 HARNESS_OWNED = re.compile(r"(.+/)?tests/(harness/.*|test_harness_smoke\.py)")
 MERGED_INTO = (
     "pyproject.toml",
@@ -70,7 +72,7 @@ MERGED_INTO = (
 )
 # Settings adopting may extend with the entries the harness needs.
 LIST_SETTINGS = ("testpaths", "pythonpath")
-NOT_SNAPSHOTTED = {".git", "__pycache__", ".pytest_cache", ".ruff_cache"}
+NOT_SNAPSHOTTED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,14 @@ class Layout:
     refused_tests: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # Answers adopting must have chosen (the fitting defaults).
     chosen: dict[str, Any] = field(default_factory=dict)
+    # The directory under existing_apps/ when another layout's app is adopted
+    # with other answers (empty: the layout's name).
+    source: str = ""
+    # Its suites run in its own .venv, installed from its pins (old releases
+    # this test environment does not have), before and after adopting.
+    own_environment: bool = False
+    # Where the harness's requirements must land (DependencyHome.where()).
+    dependency_home: str = ""
     # Where the project's tests live, and so the harness.
     tests_dir: str = "tests"
     # The app's own tests use a Redis of their own (TEST_REDIS_URL), which they
@@ -100,27 +110,46 @@ class Layout:
             smoke.append(f"{self.smoke_test}::test_async_client_serves_the_app")
         return smoke
 
-    def own_environment(self) -> dict[str, str]:
+    def own_variables(self) -> dict[str, str]:
         """What the project's own tests need set, as its CI sets it."""
         return {"TEST_REDIS_URL": private_redis_url()} if self.own_redis else {}
 
     def added_tests_ids(self) -> set[str]:
-        """Each test function the team added, as `path::name`."""
-        return {
-            f"{path}::{name}"
-            for path, source in self.added_tests.items()
-            for name in re.findall(r"^(?:async )?def (test_\w+)", source, re.M)
-        }
+        """Each test the team added, as `path::name` (`path::Class::name` in a
+        test class)."""
+        ids = set()
+        for path, source in self.added_tests.items():
+            for node in ast.parse(source).body:
+                if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                    ids |= {
+                        f"{path}::{node.name}::{method.name}"
+                        for method in node.body
+                        if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+                        and method.name.startswith("test_")
+                    }
+                elif isinstance(
+                    node, ast.FunctionDef | ast.AsyncFunctionDef
+                ) and node.name.startswith("test_"):
+                    ids.add(f"{path}::{node.name}")
+        return ids
 
     def environment(self, project: Path, label: str) -> dict[str, str]:
         """The suite's environment: the real servers its answers need."""
-        extra = self.own_environment()
+        extra = self.own_variables()
         # The harness's own variables, clear of the project's (environment_prefix).
         if self.answers.get("async_db") == "postgresql":
             extra["HARNESS_TEST_DATABASE_URL"] = database_url_for(label)
         if self.answers.get("cache") == "redis":
             extra["HARNESS_TEST_REDIS_URL"] = redis_url_for_generated_suites()
         return suite_environment(project, **extra)
+
+    def run(
+        self, project: Path, *pytest_args: str, env: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
+        """The project's whole suite, in the environment it runs in."""
+        if self.own_environment:
+            return run_in_own_environment(project, env, *pytest_args)
+        return run_suite(project, *pytest_args, env=env)
 
 
 _private_redis: dict[str, Any] = {}
@@ -185,6 +214,26 @@ LAYOUTS = {
         async_client=True,
         added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
     ),
+    # The same factory answered with the attribute its lifespan keeps the
+    # Redis client on (`app.state.redis`): the harness puts the test's client
+    # there, on instances whose lifespans run for the whole session.
+    "factory_attribute": Layout(
+        answers={
+            "app_import": "greeter.main:create_app()",
+            "concurrency": True,
+            "async_runner": "anyio",
+            "cache": "redis",
+            "cache_attribute": "state.redis",
+            "redis_url_env": "GREETER_REDIS_URL",
+        },
+        own_tests=(
+            "tests/test_greet.py::test_greets_politely",
+            "tests/test_greet.py::test_counts_each_visit",
+        ),
+        async_client=True,
+        added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
+        source="factory",
+    ),
     # pytest 9's native [tool.pytest] table: the settings go into it, never
     # into a second [tool.pytest.ini_options] that pytest refuses to start with.
     "pytest9_native": Layout(
@@ -237,6 +286,44 @@ LAYOUTS = {
         own_tests=("test/test_status.py::test_status_is_up",),
         async_client=True,
         added_tests={"test/test_status_with_the_harness.py": team_tests.PYTEST_INI},
+    ),
+    # Requirements kept in src/requirements.txt and src/requirements-dev.txt,
+    # a pyproject.toml holding tool settings only: the harness's requirements
+    # are appended to the dev file, nothing goes into pyproject.toml.
+    "src_requirements": Layout(
+        answers={"app_import": "catalog.main:app", "concurrency": True},
+        own_tests=(
+            "tests/test_products.py::test_a_known_product",
+            "tests/test_products.py::test_an_added_product_is_read_back",
+            "tests/test_products.py::test_an_unknown_product_is_404",
+        ),
+        async_client=True,
+        added_tests={"tests/test_products_with_the_harness.py": team_tests.CATALOG},
+        dependency_home="src/requirements-dev.txt",
+    ),
+    # Test dependencies in a PEP 735 `test` group beside a `lint` one: the
+    # harness's join them there, and no `dev` group appears.
+    "pep735_groups": Layout(
+        answers={"app_import": "journal.main:app", "concurrency": True},
+        own_tests=(
+            "tests/test_entries.py::test_an_entry_is_listed_under_its_day",
+            "tests/test_entries.py::test_a_day_without_entries",
+        ),
+        async_client=True,
+        added_tests={"tests/test_entries_with_the_harness.py": team_tests.JOURNAL},
+        dependency_home="pyproject.toml [dependency-groups] test",
+    ),
+    # Poetry, its test dependencies in the dev group: the harness's join them
+    # there, in Poetry's syntax.
+    "poetry_dev_group": Layout(
+        answers={"app_import": "helpdesk.main:app", "concurrency": True},
+        own_tests=(
+            "tests/test_tickets.py::test_an_opened_ticket_is_open",
+            "tests/test_tickets.py::test_a_closed_ticket_is_closed",
+        ),
+        async_client=True,
+        added_tests={"tests/test_tickets_with_the_harness.py": team_tests.HELPDESK},
+        dependency_home="pyproject.toml [tool.poetry.group.dev.dependencies]",
     ),
     # The team's own `app`, `client` (an httpx.AsyncClient) and `db_session` in
     # tests/conftest.py: the harness's fixtures take the prefix harness_ (the
@@ -305,6 +392,58 @@ LAYOUTS = {
         async_client=True,
         added_tests={"tests/test_with_the_harness.py": team_tests.LEDGER},
     ),
+    # Pinned exactly in Poetry tables, two years old: pytest 7.2, pytest-asyncio
+    # 0.20 with the project's own session `event_loop`, httpx 0.23 (its tests
+    # use `AsyncClient(app=app)`), FastAPI 0.95 on Starlette 0.26, SQLAlchemy
+    # 2.0.0, asyncpg 0.27, redis-py 4.5, fakeredis 2.10. Adopting keeps every
+    # pin: the harness runs on them.
+    "poetry_old_stack": Layout(
+        answers={
+            "app_import": "depot.main:app",
+            "async_db": "postgresql",
+            "db_session_dependency": "depot.db:get_session",
+            "db_metadata": "depot.models:Base",
+            "cache": "redis",
+            "cache_dependency": "depot.cache:get_redis",
+            "concurrency": True,
+        },
+        own_tests=(
+            "tests/test_depot.py::test_health",
+            "tests/test_depot.py::test_deliveries_are_counted",
+            "tests/test_depot.py::test_health_through_the_test_client",
+        ),
+        async_client=True,
+        added_tests={"tests/test_with_the_harness.py": team_tests.DEPOT},
+        chosen={"async_runner": "pytest-asyncio", "asyncio_mode": "strict"},
+        own_environment=True,
+    ),
+    # Requirements files pinning pytest 7.4, pytest-asyncio 0.21 in auto mode,
+    # httpx 0.24; a test class with its own class-scoped `event_loop`.
+    "class_event_loop": Layout(
+        answers={"app_import": "tally.app:app", "concurrency": True},
+        own_tests=(
+            "tests/test_polls.py::TestAPoll::test_a_vote_is_counted",
+            "tests/test_polls.py::TestAPoll::test_the_count_is_kept_across_the_class",
+            "tests/test_polls.py::test_an_unknown_poll_has_no_votes",
+        ),
+        async_client=True,
+        added_tests={"tests/test_votes_with_the_harness.py": team_tests.TALLY},
+        chosen={"async_runner": "pytest-asyncio", "asyncio_mode": "auto"},
+        own_environment=True,
+    ),
+    # anyio 3.6's pytest plugin with a function-scoped `anyio_backend`, pytest
+    # 7.3, httpx 0.24 and `AsyncClient(app=app)`: the harness on anyio 3.
+    "anyio_old_stack": Layout(
+        answers={"app_import": "shelf.main:app", "concurrency": True},
+        own_tests=(
+            "tests/test_books.py::test_a_book_is_read",
+            "tests/test_books.py::test_an_unknown_book_is_404",
+        ),
+        async_client=True,
+        added_tests={"tests/test_shelf_with_the_harness.py": team_tests.SHELF},
+        chosen={"async_runner": "anyio"},
+        own_environment=True,
+    ),
     # Tests in a src/tests package (testpaths, pythonpath = src), a conftest
     # that star-imports the team's own `client` (which leaves its dependency
     # overrides on the app) and FLUSHALLs the Redis TEST_REDIS_URL names: the
@@ -328,7 +467,7 @@ LAYOUTS = {
             "src/tests/test_parcels.py::test_scans_are_counted_in_redis",
         ),
         async_client=True,
-        added_tests={"src/tests/test_with_the_harness.py": team_tests.DEPOT},
+        added_tests={"src/tests/test_with_the_harness.py": team_tests.SRC_TESTS},
         chosen={
             "fixture_prefix": "harness_",
             "tests_dir": "src/tests",
@@ -352,6 +491,14 @@ def snapshot(project: Path) -> dict[str, bytes]:
 
 def harness_owned(path: str) -> bool:
     return path == HARNESS_ANSWERS_FILE or bool(HARNESS_OWNED.fullmatch(path))
+
+
+def merged_into(path: str) -> bool:
+    """A file of the project's adopting may add lines to: a pytest
+    configuration, tests/conftest.py, or where its dependencies are declared."""
+    return path in MERGED_INTO or bool(
+        re.search(r"(^|/)([^/]*requirements[^/]*|requirements/[^/]+)\.(txt|in)$", path)
+    )
 
 
 def adopt(
@@ -405,14 +552,23 @@ def adopted(
     name: str = request.param
     layout = LAYOUTS[name]
     project = tmp_path_factory.mktemp(name) / "project"
-    shutil.copytree(EXISTING_APPS / name, project)
+    shutil.copytree(EXISTING_APPS / (layout.source or name), project)
     before = snapshot(project)
-    own = run_own_suite(project, layout.own_environment())
+    if layout.own_environment:
+        pins = install_pins(project)
+        git(project, "init", "-q", "-b", "main")
+        (project / ".git" / "info" / "exclude").write_text(".venv/\n")
+        own = run_in_own_environment(project, suite_environment(project))
+    else:
+        own = run_own_suite(project, layout.own_variables())
     assert own.returncode == 0, own.stdout + own.stderr
     own_counts = outcome_counts(own.stdout)
     commit_everything(project, "the team's project")
     adopt(tagged_template, project, layout.answers, "1.0.0")
     after = snapshot(project)
+    if layout.own_environment:
+        # The team installs what adopting declared: its own pins stay as they were.
+        assert install_pins(project) == pins
     for path, source in layout.added_tests.items():
         (project / path).write_text(source)
     commit_everything(project, "adopt the FastAPI test harness")
@@ -425,8 +581,8 @@ def test_adoption_adds_only_the_harness_and_merges_the_rest(adopted: Adopted) ->
     changed = {path for path in set(before) & set(after) if before[path] != after[path]}
 
     assert set(before) <= set(after), "adopting deleted files of the project"
-    assert {path for path in added if not harness_owned(path)} <= set(MERGED_INTO)
-    assert changed <= set(MERGED_INTO), changed
+    assert all(merged_into(path) for path in added if not harness_owned(path)), added
+    assert all(merged_into(path) for path in changed), changed
     tests_dir = adopted.layout.tests_dir
     assert adopted.layout.smoke_test in added
     assert f"{tests_dir}/harness/fastapi_harness/__init__.py" in added
@@ -468,11 +624,17 @@ NO_ASYNC_ANSWERS = {
 def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(
     adopted: Adopted, tmp_path: Path
 ) -> None:
+    if "pyproject.toml" not in adopted.after:
+        # Nothing to put there: settings and requirements went to its own files.
+        assert "pyproject.toml" not in adopted.before
+        return
     merged = adopted.after["pyproject.toml"].decode()
     if "pyproject.toml" in adopted.before:
         # Floors below the harness's are raised in place (tests/test_adopt_fit.py).
         pristine = tmp_path / "pristine"
-        shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+        shutil.copytree(
+            EXISTING_APPS / (adopted.layout.source or adopted.name), pristine
+        )
         merging = hook_module("merge_pyproject")
         document = tomlkit.parse(adopted.before["pyproject.toml"].decode())
         answers = {**NO_ASYNC_ANSWERS, **read_answers(adopted.project)}
@@ -493,13 +655,42 @@ def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(
         assert merged.startswith("# Created when adopting the FastAPI test harness")
 
 
+def test_requirements_land_where_the_project_keeps_its_own(
+    adopted: Adopted, tmp_path: Path
+) -> None:
+    """Every requirement the harness needs is declared once: those the project
+    lacked all in the one place it keeps its test dependencies (a requirements
+    file anywhere in its tree, a group, an extra), none it had declared again."""
+    surveying = hook_module("project_survey")
+    pristine = tmp_path / "pristine"
+    shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+    before = surveying.survey(pristine)
+    home = surveying.dependency_home(before)
+    if adopted.layout.dependency_home:
+        assert home.where() == adopted.layout.dependency_home
+    after = surveying.survey(adopted.project)
+    answers = {**NO_ASYNC_ANSWERS, **read_answers(adopted.project)}
+    answers["needs_async_client"] = adopted.layout.async_client
+    wanted = hook_module("merge_pyproject").harness_dependencies(answers, before)
+
+    assert {surveying.package_name(r) for r in wanted} <= set(after.declared)
+    had = {(d.name, d.file, d.table) for d in before.declarations}
+    new = [d for d in after.declarations if (d.name, d.file, d.table) not in had]
+    assert {(d.file, d.table) for d in new} <= {(home.file, home.table)}, new
+    assert not [d.where for d in new if d.name in before.declared], new
+    assert len(new) == len({d.name for d in new}), new
+    if "pyproject.toml" not in adopted.before and "pyproject.toml" in adopted.after:
+        created = tomlkit.parse(adopted.after["pyproject.toml"].decode())
+        assert home.file == "pyproject.toml" or set(created) == {"tool"}, created
+
+
 def test_pytest_settings_go_where_the_project_keeps_them(
     adopted: Adopted, tmp_path: Path
 ) -> None:
     survey = hook_module("project_survey")
     after = survey.pytest_config(adopted.project)
     pristine = tmp_path / "pristine"
-    shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+    shutil.copytree(EXISTING_APPS / (adopted.layout.source or adopted.name), pristine)
     before = survey.pytest_config(pristine)
 
     if before.exists:
@@ -514,7 +705,8 @@ def test_pytest_settings_go_where_the_project_keeps_them(
                     or (now.startswith(line) and line.startswith(LIST_SETTINGS))
                     for now in kept
                 ), f"{before.file}: {line!r} was changed or moved"
-    pyproject = tomlkit.parse(adopted.after["pyproject.toml"].decode()).unwrap()
+    pyproject_text = adopted.after.get("pyproject.toml", b"").decode()
+    pyproject = tomlkit.parse(pyproject_text).unwrap()
     pytest_tables = pyproject.get("tool", {}).get("pytest", {})
     native = {key for key in pytest_tables if key != "ini_options"}
     assert not (native and "ini_options" in pytest_tables), "pytest would refuse"
@@ -563,7 +755,7 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
         (adopted.project / path).write_text(source)
     try:
         # -vv: one line per test even where the project's addopts has -q.
-        result = run_suite(adopted.project, "-vv", *args, env=env)
+        result = layout.run(adopted.project, "-vv", *args, env=env)
     finally:
         for path in layout.refused_tests:
             (adopted.project / path).unlink()
@@ -585,7 +777,8 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
     own_passed = counts["passed"] - len(layout.smoke_tests()) - len(added)
     assert {**counts, "passed": own_passed} == adopted.own_counts, output
     if layout.answers.get("async_db") == "postgresql":
-        assert "asyncpg" in adopted.after["pyproject.toml"].decode()
+        survey = hook_module("project_survey").survey(adopted.project)
+        assert "asyncpg" in survey.declared
 
 
 def passed_tests(output: str) -> set[str]:
@@ -596,6 +789,16 @@ def passed_tests(output: str) -> set[str]:
             r"^(\S+::\S+) PASSED|PASSED (\S+::\S+)", output, re.M
         )
     }
+
+
+def install_pins(project: Path) -> dict[str, str]:
+    """Install everything the project declares into its .venv; return the
+    installed version of each package it declares with `==`."""
+    survey = hook_module("project_survey")
+    declared = [d for d in survey.declarations(project) if d.name != "python"]
+    install_own_pins(project, [d.text for d in declared], os.environ)
+    installed = survey.installed_versions(project)
+    return {d.name: installed[d.name] for d in declared if "==" in d.text}
 
 
 def run_own_suite(
@@ -660,7 +863,7 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     assert V2_CHANGE[1] in (project / adopted.layout.smoke_test).read_text()
     assert read_answers(project)["_commit"] == "2.0.0"
     env = adopted.layout.environment(project, f"{adopted.name}_update")
-    assert_suite_passes(run_suite(project, env=env))
+    assert_suite_passes(adopted.layout.run(project, env=env))
 
 
 # The last version whose adopted harness was the package tests.harness in
@@ -1125,35 +1328,55 @@ def test_the_defaults_fit_the_projects_async_setup(
         assert {key: recorded[key] for key in expected} == expected, layout
 
 
-def test_pins_the_harness_cannot_live_with_are_refused_before_writing(
+def test_pins_the_harness_cannot_live_with_are_refused_in_one_message(
     template: Path, tmp_path: Path
 ) -> None:
-    """A pinned old stack: pytest and httpx below the harness's floors."""
+    """Pins below even the adopted harness's floors, and a feature (WebSockets)
+    whose client needs newer releases: every conflict in one message, with the
+    exact versions, before anything is written; the rest of the stack is kept."""
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / "pinned_old_stack", project)
+    replace_in(project / "requirements-dev.txt", "pytest==8.1.1", "pytest==7.1.3")
+    replace_in(project / "requirements-dev.txt", "httpx==0.23.3", "httpx==0.23.0")
 
-    output = refused_output(template, project, "app_import=svc.main:app")
+    output = refused_output(
+        template, project, "app_import=svc.main:app", "websockets=true"
+    )
 
-    assert "the harness cannot be installed next to this project's versions" in output
-    assert "needs pytest>=8.4, but you declare pytest==8.1.1" in output
+    assert output.count("the harness cannot be installed next to") == 1
+    assert "needs pytest>=7.2, but you declare pytest==7.1.3" in output
+    assert "needs httpx>=0.23.1" in output
+    assert "but you declare httpx==0.23.0" in output
+    assert (
+        "WebSockets over async_client needs httpx-ws>=0.9, which needs "
+        "httpx>=0.25.1, but you declare httpx==0.23.0: answer without that feature"
+    ) in output
     # Its Starlette predates httpx2's: the harness would go with its httpx.
-    assert "needs httpx>=0.28, but you declare httpx==0.23.3" in output
     assert "httpx2" not in output
+    # What it runs on is kept: pytest-asyncio 0.20 with its own event_loop.
+    assert "pytest-asyncio" not in output
+    assert "event_loop" not in output
 
 
 @pytest.mark.parametrize(
     ("pyproject", "runner", "conflict"),
     [
-        # Pinned below loop_scope: anyio fits, and pytest-asyncio is refused.
+        # Before loop_scope (0.24): the harness runs on it all the same.
         (
             '[project]\nname = "x"\ndependencies = ["pytest-asyncio==0.21.2"]\n',
-            "anyio",
-            "you declare pytest-asyncio==0.21.2",
+            "pytest-asyncio",
+            "",
         ),
         (
             '[tool.poetry.group.dev.dependencies]\npytest-asyncio = "^0.23"\n',
+            "pytest-asyncio",
+            "",
+        ),
+        # Below the harness's floor: anyio fits, and pytest-asyncio is refused.
+        (
+            '[project]\nname = "x"\ndependencies = ["pytest-asyncio==0.19.0"]\n',
             "anyio",
-            "you declare pytest-asyncio>=0.23,<0.24",
+            "you declare pytest-asyncio==0.19.0",
         ),
         (
             '[project]\nname = "x"\ndependencies = ["pytest-asyncio>=1.2"]\n',
@@ -1161,7 +1384,7 @@ def test_pins_the_harness_cannot_live_with_are_refused_before_writing(
             "",
         ),
     ],
-    ids=["pep621-pin", "poetry-caret", "recent"],
+    ids=["pep621-pin-0.21", "poetry-caret-0.23", "below-the-floor", "recent"],
 )
 def test_a_pytest_asyncio_pin_decides_the_runner(
     tmp_path: Path, pyproject: str, runner: str, conflict: str
@@ -1172,17 +1395,19 @@ def test_a_pytest_asyncio_pin_decides_the_runner(
     dependencies = hook_module("merge_pyproject").harness_dependencies
 
     assert fit.fitting(survey, "async_runner") == runner
-    refusal = fit.refusal(
-        survey,
-        "async_runner",
-        {"async_runner": "pytest-asyncio", "concurrency": True},
-        dependencies,
-    )
+    answers = {
+        **NO_ASYNC_ANSWERS,
+        "async_runner": "pytest-asyncio",
+        "asyncio_mode": "strict",
+        "concurrency": True,
+        "needs_async_client": True,
+    }
+    problems = " ".join(fit.verdict(survey, answers, dependencies))
     if conflict:
-        assert conflict in refusal
-        assert "answer async_runner=anyio" in refusal
+        assert conflict in problems
+        assert "answer async_runner=anyio" in problems
     else:
-        assert refusal == ""
+        assert problems == ""
 
 
 def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
@@ -1239,13 +1464,20 @@ def test_an_app_that_reads_the_environment_at_import_is_told_to_set_it(
 
 SHOP_WITH_UNFIT_DEPENDENCIES = """\
 from fastapi import Depends, FastAPI, Request
+from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.orm import sessionmaker
 
 Sessions = async_sessionmaker(create_async_engine("sqlite+aiosqlite://"))
+LegacySessions = sessionmaker(create_engine("sqlite://"))
 
 
 async def get_sessionmaker():
     yield Sessions
+
+
+def get_legacy_sessionmaker():
+    return LegacySessions
 
 
 async def get_session():
@@ -1265,6 +1497,11 @@ async def orders(factory=Depends(get_sessionmaker), session=Depends(get_session)
     return {}
 
 
+@app.get("/legacy")
+def legacy(factory=Depends(get_legacy_sessionmaker)):
+    return {}
+
+
 @app.get("/hits")
 async def hits(request: Request):
     return {"hits": await request.app.state.redis.incr("hits")}
@@ -1275,8 +1512,8 @@ async def hits(request: Request):
     ("answer", "message"),
     [
         (
-            "db_session_dependency=shop:get_sessionmaker",
-            "get_sessionmaker hands out a sessionmaker, not a session",
+            "db_session_dependency=shop:get_legacy_sessionmaker",
+            "get_legacy_sessionmaker hands out SQLAlchemy's synchronous sessionmaker",
         ),
         (
             "cache_dependency=shop:get_redis",
@@ -1301,21 +1538,25 @@ def test_a_dependency_the_override_cannot_reach_is_refused(
         text=True,
         check=False,
     )
-    fitting = subprocess.run(
-        [
-            *(sys.executable, str(HOOKS / "check_imports.py"), "app_import=shop:app"),
-            "db_session_dependency=shop:get_session",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    # A session, or an async_sessionmaker (db_session lends a joined factory).
+    fitting = [
+        subprocess.run(
+            [
+                *(sys.executable, str(HOOKS / "check_imports.py")),
+                *("app_import=shop:app", f"db_session_dependency=shop:{name}"),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for name in ("get_session", "get_sessionmaker")
+    ]
 
     assert result.returncode == 1
-    assert f"error: {answer}: {message}" in result.stdout
+    assert f"error: {answer}: {message}" in " ".join(result.stdout.split())
     assert "Fix:" in result.stdout
-    assert fitting.returncode == 0, fitting.stdout
+    assert [(run.returncode, run.stdout) for run in fitting] == [(0, "")] * 2
 
 
 SQLITE_ANSWERS = {**STRICT_ANSWERS, "async_db": "sqlite"}

@@ -8,6 +8,8 @@ test database), the harness's smoke tests and the team's tests pass beside it,
 and the database the app's DATABASE_URL names is exactly as it was. The
 settings layout's Redis client runs on a real Redis (HARNESS_TEST_REDIS_URL) and on
 fakeredis, and the Redis database its REDIS_URL names keeps only its sentinel.
+The sessionmaker layout's dependency hands out an async_sessionmaker: its
+routes' sessions are the test's `db_session` (JoinedSessionmaker).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import copier
 import pytest
@@ -227,6 +231,313 @@ async def test_requests_get_fakeredis_the_apps_client_used_directly_no_redis(
         await the_apps_client.get("visits:fake")
 """
 
+# The scoreboard team's tests with the harness: its engine built from
+# POSTGRES_* parts, its Redis client on `app.state.redis`, set by its lifespan
+# from REDIS_HOST, REDIS_PORT and REDIS_DB.
+SCOREBOARD_TEAM_TESTS = """\
+import asyncio
+
+import pytest
+from app.db import Score
+from sqlalchemy import func, select, text
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_cache_fixture_is_the_client_on_the_app(
+    harness_cache, harness_async_client, harness_app
+):
+    await harness_cache.zadd("leaderboard", {"ada": 5})
+
+    response = await harness_async_client.get("/leaderboard")
+
+    assert response.json() == [{"player": "ada", "points": 5}]
+    assert harness_app.state.redis is harness_cache
+    await harness_async_client.post("/scores", json={"player": "bob", "points": 3})
+    assert await harness_cache.zscore("leaderboard", "bob") == 3
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_written_through_the_api_read_in_the_session(
+    harness_db_session, harness_async_client
+):
+    await harness_async_client.post("/scores", json={"player": "cy", "points": 4})
+
+    assert list(await harness_db_session.scalars(select(Score.player))) == ["cy"]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_seeded_in_the_session_read_through_the_api(
+    harness_db_session, harness_async_client
+):
+    harness_db_session.add(Score(player="seeded", points=9))
+    await harness_db_session.flush()
+
+    response = await harness_async_client.get("/scores")
+
+    assert response.json() == [{"player": "seeded", "points": 9}]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_twenty_scores_at_once(harness_async_client, harness_db_engine):
+    responses = await asyncio.gather(
+        *(
+            harness_async_client.post("/scores", json={"player": "p", "points": 1})
+            for _ in range(20)
+        )
+    )
+
+    assert {response.status_code for response in responses} == {201}
+    async with harness_db_engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM scores")) == 20
+    leaderboard = (await harness_async_client.get("/leaderboard")).json()
+    assert leaderboard == [{"player": "p", "points": 20}]
+
+
+def test_ranked_through_the_sync_client(harness_client):
+    harness_client.post("/scores", json={"player": "sync", "points": 2})
+
+    assert harness_client.get("/leaderboard").json() == [
+        {"player": "sync", "points": 2}
+    ]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_then_through_the_async_client(harness_async_client, harness_db_engine):
+    # The app's engine, used on TestClient's loop just before; the Redis
+    # client on the app a new one for this lifespan; both emptied.
+    await harness_async_client.post("/scores", json={"player": "async", "points": 1})
+
+    assert (await harness_async_client.get("/leaderboard")).json() == [
+        {"player": "async", "points": 1}
+    ]
+    async with harness_db_engine.connect() as connection:
+        count = await connection.scalar(select(func.count()).select_from(Score))
+    assert count == 1
+"""
+SCOREBOARD_ON_REAL_REDIS = """\
+import os
+
+import pytest
+from redis.asyncio import Redis
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_writes_land_in_this_workers_test_redis(
+    harness_async_client, harness_test_redis_url, harness_app
+):
+    await harness_async_client.post("/scores", json={"player": "real", "points": 6})
+
+    parts = (os.environ["REDIS_HOST"], os.environ["REDIS_PORT"], os.environ["REDIS_DB"])
+    assert "redis://{}:{}/{}".format(*parts) == harness_test_redis_url
+    assert isinstance(harness_app.state.redis, Redis)
+    direct = Redis.from_url(harness_test_redis_url, decode_responses=True)
+    try:
+        assert await direct.zscore("leaderboard", "real") == 6
+    finally:
+        await direct.aclose()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_and_are_gone_after_it(harness_test_redis_url):
+    direct = Redis.from_url(harness_test_redis_url, decode_responses=True)
+    try:
+        assert await direct.exists("leaderboard") == 0
+    finally:
+        await direct.aclose()
+"""
+SCOREBOARD_ON_FAKEREDIS = """\
+import pytest
+from fakeredis import FakeAsyncRedis
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_requests_get_a_fakeredis_on_the_app(harness_async_client, harness_app):
+    response = await harness_async_client.post(
+        "/scores", json={"player": "fake", "points": 1}
+    )
+
+    assert response.json() == {"player": "fake", "total": 1}
+    assert isinstance(harness_app.state.redis, FakeAsyncRedis)
+"""
+
+
+def url_variables(database: str, redis_url: str) -> dict[str, str]:
+    """The app's environment: a URL each."""
+    return {"DATABASE_URL": database, "REDIS_URL": redis_url}
+
+
+def part_variables(database: str, redis_url: str) -> dict[str, str]:
+    """The app's environment: one variable per part, as a compose file sets it."""
+    url, redis_parts = make_url(database), urlsplit(redis_url)
+    return {
+        # The embedded server is reached through a socket directory (?host=).
+        "POSTGRES_HOST": url.host or str(url.query.get("host", "")),
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": url.username or "",
+        "POSTGRES_PASSWORD": url.password or "",
+        "POSTGRES_DB": url.database or "",
+        "REDIS_HOST": redis_parts.hostname or "",
+        "REDIS_PORT": str(redis_parts.port or 6379),
+        "REDIS_DB": redis_parts.path.strip("/") or "0",
+    }
+
+
+# The pantry team's tests with the harness. Its dependency hands out the
+# app's async_sessionmaker (`request.app.state.sessionmaker`, built at import
+# from DATABASE_URL); routes open `async with factory() as session:` and
+# `async with factory.begin() as session:`. No prefix (its own fixture is
+# `api`), no markers (adopting gave it session loop scopes). The last tests
+# take the joined factory on its own.
+PANTRY_TEAM_TESTS = """\
+import asyncio
+from typing import Annotated
+
+import pytest
+from fastapi import Depends, FastAPI, Request
+from pantry import db
+from pantry.db import Jar
+from pantry.main import get_sessionmaker
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.harness.database import hands_out_a_sessionmaker
+from tests.harness.shared_session import JoinedSessionmaker
+
+
+async def test_stocked_through_the_api_read_in_the_session(db_session, async_client):
+    response = await async_client.post("/jars", json={"name": "rice", "count": 2})
+
+    assert response.status_code == 201
+    assert list(await db_session.scalars(select(Jar.name))) == ["rice"]
+
+
+async def test_seeded_in_the_session_read_through_the_api(db_session, async_client):
+    jar = Jar(name="beans", count=3)
+    db_session.add(jar)
+    await db_session.flush()
+
+    shelf = (await async_client.get("/jars")).json()
+    # Through get_session, a dependency of the app's built on get_sessionmaker.
+    one = (await async_client.get(f"/jars/{jar.id}")).json()
+    taken = (await async_client.post(f"/jars/{jar.id}/take")).json()
+
+    assert shelf == [one] == [{"id": jar.id, "name": "beans", "count": 3}]
+    assert taken["count"] == 2
+    # Leaving `async with factory()` left the test's session open, its row in it.
+    assert jar in db_session
+    assert await db_session.scalar(select(Jar.count)) == 2
+
+
+async def jars_in(db_engine):
+    async with db_engine.connect() as connection:
+        return sorted(await connection.scalars(select(Jar.name)))
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+async def test_twenty_jars_stocked_at_once_all_land(db_engine, async_client, run):
+    assert await jars_in(db_engine) == []
+    names = [f"{run} {n:02}" for n in range(20)]
+
+    responses = await asyncio.gather(
+        *(async_client.post("/jars", json={"name": name}) for name in names)
+    )
+
+    assert [r.status_code for r in responses] == [201] * 20
+    assert await jars_in(db_engine) == names
+
+
+async def test_a_routes_commit_stays_in_the_tests_transaction(
+    db_session, db_engine, async_client
+):
+    jar = (await async_client.post("/jars", json={"name": "salt", "count": 1})).json()
+
+    # Committed inside the route's `async with factory()`: a SAVEPOINT released.
+    taken = await async_client.post(f"/jars/{jar['id']}/take")
+
+    assert taken.json()["count"] == 0
+    assert await db_session.scalar(select(Jar.count)) == 0
+    # Nothing reached the database for real: the test's rollback undoes it all.
+    async with db_engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM jars")) == 0
+
+
+async def test_a_failed_begin_block_rolls_back_only_its_own_work(
+    db_session, async_client
+):
+    rice = Jar(name="rice", count=1)
+    db_session.add(rice)
+    await db_session.flush()  # the session's transaction is open: begin() nests
+
+    restocked = await async_client.post("/restock", json=[{"id": rice.id, "add": 2}])
+    failed = await async_client.post(
+        "/restock", json=[{"id": rice.id, "add": 5}, {"id": 0, "add": 1}]
+    )
+
+    assert (restocked.status_code, failed.status_code) == (200, 404)
+    # One session: the route loaded the test's own `rice`, and its rollback
+    # expired it. Read it again.
+    await db_session.refresh(rice)
+    assert rice.count == 3
+
+
+async def test_the_joined_factory_lends_the_tests_session(app, db_session):
+    factory = await app.dependency_overrides[get_sessionmaker]()
+    assert isinstance(factory, JoinedSessionmaker)
+
+    async with factory(expire_on_commit=False) as session:
+        assert session is db_session
+        session.add(Jar(name="a"))
+        await session.flush()
+    async with factory.begin() as session:  # nested: a transaction is open
+        session.add(Jar(name="b"))
+    with pytest.raises(LookupError):
+        async with factory.begin() as session:
+            session.add(Jar(name="c"))
+            await session.flush()
+            raise LookupError
+
+    assert sorted(await db_session.scalars(select(Jar.name))) == ["a", "b"]
+    async with factory.begin():
+        pass
+    await db_session.commit()  # outside any begin(): a fresh transaction
+    async with factory.begin() as session:
+        session.add(Jar(name="d"))
+    assert not db_session.in_transaction()
+    assert sorted(await db_session.scalars(select(Jar.name))) == ["a", "b", "d"]
+
+
+def test_the_harness_tells_a_sessionmaker_from_a_session(app):
+    async def annotated() -> async_sessionmaker[AsyncSession]:
+        return db.Sessions
+
+    def the_modules():
+        return db.Sessions
+
+    async def from_the_state(request: Request):
+        yield request.app.state.db
+
+    async def a_session():
+        async with db.Sessions() as session:
+            yield session
+
+    typed_routes = FastAPI()
+
+    @typed_routes.get("/")
+    async def route(
+        factory: Annotated[async_sessionmaker[AsyncSession], Depends(from_the_state)],
+        session: Annotated[AsyncSession, Depends(a_session)],
+    ):
+        return {}
+
+    assert hands_out_a_sessionmaker(get_sessionmaker, app)
+    assert hands_out_a_sessionmaker(annotated, app)
+    assert hands_out_a_sessionmaker(the_modules, app)
+    # Nothing in its code says so; the route's parameter does.
+    assert hands_out_a_sessionmaker(from_the_state, typed_routes)
+    assert not hands_out_a_sessionmaker(from_the_state, app)
+    assert not hands_out_a_sessionmaker(a_session, typed_routes)
+"""
+
 
 @dataclass(frozen=True)
 class EnvLayout:
@@ -239,6 +550,8 @@ class EnvLayout:
     # Team tests that hold on one kind of Redis only ("real", "fake"): their
     # file, source and count.
     redis_team_tests: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    # The app's variables, from its database's and its Redis's URL.
+    variables: Callable[[str, str], dict[str, str]] = url_variables
 
 
 LAYOUTS = {
@@ -277,6 +590,56 @@ LAYOUTS = {
             "real": ("tests/test_on_the_test_redis.py", ON_REAL_REDIS, 2),
             "fake": ("tests/test_on_fakeredis.py", ON_FAKEREDIS, 1),
         },
+    ),
+    # A dependency handing out the app's async_sessionmaker: db_session
+    # overrides it with a factory whose sessions are the test's.
+    "env_sessionmaker": EnvLayout(
+        answers={
+            "app_import": "pantry.main:app",
+            "async_db": "postgresql",
+            "db_session_dependency": "pantry.main:get_sessionmaker",
+            "db_metadata": "pantry.db:Base",
+            "database_url_env": "DATABASE_URL",
+            "concurrency": True,
+        },
+        schema=(
+            "CREATE TABLE jars (id serial PRIMARY KEY, name varchar NOT NULL,"
+            " count integer NOT NULL DEFAULT 0)"
+        ),
+        kept_row="INSERT INTO jars (name, count) VALUES ('kept by the app', 1)",
+        team_tests={"tests/test_with_the_harness.py": PANTRY_TEAM_TESTS},
+        team_test_count=8,
+    ),
+    # The engine built at import from POSTGRES_* parts (pydantic-settings); the
+    # Redis client on `app.state.redis`, set by the lifespan from REDIS_HOST,
+    # REDIS_PORT and REDIS_DB and read by the routes from the request's app.
+    "env_parts": EnvLayout(
+        answers={
+            "app_import": "app.main:app",
+            "async_db": "postgresql",
+            "db_session_dependency": "app.db:get_session",
+            "db_metadata": "app.db:Base",
+            "database_env_parts": (
+                "host=POSTGRES_HOST,port=POSTGRES_PORT,user=POSTGRES_USER,"
+                "password=POSTGRES_PASSWORD,database=POSTGRES_DB"
+            ),
+            "cache": "redis",
+            "cache_attribute": "state.redis",
+            "redis_env_parts": "host=REDIS_HOST,port=REDIS_PORT,db=REDIS_DB",
+            "concurrency": True,
+        },
+        schema=(
+            "CREATE TABLE scores (id serial PRIMARY KEY, player varchar NOT NULL,"
+            " points bigint NOT NULL)"
+        ),
+        kept_row="INSERT INTO scores (player, points) VALUES ('kept by the app', 1)",
+        team_tests={"tests/test_with_the_harness.py": SCOREBOARD_TEAM_TESTS},
+        team_test_count=6,
+        redis_team_tests={
+            "real": ("tests/test_on_the_test_redis.py", SCOREBOARD_ON_REAL_REDIS, 2),
+            "fake": ("tests/test_on_fakeredis.py", SCOREBOARD_ON_FAKEREDIS, 1),
+        },
+        variables=part_variables,
     ),
 }
 
@@ -408,7 +771,7 @@ def adopted(
     shutil.copytree(EXISTING_APPS / name, project)
     app_url = app_database(name)
     create_app_database(app_url, layout)
-    environment = {"DATABASE_URL": app_url, "REDIS_URL": app_redis()}
+    environment = layout.variables(app_url, app_redis())
     own = run_suite(project, env=suite_environment(project, **environment))
     assert own.returncode == 0, own.stdout + own.stderr
     adopt(template, project, layout.answers)
@@ -421,6 +784,28 @@ def adopted(
     asyncio.run(_on_server([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)']))
 
 
+def adopted_environment(
+    adopted: Adopted, label: str, test_redis: bool
+) -> dict[str, str]:
+    """The adopted suite's environment, as the team's CI sets it: the app's
+    variables naming its own database and Redis, the harness's test services
+    (without TEST_REDIS_URL: a developer without Redis, the app's unset)."""
+    variables = adopted.layout.variables(adopted.app_url, app_redis())
+    environment = suite_environment(
+        adopted.project,
+        **variables,
+        HARNESS_TEST_DATABASE_URL=database_url_for(f"{adopted.name}_{label}"),
+    )
+    if test_redis:
+        environment["HARNESS_TEST_REDIS_URL"] = redis_url_for_generated_suites()
+    else:
+        environment.pop("HARNESS_TEST_REDIS_URL", None)
+        for name in variables:
+            if name.startswith("REDIS_"):
+                environment.pop(name)
+    return environment
+
+
 def run_adopted(
     adopted: Adopted, workers: str | None, test_redis: bool
 ) -> subprocess.CompletedProcess[str]:
@@ -428,19 +813,7 @@ def run_adopted(
     harness's test services; the layout's Redis team tests of the other kind
     left out. Fails unless every test passes, as many as before adopting plus
     the harness's and the team's."""
-    label = f"{adopted.name}_{workers or 'serial'}"
-    environment = suite_environment(
-        adopted.project,
-        DATABASE_URL=adopted.app_url,
-        HARNESS_TEST_DATABASE_URL=database_url_for(label),
-    )
-    if test_redis:
-        environment["HARNESS_TEST_REDIS_URL"] = redis_url_for_generated_suites()
-        environment["REDIS_URL"] = app_redis()
-    else:
-        # A developer without Redis: the app's REDIS_URL unset.
-        environment.pop("HARNESS_TEST_REDIS_URL", None)
-        environment.pop("REDIS_URL", None)
+    environment = adopted_environment(adopted, workers or "serial", test_redis)
     args = ["-n", workers, "--dist", "loadfile"] if workers else ["-p", "no:xdist"]
     expected = (
         adopted.own_counts["passed"] + SMOKE_TESTS + adopted.layout.team_test_count
@@ -459,7 +832,9 @@ def run_adopted(
     return result
 
 
-@pytest.mark.parametrize("adopted", [layout("env_engine")], indirect=True)
+@pytest.mark.parametrize(
+    "adopted", [layout("env_engine"), layout("env_sessionmaker")], indirect=True
+)
 @pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
 def test_requests_of_every_kind_reach_only_the_test_database(
     adopted: Adopted, workers: str | None
@@ -471,7 +846,9 @@ def test_requests_of_every_kind_reach_only_the_test_database(
     assert asyncio.run(_rows(adopted.app_url)) == before
 
 
-@pytest.mark.parametrize("adopted", [layout("env_settings")], indirect=True)
+@pytest.mark.parametrize(
+    "adopted", [layout("env_settings"), layout("env_parts")], indirect=True
+)
 @pytest.mark.parametrize("test_redis", [True, False], ids=["redis", "fakeredis"])
 @pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
 def test_settings_with_a_redis_client_built_at_import(
@@ -491,6 +868,41 @@ def test_settings_with_a_redis_client_built_at_import(
     finally:
         # The server outlives the run: leave the database as the run found it.
         remove_sentinel(app_redis())
+
+
+@pytest.mark.parametrize("adopted", [layout("env_parts")], indirect=True)
+def test_an_attribute_the_lifespan_never_sets_fails_with_the_fix(
+    adopted: Adopted,
+) -> None:
+    """cache_attribute naming an attribute the lifespan leaves unset: every
+    test starting the lifespan fails with one message, no traceback."""
+    project_module = adopted.project / "tests" / "harness" / "_project.py"
+    answered = project_module.read_text()
+    project_module.write_text(
+        answered.replace(
+            'CACHE_ATTRIBUTE = "state.redis"', 'CACHE_ATTRIBUTE = "state.cache"'
+        )
+    )
+    try:
+        result = run_suite(
+            adopted.project,
+            "-p",
+            "no:xdist",
+            "tests/test_harness_smoke.py",
+            env=adopted_environment(adopted, "wrong_attribute", test_redis=False),
+        )
+    finally:
+        project_module.write_text(answered)
+
+    output = " ".join(result.stdout.split())
+    assert outcome_counts(result.stdout) == {"errors": SMOKE_TESTS}, output
+    assert (
+        "cache_attribute=state.cache: once the app's lifespan has run, "
+        "app.state.cache holds nothing, not a redis.asyncio client" in output
+    )
+    assert "Fix: answer cache_attribute with the attribute your lifespan sets" in output
+    assert "Traceback" not in output
+    assert "lifespan.py" not in output
 
 
 # What generated projects are checked with (template/pyproject.toml.jinja): an
@@ -514,6 +926,8 @@ RUFF_ANSWERS = {
         "redis_url_env": "REDIS_URL",
         "concurrency": True,
     },
+    # Answered on the scoreboard (env_parts), whose objects they name.
+    "parts-attribute": LAYOUTS["env_parts"].answers,
 }
 
 
@@ -525,7 +939,8 @@ def test_the_adopted_harness_passes_ruff(template: Path, tmp_path: Path) -> None
     failures = []
     for name, answers in RUFF_ANSWERS.items():
         project = tmp_path / name
-        shutil.copytree(EXISTING_APPS / "env_settings", project)
+        source = "env_parts" if answers.get("cache_attribute") else "env_settings"
+        shutil.copytree(EXISTING_APPS / source, project)
         copier.run_copy(
             str(template),
             str(project),
@@ -580,3 +995,34 @@ def test_the_import_check_names_the_answers_an_app_needs() -> None:
     assert "-d redis_url_env=REDIS_URL:" in " ".join(database_answered.split())
     assert "database_url_env" not in database_answered
     assert check_imports(project, both) == ""
+
+
+def test_the_import_check_names_the_parts_answer_and_the_attribute(
+    tmp_path: Path,
+) -> None:
+    """The scoreboard's settings require POSTGRES_PASSWORD: the import check
+    names the parts answer to give; a cache_dependency no route uses is
+    refused naming the attribute the lifespan sets to a Redis client."""
+    project = EXISTING_APPS / "env_parts"
+    services = {"async_db": "postgresql", "cache": "redis"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
+
+    def probe(*answers: str, environment: dict[str, str]) -> str:
+        result = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "hooks" / "check_imports.py"),
+             "app_import=app.main:app", *answers,
+             f"--environment={json.dumps(environment)}"],
+            cwd=project, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return " ".join(result.stdout.split()) if result.returncode else ""
+
+    unanswered = probe(environment=services)
+    parts = "host=POSTGRES_HOST,database=POSTGRES_DB,password=POSTGRES_PASSWORD"
+    answered = {**services, "database_env_parts": parts}
+
+    assert "-d database_env_parts=password=POSTGRES_PASSWORD,..." in unanswered
+    assert "host, port, user, database" in unanswered
+    assert "database_url_env" not in unanswered
+    assert probe(environment=answered) == ""
+    unused = probe("cache_dependency=app.config:Settings", environment=answered)
+    assert "-d cache_attribute=state.redis instead of cache_dependency" in unused

@@ -7,9 +7,10 @@ single file is written.
   (pyproject.toml), and refuses, naming the file, the line and the floor, where
   it does not (requirements files, setup.cfg). tests/test_floors.py resolves a
   raised project at lowest-direct.
-- Dependencies the harness cannot override (a sessionmaker handed out instead
-  of a session; a dependency no route uses) are refused by the questions'
-  validators, which import them in the project: nothing is written.
+- Dependencies the harness cannot override (a synchronous sessionmaker handed
+  out instead of an async session or async_sessionmaker; a dependency no route
+  uses) are refused by the questions' validators, which import them in the
+  project: nothing is written.
 - The command docs/adoption.md gives works without a terminal (`--defaults`)
   and offers pytest-xdist.
 - Messages: adopting renders no compose file, so nothing it writes or prints,
@@ -156,10 +157,10 @@ def test_a_low_floor_adopting_cannot_edit_is_refused_before_writing(
     ("answers", "message"),
     [
         (
-            ("async_db=sqlite", "db_session_dependency=shop:get_sessionmaker"),
-            "Validation error for question 'db_session_dependency': answer the "
-            "dependency that yields the session: get_sessionmaker hands out a "
-            "sessionmaker, not a session",
+            ("async_db=sqlite", "db_session_dependency=shop:get_legacy_sessionmaker"),
+            "Validation error for question 'db_session_dependency': needs "
+            "async sessions: get_legacy_sessionmaker hands out "
+            "SQLAlchemy's synchronous sessionmaker",
         ),
         (
             ("cache=redis", "cache_dependency=shop:get_redis"),
@@ -167,7 +168,7 @@ def test_a_low_floor_adopting_cannot_edit_is_refused_before_writing(
             "dependency your routes use: no route of the app depends on get_redis",
         ),
     ],
-    ids=["sessionmaker", "unused"],
+    ids=["sync-sessionmaker", "unused"],
 )
 def test_a_dependency_the_override_cannot_reach_is_refused_before_writing(
     template: Path, tmp_path: Path, answers: tuple[str, ...], message: str
@@ -290,8 +291,13 @@ def test_the_documented_adoption_command_runs_without_a_terminal(
     assert result.returncode == 0, result.stdout + result.stderr
     assert (project / "tests/harness/fastapi_harness/__init__.py").exists()
     # pytest-xdist comes with the harness: each worker gets its own database.
-    declared = tomlkit.parse((project / "pyproject.toml").read_text()).unwrap()
-    assert any(
-        entry.startswith("pytest-xdist>=")
-        for entry in declared["dependency-groups"]["dev"]
-    ), declared
+    # The flat app keeps its requirements in requirements.txt: they go beside
+    # it, in a requirements-dev.txt that includes it.
+    dev = (project / "requirements-dev.txt").read_text().splitlines()
+    assert dev[1] == "-r requirements.txt", dev
+    assert any(line.startswith("pytest-xdist>=") for line in dev), dev
+    assert "dependency-groups" not in (project / "pyproject.toml").read_text()
+    assert (
+        "Next: install the test dependencies (pip install -r requirements-dev.txt)"
+        in result.stdout
+    )

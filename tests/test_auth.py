@@ -225,6 +225,28 @@ def test_signed_in_fixtures_keep_their_promises(
         assert message in line, line
 
 
+def test_a_secret_key_too_short_to_sign_safely_is_refused_at_startup(
+    template: Path, tmp_path: Path
+) -> None:
+    project = render(template, tmp_path / "svc", {"auth": "bearer"})
+    build = "from my_service.settings import Settings; Settings(_env_file=None)"
+
+    def settings_with(key: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", build],
+            env={**suite_environment(project), "AUTH_SECRET_KEY": key},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    for key in ("", "a", "k" * 31):
+        refused = settings_with(key)
+        assert refused.returncode != 0, key
+        assert "AUTH_SECRET_KEY must be at least 32 bytes" in refused.stderr, key
+    assert settings_with("k" * 32).returncode == 0
+
+
 # ── Adopted: the project's own current-user dependency and tokens ────────────
 EXISTING_APPS = Path(__file__).parent / "existing_apps"
 HOOKS = REPO_ROOT / "hooks"

@@ -34,8 +34,8 @@ class BadInput(NamedTuple):
 
 
 # The name suggested in place of a reserved one.
-RENAME = "_service ("
-IDENTIFIER = "(a-z, 0-9, _ only)"
+RENAME = "_service"
+IDENTIFIER = "(only a-z, 0-9 and _)"
 ASYNC = (("websockets", "true"),)
 HARNESS = (("scaffold", "harness"),)
 ADOPTED_APP = (*HARNESS, ("app_import", "main:app"))
@@ -54,6 +54,11 @@ ADOPTED_DB_AND_CACHE = (
     ("database_url_env", "APP_URL"),
     *ADOPTED_CACHE_DEPENDENCY[len(ADOPTED_APP) :],
 )
+ADOPTED_PG_SCHEMA = (
+    *ADOPTED_APP,
+    ("async_db", "postgresql"),
+    *ADOPTED_DB_SCHEMA[len(ADOPTED_APP) + 1 :],
+)
 VARIABLE_NAME = "letters, digits and _, not starting with a digit"
 HARNESS_VARIABLE = "is the harness's (or pytest's) own"
 ONE_LINE = "remove the whitespace"
@@ -64,12 +69,16 @@ BAD_INPUTS: dict[str, BadInput] = {
     "package-uppercase": BadInput("package_name", "Orders", "try orders "),
     "package-dash": BadInput("package_name", "orders-api", "try orders_api "),
     "package-space": BadInput("package_name", "orders api", IDENTIFIER),
-    "package-leading-digit": BadInput("package_name", "2fa", IDENTIFIER),
-    "package-empty": BadInput("package_name", "", "use e.g. orders_api"),
+    "package-leading-digit": BadInput(
+        "package_name", "2fa", "try service_2fa (start with a letter)"
+    ),
+    "package-empty": BadInput("package_name", "", "name it, e.g. orders_api"),
     "package-stdlib": BadInput("package_name", "json", RENAME),
     "package-stdlib-asyncio": BadInput("package_name", "asyncio", RENAME),
     "package-test-tool": BadInput("package_name", "pytest", RENAME),
-    "package-tests-dir": BadInput("package_name", "tests", RENAME),
+    "package-tests-dir": BadInput(
+        "package_name", "tests", "project's own tests would clash"
+    ),
     "package-framework": BadInput("package_name", "fastapi", RENAME),
     "package-leading-underscore": BadInput("package_name", "_orders", "try orders "),
     "package-trailing-underscore": BadInput("package_name", "orders_", "try orders "),
@@ -143,6 +152,54 @@ BAD_INPUTS: dict[str, BadInput] = {
     ),
     "redis-url-env-the-database-one": BadInput(
         "redis_url_env", "APP_URL", "cannot name both", ADOPTED_DB_AND_CACHE
+    ),
+    "cache-attribute-called": BadInput(
+        "cache_attribute",
+        "state.redis()",
+        "state.redis for app.state.redis",
+        ADOPTED_CACHE,
+    ),
+    "cache-attribute-and-dependency": BadInput(
+        "cache_dependency",
+        "main:get_cache",
+        "cache_attribute or cache_dependency, not both",
+        (*ADOPTED_CACHE, ("cache_attribute", "state.redis")),
+    ),
+    "database-env-parts-no-database": BadInput(
+        "database_env_parts",
+        "host=PG_HOST,port=PG_PORT",
+        "add the database part",
+        ADOPTED_PG_SCHEMA,
+    ),
+    "database-env-parts-on-sqlite": BadInput(
+        "database_env_parts",
+        "host=PG_HOST,database=PG_DB",
+        "answer database_url_env instead",
+        ADOPTED_DB_SCHEMA,
+    ),
+    "database-env-parts-a-url": BadInput(
+        "database_env_parts",
+        "DATABASE_URL",
+        "use part=VARIABLE pairs",
+        ADOPTED_PG_SCHEMA,
+    ),
+    "redis-env-parts-unknown-part": BadInput(
+        "redis_env_parts",
+        "server=REDIS_HOST,db=REDIS_DB",
+        "parts: host, port, db",
+        ADOPTED_CACHE_DEPENDENCY,
+    ),
+    "redis-env-parts-the-database-url": BadInput(
+        "redis_env_parts",
+        "host=APP_URL,db=REDIS_DB",
+        "of its own",
+        ADOPTED_DB_AND_CACHE,
+    ),
+    "redis-env-parts-the-harness-own": BadInput(
+        "redis_env_parts",
+        "host=TEST_REDIS_URL,db=REDIS_DB",
+        HARNESS_VARIABLE,
+        ADOPTED_CACHE_DEPENDENCY,
     ),
     "fixture-prefix-no-underscore": BadInput(
         "fixture_prefix", "harness", 'use a word ending in "_"', ADOPTED_APP
@@ -272,6 +329,8 @@ def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 def assert_refused(result: subprocess.CompletedProcess[str], bad: BadInput) -> None:
     assert result.returncode != 0, result.stdout + result.stderr
+    # One message, not Copier's traceback ending in it.
+    assert "Traceback" not in result.stderr, result.stderr
     # The last line is the message the user acts on.
     message = result.stderr.strip().splitlines()[-1]
     assert f"'{bad.question}'" in message, message

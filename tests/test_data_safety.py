@@ -567,3 +567,64 @@ def test_testing_md_example_redis_url_is_not_the_apps_own(project: Path) -> None
     assert int(urlsplit(example).path.strip("/")) > int(
         urlsplit(default).path.strip("/")
     )
+
+
+DOCS_STYLE_TEST = """\
+    from fastapi.testclient import TestClient
+
+    from my_service.main import app
+
+
+    def test_written_the_way_fastapis_docs_show():
+        with TestClient(app) as client:
+            assert client.post("/items", json={"name": "docs"}).status_code == 201
+            assert client.post("/counters/docs/hits").json()["hits"] == 1
+    """
+
+
+def test_a_test_importing_the_app_itself_never_reaches_the_developers_data(
+    project: Path, attack_file: Any, redis_url: str
+) -> None:
+    """DATABASE_URL and REDIS_URL name a developer's database and Redis, in
+    the shell and in .env; a test uses the app module's own `app`."""
+    developers = f"harness_developers_w{template_test_worker()}"
+    drop_database(developers)
+    admin(f'CREATE DATABASE "{developers}"')
+    admin(
+        "CREATE TABLE items (id serial PRIMARY KEY, name varchar(100) NOT NULL,"
+        " quantity integer NOT NULL DEFAULT 0)",
+        database=developers,
+    )
+    admin("INSERT INTO items (name) VALUES ('precious')", database=developers)
+    developers_url = server_url(developers)
+    # A Redis database the generated suites never use, holding the developer's key.
+    developers_redis = urlsplit(redis_url)._replace(path="/15").geturl()
+    own = redis.Redis.from_url(developers_redis, decode_responses=True)
+    key = f"developers-key-{os.getpid()}"
+    own.set(key, "precious")
+    before = set(own.keys())
+    dotenv = project / ".env"
+    dotenv.write_text(f"DATABASE_URL={developers_url}\nREDIS_URL={developers_redis}\n")
+    attack_file("test_docs_style.py", DOCS_STYLE_TEST)
+    env = env_for(
+        project,
+        "docs_style",
+        TEST_REDIS_URL=redis_url,
+        DATABASE_URL=developers_url,
+        REDIS_URL=developers_redis,
+    )
+    try:
+        result = run_suite(
+            project, "tests/test_docs_style.py", "-p", "no:xdist", env=env
+        )
+
+        assert_suite_passes(result, at_least=1)
+        rows = admin("SELECT name FROM items", database=developers)
+        assert [row["name"] for row in rows] == ["precious"]
+        assert set(own.keys()) == before
+        assert own.get(key) == "precious"
+    finally:
+        dotenv.unlink(missing_ok=True)
+        own.delete(key)
+        own.close()
+        drop_database(developers)

@@ -151,6 +151,11 @@ def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
     assert "fastapi>=0.133" in service["runtime"]
     assert "fastapi>=0.133" not in harness
     assert {"asyncpg>=0.30", "fakeredis>=2.32.1", "httpx-ws>=0.9"} <= set(harness)
+    # Where a project's pins exclude those, the older floors it runs on.
+    older = harness_requirements(answers, excluded=lambda spec: True)
+    assert {"asyncpg>=0.27", "fakeredis>=2.10", "pytest>=7.2"} <= set(older)
+    # httpx-ws 0.9 needs httpx 0.25.1: WebSockets raise httpx's older floor.
+    assert "httpx>=0.25.1" in older
     names = [package_name(requirement.spec) for requirement in REQUIREMENTS]
     assert len(names) == len(set(names)), "a package listed twice"
 
@@ -165,7 +170,11 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
     (site / f"starlette-{starlette}.dist-info").mkdir(parents=True)
     answers = {**_NO_FEATURES, **ANSWER_SETS[answer_set]}
     answers["needs_async_client"] = "async_client" in harness_fixture_names(answers)
-    table = {requirement.spec for requirement in REQUIREMENTS}
+    table = {
+        spec
+        for requirement in REQUIREMENTS
+        for spec in (requirement.spec, requirement.adopted_spec, *requirement.brings)
+    }
 
     adopted = harness_dependencies(answers, survey(tmp_path))
 
@@ -177,3 +186,18 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
         assert not {"httpx2>=2.16", "starlette>=1.10"} & set(adopted)
     else:
         assert {"httpx2>=2.16", "starlette>=1.10"} <= set(adopted)
+
+
+@pytest.mark.parametrize("variable", ["database_url_env", "redis_url_env"])
+def test_pytest_84_where_the_harness_is_loaded_with_p(variable: str) -> None:
+    """With an app that reads its variables at import, `-p tests.harness` loads
+    the harness, which pytest finds on `pythonpath` from 8.4 on; otherwise
+    tests/conftest.py loads it, and pytest 7.2 does."""
+    answers = {**_NO_FEATURES, "needs_async_client": True}
+
+    older = {"excluded": lambda spec: True}
+
+    assert "pytest>=7.2" in harness_requirements(answers, **older)
+    assert "pytest>=8.4" in harness_requirements(
+        {**answers, variable: "APP_URL"}, **older
+    )

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import BackgroundTasks, Depends, FastAPI, Request, Response, WebSocket
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
@@ -79,6 +80,7 @@ def build_app(lifespan_log: Path | None = None) -> FastAPI:
         record("shutdown")
 
     app = FastAPI(lifespan=lifespan)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
 
     @app.get("/where")
     async def where(request: Request) -> dict[str, object]:
@@ -137,6 +139,10 @@ def build_app(lifespan_log: Path | None = None) -> FastAPI:
                 yield f"line {number}\\n"
 
         return StreamingResponse(lines(), media_type="text/plain")
+
+    @app.get("/large")
+    async def large() -> dict[str, str]:
+        return {"text": "x" * 5000}
 
     @app.websocket("/ws")
     async def chat(websocket: WebSocket) -> None:
@@ -250,6 +256,13 @@ def test_streaming_responses_are_read(client):
 
     assert lines == ["line 0", "line 1", "line 2"]
     assert client.get("/stream").text == "line 0\\nline 1\\nline 2\\n"
+
+
+def test_compressed_responses_are_decoded_once(client):
+    response = client.get("/large", headers={"accept-encoding": "gzip"})
+
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.json() == {"text": "x" * 5000}
 
 
 def test_what_a_test_sets_on_the_client_or_app_is_set(client, app):

@@ -212,3 +212,186 @@ def test_one_session_used_by_two_tasks_fails_there_and_the_next_test_is_clean(
     assert "test_runs_next_on_a_clean_session PASSED" in output
     assert "current transaction is aborted" not in output
     assert "another operation is in progress" not in output
+
+
+# ── What a test changed is put back, and only that ──────────────────────────
+# A migration seeds two items; every test checks it finds them, and that the
+# next item it inserts, whatever the path, is numbered 3.
+SEED_MIGRATION = '''\
+    """Seed two items.
+
+    Revision ID: 0009
+    Revises: {head}
+    """
+
+    import sqlalchemy as sa
+    from alembic import op
+
+    revision = "0009"
+    down_revision = "{head}"
+    branch_labels = None
+    depends_on = None
+
+
+    def upgrade() -> None:
+        items = sa.table("items", sa.column("name"), sa.column("quantity"))
+        seeds = [{{"name": "seeded-a", "quantity": 1}}, {{"name": "seeded-b"}}]
+        op.bulk_insert(items, [{{"quantity": 2, **seed}} for seed in seeds])
+
+
+    def downgrade() -> None:
+        op.execute("DELETE FROM items")
+    '''
+SEEDED_START = """\
+    import asyncio
+
+    from sqlalchemy import select, update
+
+    from my_service.models import Item
+
+    SEEDS = ["seeded-a", "seeded-b"]
+
+
+    async def seeded(db_engine):
+        async with db_engine.connect() as connection:
+            rows = await connection.execute(select(Item.name).order_by(Item.id))
+            return [name for (name,) in rows]
+
+
+    async def test_inserts_through_db_session(db_session, db_engine):
+        assert await seeded(db_engine) == SEEDS
+        item = Item(name="session")
+        db_session.add(item)
+        await db_session.flush()
+        assert item.id == 3
+
+
+    def test_inserts_through_client(client):
+        assert [item["name"] for item in client.get("/items").json()] == SEEDS
+        assert client.post("/items", json={"name": "client"}).json()["id"] == 3
+
+
+    async def test_inserts_through_async_client(async_client, db_engine):
+        assert await seeded(db_engine) == SEEDS
+        response = await async_client.post("/items", json={"name": "async"})
+        assert response.json()["id"] == 3
+
+
+    async def test_commits_through_db_engine(db_engine):
+        assert await seeded(db_engine) == SEEDS
+        async with db_engine.begin() as connection:
+            inserted = await connection.execute(
+                Item.__table__.insert().values(name="engine").returning(Item.id)
+            )
+            assert inserted.scalar_one() == 3
+
+
+    async def test_changes_and_deletes_seeded_rows(db_engine):
+        assert await seeded(db_engine) == SEEDS
+        async with db_engine.begin() as connection:
+            await connection.execute(update(Item).values(name="changed"))
+            await connection.execute(Item.__table__.delete().where(Item.id == 1))
+
+
+    async def test_inserts_concurrently(async_client, db_engine):
+        assert await seeded(db_engine) == SEEDS
+        responses = await asyncio.gather(
+            *(async_client.post("/items", json={"name": f"n{n}"}) for n in range(10))
+        )
+        assert sorted(r.json()["id"] for r in responses) == list(range(3, 13))
+    """
+# What the harness runs after each test, seen from the server's side.
+WHAT_PUTTING_BACK_COSTS = """\
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from my_service.models import Item
+    from tests.harness import _project
+
+    # PostgreSQL's sequences are not transactional: a rolled-back insert moved one.
+    SET_BACK = 1 if _project.DATABASE == "postgresql" else 0
+    STATEMENTS = []
+
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _seen(connection, cursor, statement, parameters, context, executemany):
+        STATEMENTS.append(" ".join(statement.split()).upper())
+
+
+    def ran(prefix):
+        return [s for s in STATEMENTS if s.startswith(prefix)]
+
+
+    async def test_reads_through_db_session(db_session, async_client):
+        STATEMENTS.clear()
+        assert (await async_client.get("/items")).json()[0]["name"] == "seeded-a"
+
+
+    def test_then_nothing_was_put_back():
+        assert ran("DELETE") == ran("INSERT") == ran("SELECT SETVAL") == []
+
+
+    async def test_inserts_through_db_session(db_session, async_client):
+        STATEMENTS.clear()
+        db_session.add(Item(name="rolled back"))
+        await db_session.flush()
+
+
+    def test_then_only_its_sequence_was_set_back():
+        assert ran("DELETE") == []
+        assert len(ran("INSERT")) == 1  # the test's own, rolled back
+        assert len(ran("SELECT SETVAL")) == SET_BACK
+
+
+    def test_commits_an_item_through_client(client):
+        STATEMENTS.clear()
+        assert client.post("/items", json={"name": "kept"}).status_code == 201
+
+
+    def test_then_items_alone_was_put_back():
+        assert ran("DELETE FROM ITEMS") != []
+        assert ran("DELETE FROM USERS") == []
+    """
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def seeded(
+    request: pytest.FixtureRequest,
+    template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, str]]:
+    """A project whose migrations seed two items, with the modules above."""
+    database = request.param
+    answers = {"async_db": database, "migrations": "alembic", "auth": "bearer"}
+    project = render(template, tmp_path_factory.mktemp(database) / "svc", answers)
+    versions = project / "migrations" / "versions"
+    head = "0002_users"  # the users table's revision, after the items table's
+    assert (versions / "0002_create_users.py").exists()
+    (versions / "0009_seed_items.py").write_text(
+        textwrap.dedent(SEED_MIGRATION.format(head=head))
+    )
+    add_test_file(project, "test_seeded_start.py", SEEDED_START)
+    add_test_file(project, "test_putting_back_costs.py", WHAT_PUTTING_BACK_COSTS)
+    add_test_file(project, "reversed_order.py", REVERSED_ORDER_PLUGIN)
+    return project, server_environment(project, answers, f"seeded_{database}")
+
+
+def test_seeded_rows_and_sequences_are_as_migrated_at_every_test_start(
+    seeded: tuple[Path, dict[str, str]],
+) -> None:
+    project, env = seeded
+    for order in ([], ["-p", "tests.reversed_order"], ["-n", "2"]):
+        flags = order if order == ["-n", "2"] else ["-p", "no:xdist", *order]
+        result = run_suite(project, "tests/test_seeded_start.py", *flags, env=env)
+        assert_suite_passes(result, at_least=6)
+
+
+def test_a_test_that_leaked_nothing_pays_nothing_after_it(
+    seeded: tuple[Path, dict[str, str]],
+) -> None:
+    project, env = seeded
+    result = run_suite(
+        project, "tests/test_putting_back_costs.py", "-p", "no:xdist", env=env
+    )
+
+    assert_suite_passes(result, at_least=6)

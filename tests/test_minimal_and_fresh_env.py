@@ -13,8 +13,8 @@ from rendering import (
     assert_suite_passes,
     render,
     required_redis_url,
-    run_suite,
     run_own_suite,
+    run_suite,
     server_environment,
     sync_own_environment,
 )

@@ -31,11 +31,12 @@ def _modules() -> list[str]:
     """The harness's modules this project's answers call for, in load order."""
     database = _project.DATABASE != "none"
     wanted = {
+        # Shims for the older releases an adopted project keeps.
+        "compat": True,
         # First: it points the app's variables at the test services before the
         # app is imported.
-        "environment": bool(
-            _project.DATABASE_URL_VARIABLE or _project.REDIS_URL_VARIABLE
-        ),
+        "environment": _project.DATABASE_FROM_ENVIRONMENT
+        or _project.REDIS_FROM_ENVIRONMENT,
         "app": True,
         "sync_client": True,
         "async_client": _project.ASYNC_CLIENT,
@@ -44,7 +45,7 @@ def _modules() -> list[str]:
         "database": database,
         "factories": database and _project.FACTORIES,
         "migrations": database and bool(_project.ALEMBIC_INI),
-        "cache": bool(_project.CACHE_DEPENDENCY),
+        "cache": _project.CACHE,
         "user": bool(_project.CURRENT_USER_DEPENDENCY)
         and _project.SCAFFOLD == "service",
         "signed_in": bool(_project.CURRENT_USER_DEPENDENCY),

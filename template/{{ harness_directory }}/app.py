@@ -35,13 +35,31 @@ SHARES_ONE_APP_INSTANCE = not IS_FACTORY
 # With a fakeredis, the app's own Redis client never connects.
 UNREACHABLE_REDIS_URL = "redis://fakeredis.invalid:6379/0"
 
-if _project.DATABASE_URL_VARIABLE or _project.REDIS_URL_VARIABLE:
+READS_ENVIRONMENT = (
+    _project.DATABASE_FROM_ENVIRONMENT or _project.REDIS_FROM_ENVIRONMENT
+)
+
+if _project.CACHE_ATTRIBUTE:
+    from .cache import serve_test_clients_on_the_attribute
+
+if READS_ENVIRONMENT:
     from .environment import close_connections_when_lifespan_ends
 
-    if not IS_FACTORY:
-        # The clients the app builds at import serve every loop in turn, the
-        # project's own TestClient's too: wrapped before any test runs.
-        close_connections_when_lifespan_ends(APP_SOURCE)
+
+def _wrap_lifespan(app: FastAPI) -> None:
+    """What every lifespan of `app` does in tests, the project's own clients'
+    included: the test's Redis client on the app's attribute while it runs,
+    the connections it opened on its loop closed when it ends."""
+    if _project.CACHE_ATTRIBUTE:
+        serve_test_clients_on_the_attribute(app)
+    if READS_ENVIRONMENT:
+        close_connections_when_lifespan_ends(app)
+
+
+if not IS_FACTORY:
+    # The clients the app builds at import serve every loop in turn, the
+    # project's own TestClient's too: wrapped before any test runs.
+    _wrap_lifespan(APP_SOURCE)
 
 
 def app_under_test(settings: Any = None) -> FastAPI:
@@ -49,15 +67,14 @@ def app_under_test(settings: Any = None) -> FastAPI:
     if not IS_FACTORY:
         return APP_SOURCE  # type: ignore[no-any-return]
     instance: FastAPI = APP_SOURCE(settings) if TAKES_SETTINGS else APP_SOURCE()
-    if _project.DATABASE_URL_VARIABLE or _project.REDIS_URL_VARIABLE:
-        close_connections_when_lifespan_ends(instance)
+    _wrap_lifespan(instance)
     return instance
 
 
 def _served_instance(request: pytest.FixtureRequest) -> FastAPI:
     settings = request.getfixturevalue("app_settings") if TAKES_SETTINGS else None
     instance = app_under_test(settings)
-    if _project.CACHE_DEPENDENCY:
+    if _project.CACHE:
         from .cache import serve_private_fake_cache
 
         if request.getfixturevalue(named("test_redis_url")) is None:

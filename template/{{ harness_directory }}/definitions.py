@@ -7,8 +7,9 @@ One definition serves every project, whatever its answers (_project.py):
 - `@harness_fixture` registers a fixture under that name; a parameter naming
   another of the harness's fixtures is renamed the same way. An async fixture
   runs on the session's event loop, which every async test shares, under the
-  project's runner: pytest-asyncio (`loop_scope="session"`) or anyio (its
-  session-scoped `anyio_backend`).
+  project's runner: pytest-asyncio (`loop_scope="session"`; before 0.24, the
+  harness's own session loop, compat.py) or anyio (its session-scoped
+  `anyio_backend`).
 - `project_object("package.module:name")` imports one of the project's objects.
 """
 
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from . import _project
+from . import _project, compat
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -72,13 +73,17 @@ def harness_fixture(
         extra = ("anyio_backend",) if _runs_on_anyio(function) else ()
         renamed = _with_fixture_names(function, extra)
         options: dict[str, Any] = {"scope": scope, "autouse": autouse}
+        decorator: Any = pytest.fixture
         if is_async(function) and _project.ASYNC_RUNNER == "pytest-asyncio":
-            import pytest_asyncio
+            if compat.LOOP_SCOPES:
+                import pytest_asyncio
 
-            decorator: Any = pytest_asyncio.fixture
-            options["loop_scope"] = "session"
-        else:
-            decorator = pytest.fixture
+                decorator = pytest_asyncio.fixture
+                options["loop_scope"] = "session"
+            else:
+                # No loop_scope before pytest-asyncio 0.24: the harness's own
+                # session loop runs it (compat.py).
+                renamed = compat.on_the_harness_loop(renamed)
         return decorator(renamed, name=named(function.__name__), **options)  # type: ignore[no-any-return]
 
     return define
