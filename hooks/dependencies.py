@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import tomlkit
+from adopt_support import registered_in_conftest
 from tomlkit.items import Array, Table
 
 Answers = Mapping[str, Any]
@@ -101,8 +102,6 @@ def _no_plugin_option(answers: Answers) -> bool:
     # With these answers, or tests below the top level (src/tests/), the harness
     # is loaded by `-p fastapi_harness` in addopts (merge_pyproject.py), which
     # finds it on `pythonpath` from pytest 8.4 on.
-    from adopt_support import registered_in_conftest
-
     tests_dir = str(answers.get("tests_dir") or "tests")
     return registered_in_conftest(tests_dir) and not any(
         answers.get(answer)
