@@ -610,7 +610,8 @@ REPORTER_MODULE = "fastapi_harness_fixture_report"
 def project_fixtures(project: Path) -> list[Fixture]:
     """The fixtures the project's tests see, as its own pytest collects them:
     conftest files, the modules they pull in (`from tests.fixtures import *`,
-    `pytest_plugins`), plugins its settings load, and its test modules.
+    `pytest_plugins`) and plugins its settings load (not a test module's own,
+    which serves its tests alone).
 
     Asked of pytest, in the project's interpreter, because only pytest knows
     what a star import or a plugin brings in. Where the project cannot run
@@ -706,6 +707,10 @@ def _collected_fixtures(
             continue  # pytest's own, or an installed plugin's
         parts = path.relative_to(root).parts
         if harness_owned(parts) or NOT_SEARCHED.intersection(parts):
+            continue
+        if _is_test_file(parts[-1]) and parts[-1] != "conftest.py":
+            # A test module's own fixture serves its tests alone: the
+            # harness's fixtures and the team's other tests never see it.
             continue
         fixtures.append(
             Fixture(
