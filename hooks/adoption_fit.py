@@ -552,8 +552,12 @@ def version_refusal(survey: Survey, requirements: list[str]) -> str:
 
 def old_starlette(survey: Survey) -> bool:
     """The project's Starlette predates 1.10, whose TestClient runs on httpx2:
-    the harness then goes with plain httpx, as that Starlette's TestClient does."""
-    return bool(conflict(survey, "starlette>=1.10"))
+    the harness then goes with plain httpx, as that Starlette's TestClient does.
+    Told by Starlette itself, or by a FastAPI pinned before 0.133, the first
+    that allows Starlette 1.10 (a project often declares FastAPI alone)."""
+    return bool(
+        conflict(survey, "starlette>=1.10") or conflict(survey, "fastapi>=0.133")
+    )
 
 
 _NO_FEATURES: dict[str, Any] = {

@@ -1430,6 +1430,30 @@ def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
     assert sorted(wanted) == ["httpx>=0.28", "pytest-xdist>=3.6.1", "pytest>=8.4"]
 
 
+def test_a_fastapi_pinned_before_starlette_1_10_keeps_its_starlette(
+    tmp_path: Path,
+) -> None:
+    """FastAPI 0.95 declared alone, nothing installed: its Starlette (0.26)
+    predates 1.10, so neither httpx2 nor starlette>=1.10 is added (FastAPI
+    before 0.133 cannot install beside Starlette 1.10)."""
+    (tmp_path / "requirements.txt").write_text("fastapi==0.95.2\n")
+    survey = hook_module("project_survey").survey(tmp_path)
+
+    wanted = hook_module("merge_pyproject").harness_dependencies(
+        {
+            "needs_async_client": False,
+            "websockets": False,
+            "async_db": "none",
+            "cache": "none",
+        },
+        survey,
+    )
+
+    names = {re.split(r"[<>=!~;\[ ]", spec)[0] for spec in wanted}
+    assert "httpx" in names
+    assert not names & {"httpx2", "starlette"}
+
+
 @pytest.mark.parametrize(
     "source",
     [
