@@ -400,8 +400,8 @@ from pantry.main import get_sessionmaker
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.harness.database import hands_out_a_sessionmaker
-from tests.harness.shared_session import JoinedSessionmaker
+from fastapi_harness.database import hands_out_a_sessionmaker
+from fastapi_harness.shared_session import JoinedSessionmaker
 
 
 async def test_stocked_through_the_api_read_in_the_session(db_session, async_client):
@@ -876,7 +876,7 @@ def test_an_attribute_the_lifespan_never_sets_fails_with_the_fix(
 ) -> None:
     """cache_attribute naming an attribute the lifespan leaves unset: every
     test starting the lifespan fails with one message, no traceback."""
-    project_module = adopted.project / "tests" / "harness" / "_project.py"
+    project_module = adopted.project / "tests/harness/fastapi_harness/_project.py"
     answered = project_module.read_text()
     project_module.write_text(
         answered.replace(

@@ -197,7 +197,7 @@ BAD_INPUTS: dict[str, BadInput] = {
     ),
     "redis-env-parts-the-harness-own": BadInput(
         "redis_env_parts",
-        "host=TEST_REDIS_URL,db=REDIS_DB",
+        "host=HARNESS_TEST_REDIS_URL,db=REDIS_DB",
         HARNESS_VARIABLE,
         ADOPTED_CACHE_DEPENDENCY,
     ),
