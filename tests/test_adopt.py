@@ -578,7 +578,7 @@ def test_requirements_land_where_the_project_keeps_its_own(
     file anywhere in its tree, a group, an extra), none it had declared again."""
     surveying = hook_module("project_survey")
     pristine = tmp_path / "pristine"
-    shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+    shutil.copytree(EXISTING_APPS / (adopted.layout.source or adopted.name), pristine)
     before = surveying.survey(pristine)
     home = surveying.dependency_home(before)
     if adopted.layout.dependency_home:
@@ -586,7 +586,9 @@ def test_requirements_land_where_the_project_keeps_its_own(
     after = surveying.survey(adopted.project)
     answers = {**NO_ASYNC_ANSWERS, **read_answers(adopted.project)}
     answers["needs_async_client"] = adopted.layout.async_client
-    wanted = hook_module("merge_pyproject").harness_dependencies(answers, before)
+    # Judged on what the adopted project has installed (its own .venv, where
+    # a layout keeps one), as adopting judged it.
+    wanted = hook_module("merge_pyproject").harness_dependencies(answers, after)
 
     assert {surveying.package_name(r) for r in wanted} <= set(after.declared)
     had = {(d.name, d.file, d.table) for d in before.declarations}
