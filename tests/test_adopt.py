@@ -1231,6 +1231,21 @@ def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
     assert sorted(wanted) == ["httpx>=0.28", "pytest-xdist>=3.6.1", "pytest>=8.4"]
 
 
+def test_a_pin_in_any_file_the_project_declares_counts(tmp_path: Path) -> None:
+    """pyproject.toml admits the harness's pytest, a requirements file pins one
+    below its floor: the pin is a conflict, named as declared."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "0"\n'
+        '[project.optional-dependencies]\ntest = ["pytest>=7"]\n'
+    )
+    (tmp_path / "requirements-dev.txt").write_text("pytest==7.1.3\n")
+    survey = hook_module("project_survey").survey(tmp_path)
+
+    found = hook_module("adoption_fit").conflict(survey, "pytest>=7.2")
+
+    assert found == "you declare pytest==7.1.3"
+
+
 def test_a_fastapi_pinned_before_starlette_1_10_keeps_its_starlette(
     tmp_path: Path,
 ) -> None:
