@@ -363,9 +363,15 @@ def conflict(survey: Survey, needed: str) -> str:
     name = package_name(needed)
     floor = harness_floor(needed)
     found = []
+    # Every place the project declares it: a pin in a requirements file counts
+    # as much as the first declaration pyproject.toml holds.
+    texts = [d.text for d in survey.declarations if d.name == name]
     declared = survey.declared.get(name)
-    pins = _specifier(declared) if declared else None
-    if pins:
+    excluding = []
+    for text in dict.fromkeys(texts or ([declared] if declared else [])):
+        pins = _specifier(text)
+        if not pins:
+            continue
         candidates = [floor, *(_version(s.version) for s in pins)]
         if not any(
             c is not None
@@ -373,7 +379,9 @@ def conflict(survey: Survey, needed: str) -> str:
             and requirement.specifier.contains(c, prereleases=True)
             for c in candidates
         ):
-            found.append(f"you declare {declared}")
+            excluding.append(text)
+    if excluding:
+        found.append(f"you declare {' and '.join(excluding)}")
     installed = survey.installed.get(name)
     if (
         installed

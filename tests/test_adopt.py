@@ -663,7 +663,7 @@ def test_requirements_land_where_the_project_keeps_its_own(
     file anywhere in its tree, a group, an extra), none it had declared again."""
     surveying = hook_module("project_survey")
     pristine = tmp_path / "pristine"
-    shutil.copytree(EXISTING_APPS / adopted.name, pristine)
+    shutil.copytree(EXISTING_APPS / (adopted.layout.source or adopted.name), pristine)
     before = surveying.survey(pristine)
     home = surveying.dependency_home(before)
     if adopted.layout.dependency_home:
@@ -671,7 +671,9 @@ def test_requirements_land_where_the_project_keeps_its_own(
     after = surveying.survey(adopted.project)
     answers = {**NO_ASYNC_ANSWERS, **read_answers(adopted.project)}
     answers["needs_async_client"] = adopted.layout.async_client
-    wanted = hook_module("merge_pyproject").harness_dependencies(answers, before)
+    # Judged on what the adopted project has installed (its own .venv, where
+    # a layout keeps one), as adopting judged it.
+    wanted = hook_module("merge_pyproject").harness_dependencies(answers, after)
 
     assert {surveying.package_name(r) for r in wanted} <= set(after.declared)
     had = {(d.name, d.file, d.table) for d in before.declarations}
@@ -1428,6 +1430,21 @@ def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
     )
 
     assert sorted(wanted) == ["httpx>=0.28", "pytest-xdist>=3.6.1", "pytest>=8.4"]
+
+
+def test_a_pin_in_any_file_the_project_declares_counts(tmp_path: Path) -> None:
+    """pyproject.toml admits the harness's pytest, a requirements file pins one
+    below its floor: the pin is a conflict, named as declared."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "0"\n'
+        '[project.optional-dependencies]\ntest = ["pytest>=7"]\n'
+    )
+    (tmp_path / "requirements-dev.txt").write_text("pytest==7.1.3\n")
+    survey = hook_module("project_survey").survey(tmp_path)
+
+    found = hook_module("adoption_fit").conflict(survey, "pytest>=7.2")
+
+    assert found == "you declare pytest==7.1.3"
 
 
 def test_a_fastapi_pinned_before_starlette_1_10_keeps_its_starlette(

@@ -47,6 +47,7 @@ def test_testclient_only_project_declares_and_configures_nothing_async(
         "__init__.py",
         "_project.py",
         "app.py",
+        "compat.py",
         "definitions.py",
         "sync_client.py",
     ]
