@@ -37,6 +37,7 @@ import tomlkit
 from releases import commit_everything, git, replace_in, versioned_template
 from rendering import (
     HARNESS_ANSWERS_FILE,
+    ON_CI,
     REPO_ROOT,
     TEMPLATE_PARTS,
     assert_suite_passes,
@@ -162,7 +163,10 @@ def private_redis_url() -> str:
     if "url" not in _private_redis:
         server = shutil.which("redis-server")
         if server is None:
-            pytest.skip("redis-server is not installed")
+            message = "redis-server is not installed"
+            if ON_CI:
+                pytest.fail(f"{message}; CI provides one, so this is a failure")
+            pytest.skip(message)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
