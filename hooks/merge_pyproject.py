@@ -325,8 +325,8 @@ def merge(project: Path, answers: dict[str, Any]) -> tuple[list[str], list[str]]
 
 # Why the harness sets each pytest setting, for the adoption's summary.
 SETTING_REASONS = {
-    "pythonpath": "so the harness (fastapi_harness, in <tests_dir>/harness) "
-    "imports, and your app from src/ if you have one",
+    "pythonpath": "so the harness's package, fastapi_harness, imports, and "
+    "your app from src/ if you have one",
     "testpaths": "so the harness's smoke tests run with yours",
     "addopts": "loads the harness before your conftest files: the variables "
     "it sets are there before your app is imported",

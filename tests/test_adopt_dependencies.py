@@ -285,8 +285,9 @@ def test_adopting_ends_with_what_it_wrote_and_why(
         for line in lines
     ), output
     assert (
-        'pyproject.toml [tool.pytest.ini_options] pythonpath: added ["."] '
-        "(so tests.harness imports, and your app from src/ if you have one)"
+        'pyproject.toml [tool.pytest.ini_options] pythonpath: added [".", '
+        '"tests/harness"] (so the harness\'s package, fastapi_harness, imports, '
+        "and your app from src/ if you have one)"
     ) in lines, output
     assert "tests/conftest.py: created; it registers the harness" in lines
     assert lines[-2].startswith(

@@ -110,7 +110,7 @@ from polyfactory import Use
 from sqlalchemy import func, select
 
 from ledger.models import Entry
-from tests.harness.factories import HarnessFactory
+from fastapi_harness.factories import HarnessFactory
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -482,7 +482,7 @@ def test_an_adopted_app_object_with_websockets_passes_with_inline(
     )
     pyproject = (project / "pyproject.toml").read_text()
     assert '"asgi-lifespan>=2.1"' in pyproject
-    assert (project / "tests/harness/inline_client.py").exists()
+    assert (project / "tests/harness/fastapi_harness/inline_client.py").exists()
 
     result = run_suite(project, "-v")
 

@@ -20,7 +20,7 @@ from rendering import (
     suite_environment,
 )
 
-HARNESS = REPO_ROOT / "template" / "tests" / "harness"
+HARNESS = REPO_ROOT / "template" / "{{ harness_directory }}"
 REDIS_DATABASE = HARNESS / "{% if cache != 'none' %}redis_database.py{% endif %}"
 LIFECYCLE = (
     HARNESS / "{% if async_db == 'postgresql' %}postgresql_lifecycle.py{% endif %}"
