@@ -31,7 +31,11 @@ def harness_module(tmp_path: Path, source: Path, name: str) -> ModuleType:
     harness = tmp_path / "tests" / "harness"
     harness.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, harness / name)
-    (harness / "_project.py").write_text("SCAFFOLD = 'service'\nPACKAGE = 'shop'\n")
+    (harness / "_project.py").write_text(
+        "SCAFFOLD = 'service'\nPACKAGE = 'shop'\nDIRECTORY = 'tests/harness'\n"
+        "TEST_DATABASE_URL_VARIABLE = 'TEST_DATABASE_URL'\n"
+        "TEST_REDIS_URL_VARIABLE = 'TEST_REDIS_URL'\n"
+    )
     return import_harness_module(harness / name)
 
 
