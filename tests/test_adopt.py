@@ -755,6 +755,9 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
     harness's smoke tests, and the tests its team writes with the harness
     (team_tests.py), on real PostgreSQL and Redis where the app has them."""
     layout = adopted.layout
+    # A project whose own conftest FLUSHALLs one Redis cannot run its suite on
+    # two workers at once (each wipes the other's keys): under xdist, one.
+    workers = "1" if workers and layout.own_redis else workers
     args = ["-n", workers] if workers else ["-p", "no:xdist"]
     env = layout.environment(adopted.project, f"{adopted.name}_{workers or 'serial'}")
     for path, (source, _) in layout.refused_tests.items():
