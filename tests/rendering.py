@@ -294,7 +294,13 @@ def import_harness_module(path: Path, *package: Path) -> ModuleType:
     module.__file__ = str(path)
     module.__package__ = name
     sys.modules[loader.name] = module
-    loader.exec_module(module)
+    # The modules live in template/: a __pycache__ written beside them would be
+    # read by the tests that list the harness's modules, and rendered.
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
     return module
 
 

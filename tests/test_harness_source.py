@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from answer_sets import ALL_FEATURES, ANSWER_SETS
-from rendering import REPO_ROOT, render
+from rendering import REPO_ROOT, copy_template, render
 
 HARNESS = REPO_ROOT / "template" / "{{ harness_directory }}"
 RENDERED = "_project.py.jinja"
@@ -27,7 +27,8 @@ def plain_modules() -> dict[str, Path]:
     """Every plain harness module, by the name projects get it under."""
     modules = {}
     for path in sorted(HARNESS.iterdir()):
-        if path.name == RENDERED:
+        # Only what Copier renders: not a __pycache__ a local import left.
+        if path.name == RENDERED or not path.is_file() or path.suffix == ".pyc":
             continue
         match = CONDITIONAL_NAME.fullmatch(path.name)
         modules[match["name"] if match else path.name] = path
@@ -46,7 +47,8 @@ def test_only_the_project_module_is_rendered() -> None:
 
 def test_few_answer_branches_are_left_in_the_harness() -> None:
     branches = sum(
-        len(re.findall(r"\{%-? *if\b", path.read_text())) for path in HARNESS.iterdir()
+        len(re.findall(r"\{%-? *if\b", path.read_text()))
+        for path in [HARNESS / RENDERED, *plain_modules().values()]
     )
     assert branches <= MOST_IFS
 
@@ -90,3 +92,20 @@ def test_every_module_passes_mypy_strict(
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bytecode_beside_the_modules_is_neither_listed_nor_rendered(
+    tmp_path: Path,
+) -> None:
+    """An import of the template's modules in a shell without
+    PYTHONDONTWRITEBYTECODE leaves a __pycache__ in template/."""
+    template = copy_template(tmp_path / "template")
+    cache = template / "template" / "{{ harness_directory }}" / "__pycache__"
+    cache.mkdir()
+    (cache / "definitions.cpython-311.pyc").write_bytes(b"\0")
+    (cache.parent / "stray.pyc").write_bytes(b"\0")
+
+    project = render(template, tmp_path / "project", ANSWER_SETS["default"])
+
+    assert not list(project.rglob("__pycache__"))
+    assert not list(project.rglob("*.pyc"))
