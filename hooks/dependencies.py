@@ -32,6 +32,9 @@ DEV: Literal["dev"] = "dev"
 # Not an answer: set by harness_requirements for a project that keeps a
 # Starlette before 1.10, whose TestClient runs on plain httpx.
 OLD_STARLETTE = "_old_starlette"
+# httpx 0.28 removed `Client(app=...)`, which the TestClient of a Starlette
+# before 0.37 calls: such a project's httpx stays below 0.28.
+TESTCLIENT_HTTPX_CAP = ("httpx", "<0.28")
 
 
 def _always(answers: Answers) -> bool:
@@ -305,6 +308,7 @@ def harness_requirements(
     answers: Answers,
     *,
     old_starlette: bool = False,
+    app_testclient: bool = False,
     excluded: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """What an adopted harness imports: declared with the project's test
@@ -314,7 +318,8 @@ def harness_requirements(
     TestClient runs on plain httpx, so the harness goes with httpx, not httpx2.
     Each requirement is a new service's, unless the project's versions exclude
     it (`excluded(spec)`): then the older floor an adopted harness runs on
-    (Requirement.adopted), so the project keeps its pins.
+    (Requirement.adopted), so the project keeps its pins. A Starlette before
+    0.37 (`app_testclient`) keeps httpx below 0.28, whatever else is declared.
     """
     judged = {**answers, OLD_STARLETTE: old_starlette}
     wanted = [r for r in REQUIREMENTS if r.harness and r.needed(judged)]
@@ -322,13 +327,16 @@ def harness_requirements(
     # needs httpx 0.25.1): a floor the others make unreachable is no floor.
     brought = {package_name(spec): spec for r in wanted for spec in r.brings}
     # The test tools first, then the libraries the harness shares with the app.
-    return [
-        _raised_by(
-            r.adopted_for(judged) if excluded and excluded(r.spec) else r.spec,
-            brought,
-        )
-        for r in sorted(wanted, key=lambda r: r.group != DEV)
-    ]
+    capped, cap = TESTCLIENT_HTTPX_CAP if old_starlette and app_testclient else ("", "")
+    specs = []
+    for r in sorted(wanted, key=lambda r: r.group != DEV):
+        is_capped = package_name(r.spec) == capped
+        # Capped, the harness takes the oldest release it runs on, as if the
+        # project's pins excluded the new service's floor.
+        older = is_capped or (excluded is not None and excluded(r.spec))
+        spec = _raised_by(r.adopted_for(judged) if older else r.spec, brought)
+        specs.append(f"{spec},{cap}" if is_capped else spec)
+    return specs
 
 
 def _raised_by(spec: str, brought: Mapping[str, str]) -> str:
