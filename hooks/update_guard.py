@@ -116,21 +116,24 @@ def before(project: Path, answers_file: str, template: str, old_ref: str) -> Non
         )
 
 
+def in_last_commit(project: Path, name: str) -> bool:
+    found = subprocess.run(
+        ["git", "cat-file", "-e", f"HEAD:./{name}"], cwd=project, check=False
+    )
+    return found.returncode == 0
+
+
 def keep_teams_versions(project: Path, rendered: Path) -> list[str]:
     """Resolve, to the last commit's version, each file the update left
     unmerged that the last render did not have: a file the team kept while its
     feature was off (or wrote itself) that the template renders again. Copier
     merges the two with no common base, so every line conflicts; the team's
     version already holds what the template rendered when it was made."""
-    names = git(project, "diff", "--name-only", "--diff-filter=U").splitlines()
+    unmerged = git(project, "diff", "--name-only", "--diff-filter=U").splitlines()
     resolved = [
         name
-        for name in names
-        if not (rendered / name).exists()
-        and subprocess.run(
-            ["git", "cat-file", "-e", f"HEAD:./{name}"], cwd=project, check=False
-        ).returncode
-        == 0
+        for name in unmerged
+        if not (rendered / name).exists() and in_last_commit(project, name)
     ]
     for name in resolved:
         git(project, "checkout", "HEAD", "--", name)
