@@ -46,6 +46,10 @@ def _inline_client(answers: Answers) -> bool:
     return answers.get("sync_client", "testclient") == "inline"
 
 
+def _streaming(answers: Answers) -> bool:
+    return bool(answers.get("streaming", False))
+
+
 def _new_starlette(answers: Answers) -> bool:
     # Only an adopting project can be on a Starlette before 1.10 (it keeps it).
     return not answers.get(OLD_STARLETTE, False)
@@ -116,7 +120,17 @@ def _no_plugin_option(answers: Answers) -> bool:
 
 REQUIREMENTS: tuple[Requirement, ...] = (
     # ── The service ──
-    Requirement("fastapi>=0.133", RUNTIME, False, _always, "the web framework"),
+    Requirement(
+        "fastapi>=0.133",
+        RUNTIME,
+        False,
+        lambda answers: not _streaming(answers),
+        "the web framework",
+    ),
+    # Server-Sent Events (fastapi.sse) arrived in 0.135.
+    Requirement(
+        "fastapi>=0.135", RUNTIME, False, _streaming, "the web framework, with SSE"
+    ),
     Requirement(
         "pydantic-settings>=2.6", RUNTIME, False, _always, "settings from env vars"
     ),
@@ -253,6 +267,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "WebSockets over async_client",
         # httpx-ws 0.9 requires anyio 4 and httpcore 1 (httpx 0.25.1 on).
         brings=("anyio>=4", "httpx>=0.25.1"),
+    ),
+    Requirement(
+        "httpx-sse>=0.4",
+        DEV,
+        True,
+        _streaming,
+        "reads Server-Sent Events in tests (connect_sse, aconnect_sse)",
     ),
     # The embedded PostgreSQL the tests start when TEST_DATABASE_URL is unset:
     # the server's binaries in a wheel; filelock and psutil let xdist workers
