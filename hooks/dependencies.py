@@ -93,6 +93,13 @@ class Requirement:
     brings: tuple[str, ...] = ()
     # Whether `adopted` holds for these answers (else the service's `spec`).
     adopted_when: Callable[[Answers], bool] = _always
+    # A new service's higher floor where an answer needs a newer release.
+    raised: str = ""
+    raised_when: Callable[[Answers], bool] = _always
+
+    def spec_for(self, answers: Answers) -> str:
+        """What a new service with these answers declares."""
+        return self.raised if self.raised and self.raised_when(answers) else self.spec
 
     @property
     def adopted_spec(self) -> str:
@@ -124,12 +131,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "fastapi>=0.133",
         RUNTIME,
         False,
-        lambda answers: not _streaming(answers),
+        _always,
         "the web framework",
-    ),
-    # Server-Sent Events (fastapi.sse) arrived in 0.135.
-    Requirement(
-        "fastapi>=0.135", RUNTIME, False, _streaming, "the web framework, with SSE"
+        # Server-Sent Events (fastapi.sse) arrived in 0.135.
+        raised="fastapi>=0.135",
+        raised_when=_streaming,
     ),
     Requirement(
         "pydantic-settings>=2.6", RUNTIME, False, _always, "settings from env vars"
@@ -318,7 +324,7 @@ def service_requirements(answers: Answers) -> dict[str, list[str]]:
     wanted: dict[str, list[str]] = {RUNTIME: [], DEV: []}
     for requirement in REQUIREMENTS:
         if requirement.needed(answers):
-            wanted[requirement.group].append(requirement.spec)
+            wanted[requirement.group].append(requirement.spec_for(answers))
     return wanted
 
 
