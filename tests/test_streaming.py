@@ -35,6 +35,7 @@ import httpx
 import pytest
 from fastapi import BackgroundTasks, FastAPI
 from fastapi.responses import StreamingResponse
+from httpx_sse import aconnect_sse
 
 from tests.harness.inline_client import InlineClient
 from tests.harness.streaming import (
@@ -205,6 +206,20 @@ async def test_async_a_stream_left_open_ends_with_its_client():
         )
         assert await anext(response.aiter_raw()) == b"more\\n"
     assert cleaned_up[-1] == "async-left"
+
+
+@pytest.mark.anyio
+async def test_the_tickers_cleanup_has_run_after_every_close(app, async_client):
+    """However fast the ticker, wherever a close finds it: never a stream left
+    counted open."""
+    streams = app.state.open_streams
+    for every in ("0.01", "0.001", "0.0001") * 10:
+        url = f"/ticker?every={every}"
+        async with aconnect_sse(async_client, "GET", url) as events:
+            async for event in events.aiter_sse():
+                if event.id == "3":
+                    break
+        assert streams.open == 0
 
 
 @pytest.mark.anyio
