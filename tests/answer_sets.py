@@ -69,6 +69,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
     "websockets-concurrency-postgresql-redis": {
         "websockets": True,
         "concurrency": True,
+        "streaming": True,
         "async_db": "postgresql",
         "cache": "redis",
         "factories": True,
@@ -90,9 +91,11 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "factories": True,
         "ci_shards": 2,
     },
+    # Streamed responses through the inline client, on the anyio runner.
     "redis-websockets-anyio-inline": {
         "cache": "redis",
         "websockets": True,
+        "streaming": True,
         "async_runner": "anyio",
         "sync_client": "inline",
     },

@@ -160,6 +160,20 @@ def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
     assert len(names) == len(set(names)), "a package listed twice"
 
 
+def test_streaming_raises_fastapis_floor_and_adds_httpx_sse_only_while_on() -> None:
+    answers = {**_NO_FEATURES, "needs_async_client": True, "async_runner": "anyio"}
+
+    off = service_requirements(answers)
+    on = service_requirements({**answers, "streaming": True})
+
+    # fastapi.sse arrived in FastAPI 0.135.
+    assert "fastapi>=0.133" in off["runtime"]
+    assert "fastapi>=0.135" in on["runtime"]
+    assert "fastapi>=0.133" not in on["runtime"]
+    assert "httpx-sse>=0.4" in on["dev"]
+    assert not any(package_name(spec) == "httpx-sse" for spec in off["dev"])
+
+
 @pytest.mark.parametrize("starlette", ["1.10.0", "0.36.3"])
 @pytest.mark.parametrize("answer_set", sorted(ANSWER_SETS))
 def test_every_floor_an_adopted_harness_adds_is_the_tables(

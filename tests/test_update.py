@@ -577,6 +577,7 @@ def declared(project: Path) -> list[str]:
 ALL_ON = {
     "websockets": True,
     "concurrency": True,
+    "streaming": True,
     "async_db": "sqlite",
     "factories": True,
     "migrations": "alembic",
@@ -588,6 +589,7 @@ ALL_ON = {
 ALL_OFF = {
     "websockets": False,
     "concurrency": False,
+    "streaming": False,
     "async_db": "none",
     "cache": "none",
     "auth": "none",
@@ -599,6 +601,7 @@ OPTIONAL_PACKAGES = {
     "fakeredis",
     "aiosqlite",
     "httpx-ws",
+    "httpx-sse",
     "polyfactory",
     "pyjwt",
     "alembic",
