@@ -75,6 +75,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "migrations": "alembic",
         "auth": "bearer",
         "ci_shards": 3,
+        "outbound_http": True,
     },
     # Signed-in users in the plainest project: TestClient only.
     "auth": {"auth": "bearer"},
@@ -95,6 +96,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "websockets": True,
         "async_runner": "anyio",
         "sync_client": "inline",
+        "outbound_http": True,
     },
     "websockets-concurrency-postgresql-redis-inline": {
         "websockets": True,

@@ -39,6 +39,7 @@ PUBLIC_FIXTURES = frozenset(
         "scratch_database_url",
         "cache",
         "test_redis_url",
+        "outbound",
         "as_user",
         "authenticated_as",
     }
