@@ -76,6 +76,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "auth": "bearer",
         "ci_shards": 3,
         "outbound_http": True,
+        "background_work": True,
     },
     # Signed-in users in the plainest project: TestClient only.
     "auth": {"auth": "bearer"},
@@ -90,6 +91,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "sync_client": "inline",
         "factories": True,
         "ci_shards": 2,
+        "background_work": True,
     },
     "redis-websockets-anyio-inline": {
         "cache": "redis",

@@ -40,6 +40,7 @@ PUBLIC_FIXTURES = frozenset(
         "cache",
         "test_redis_url",
         "outbound",
+        "background_work",
         "as_user",
         "authenticated_as",
     }
