@@ -99,6 +99,9 @@ class Requirement:
     # A new service's higher floor where an answer needs a newer release.
     raised: str = ""
     raised_when: Callable[[Answers], bool] = _always
+    # Whether a new service's own code imports it with these answers: then it
+    # is a runtime requirement, whatever `group` says.
+    runtime_when: Callable[[Answers], bool] = lambda answers: False
 
     def spec_for(self, answers: Answers) -> str:
         """What a new service with these answers declares."""
@@ -230,10 +233,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         DEV,
         True,
         lambda answers: _async_client(answers) or not _new_starlette(answers),
-        "httpx.AsyncClient; the transport of a Starlette before 1.10's TestClient",
+        "httpx.AsyncClient; the transport of a Starlette before 1.10's TestClient;"
+        " with outbound_http, the app's client of the service it calls",
         # Before 0.28 `AsyncClient(app=...)` still works: projects keep theirs.
         # 0.23.0 imports `cgi`, deprecated (an error under -W error).
         adopted="httpx>=0.23.1",
+        runtime_when=lambda answers: bool(answers.get("outbound_http")),
     ),
     Requirement(
         "asgi-lifespan>=2.1",
@@ -312,6 +317,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "the test data factories (HarnessFactory)",
     ),
     Requirement(
+        "respx>=0.22",
+        DEV,
+        True,
+        lambda answers: bool(answers.get("outbound_http")),
+        "answers the app's outbound HTTP calls in tests (the outbound fixture)",
+    ),
+    Requirement(
         "fakeredis>=2.32.1",
         DEV,
         True,
@@ -327,7 +339,8 @@ def service_requirements(answers: Answers) -> dict[str, list[str]]:
     wanted: dict[str, list[str]] = {RUNTIME: [], DEV: []}
     for requirement in REQUIREMENTS:
         if requirement.needed(answers):
-            wanted[requirement.group].append(requirement.spec_for(answers))
+            group = RUNTIME if requirement.runtime_when(answers) else requirement.group
+            wanted[group].append(requirement.spec_for(answers))
     return wanted
 
 
@@ -497,7 +510,16 @@ def sync_requirements(
                 for text in previously
                 if package_name(text) == name and _entries(document, text)
             ]
-            if ours:
+            if ours and ours[0] not in targets[list_name]:
+                # The template's own entry, wanted in another list now (httpx
+                # is the app's own with outbound_http): moved there.
+                for array, index in reversed(_entries(document, ours[0])):
+                    del array[index]
+                targets[list_name].append(spec)
+                targets[list_name].multiline(True)
+                now.append(spec)
+                changes.append(f"moved {spec} to the {list_name} dependencies")
+            elif ours:
                 if ours[0] != spec:
                     for array, index in _entries(document, ours[0]):
                         array[index] = spec

@@ -76,6 +76,8 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "migrations": "alembic",
         "auth": "bearer",
         "ci_shards": 3,
+        "outbound_http": True,
+        "background_work": True,
     },
     # Signed-in users in the plainest project: TestClient only.
     "auth": {"auth": "bearer"},
@@ -90,6 +92,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "sync_client": "inline",
         "factories": True,
         "ci_shards": 2,
+        "background_work": True,
     },
     # Streamed responses through the inline client, on the anyio runner.
     "redis-websockets-anyio-inline": {
@@ -98,6 +101,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "streaming": True,
         "async_runner": "anyio",
         "sync_client": "inline",
+        "outbound_http": True,
     },
     "websockets-concurrency-postgresql-redis-inline": {
         "websockets": True,

@@ -116,6 +116,27 @@ def test_only_recorded_entries_are_raised_or_removed() -> None:
     assert "copier-fastapi-harness" not in off
 
 
+def test_an_entry_of_the_templates_moves_where_the_answers_want_it() -> None:
+    async_client = {"needs_async_client": True, "async_runner": "pytest-asyncio"}
+    answers = {**_NO_FEATURES, **async_client, "concurrency": True}
+    text, _ = sync(TEAM_PYPROJECT, service_requirements(answers))
+    assert "httpx>=0.28" in listed(text)[1]
+
+    # outbound_http: the app itself imports httpx.
+    moved, changes = sync(
+        text, service_requirements({**answers, "outbound_http": True})
+    )
+
+    runtime, dev = listed(moved)
+    assert "httpx>=0.28" in runtime
+    assert "httpx>=0.28" not in dev
+    assert "moved httpx>=0.28 to the runtime dependencies" in changes
+    # Off again: back among the test dependencies (at the end of the list).
+    back, _ = sync(moved, service_requirements(answers))
+    assert listed(back)[0] == listed(text)[0]
+    assert sorted(listed(back)[1]) == sorted(listed(text)[1])
+
+
 def test_settings_are_set_changed_and_removed_only_while_as_set() -> None:
     document = tomlkit.parse(TEAM_PYPROJECT)
     table = document["tool"]["pytest"]["ini_options"]

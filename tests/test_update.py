@@ -585,6 +585,8 @@ ALL_ON = {
     "auth": "bearer",
     "ci_shards": 2,
     "coverage_fail_under": 95,
+    "outbound_http": True,
+    "background_work": True,
 }
 ALL_OFF = {
     "websockets": False,
@@ -595,6 +597,7 @@ ALL_OFF = {
     "auth": "none",
     "ci_shards": 1,
     "coverage_fail_under": 90,
+    "outbound_http": False,
 }
 # What some answer adds and ALL_OFF must take away again.
 OPTIONAL_PACKAGES = {
@@ -606,6 +609,7 @@ OPTIONAL_PACKAGES = {
     "pyjwt",
     "alembic",
     "pytest-split",
+    "respx",
 }
 
 

@@ -21,6 +21,9 @@ below starts with it.
   saving through db_session. scratch_database_url (migrations.py): an empty
   database for tests that run the migrations themselves.
 - cache, test_redis_url (cache.py): the Redis client a test shares with the app.
+- outbound (outbound.py): answers the app's outbound HTTP calls (respx).
+- background_work (background_work.py): waits for the work the app started
+  that outlives its response.
 - user (user.py), as_user, authenticated_as (signed_in.py): signed-in users.
 """
 
@@ -46,6 +49,9 @@ def _modules() -> list[str]:
         "factories": database and _project.FACTORIES,
         "migrations": database and bool(_project.ALEMBIC_INI),
         "cache": _project.CACHE,
+        "outbound": _project.OUTBOUND_HTTP,
+        # After database: its waits end before the database is put back.
+        "background_work": bool(_project.BACKGROUND_TASKS),
         "user": bool(_project.CURRENT_USER_DEPENDENCY)
         and _project.SCAFFOLD == "service",
         "signed_in": bool(_project.CURRENT_USER_DEPENDENCY),
