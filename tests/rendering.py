@@ -280,9 +280,9 @@ def _refusal_of(url: str, configured: str | None) -> str | None:
     client = redis.Redis.from_url(url, decode_responses=True)
     try:
         keys = set(client.scan_iter(count=1000))
-        claim = client.get(HARNESS_MARKS[0]) if keys else None
-        running = {entry.get("name") for entry in client.client_list()}
         if keys and keys <= set(HARNESS_MARKS):
+            claim = client.get(HARNESS_MARKS[0])
+            running = {entry.get("name") for entry in client.client_list()}
             if f"{HARNESS_RUN_PREFIX}{claim}" in running:
                 return (
                     f"Redis database {url} is claimed by a generated suite that is "
