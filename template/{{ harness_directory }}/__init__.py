@@ -36,6 +36,9 @@ def _modules() -> list[str]:
     wanted = {
         # Shims for the older releases an adopted project keeps.
         "compat": True,
+        # Before the app is imported: with a real test Redis, every connection
+        # of the run carries its name (the claim's rules, cache.py).
+        "redis_database": _project.CACHE,
         # First: it points the app's variables at the test services before the
         # app is imported.
         "environment": _project.DATABASE_FROM_ENVIRONMENT
