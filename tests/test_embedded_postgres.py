@@ -120,7 +120,9 @@ def no_server_environment(project: Path, temp: Path, **extra: str) -> dict[str, 
     env.pop("TEST_DATABASE_URL", None)
     env.pop("HARNESS_TEST_DATABASE_URL", None)
     env.pop("CI", None)
+    # A new service's variable, and an adopted project's (prefixed).
     env["EMBEDDED_POSTGRES_IDLE_SECONDS"] = "0"
+    env["HARNESS_EMBEDDED_POSTGRES_IDLE_SECONDS"] = "0"
     return {**env, **extra}
 
 
