@@ -138,6 +138,9 @@ def test_workflow_matrix_services_pins_and_dependabot_config(
         ]
     assert job["env"]["UV_PYTHON"] == "${{ matrix.python-version }}"
     assert job["env"]["UV_RESOLUTION"] == "${{ matrix.resolution }}"
+    # Read by `uv sync`: the installed packages are compiled to bytecode.
+    assert job["env"]["UV_COMPILE_BYTECODE"] == "1"
+    assert "uv sync" in [step.get("run") for step in job["steps"]]
     assert workflow["permissions"] == {}
     assert job["permissions"] == {"contents": "read"}
     uses = [line for line in text.splitlines() if "uses:" in line]
