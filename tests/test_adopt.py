@@ -1395,7 +1395,8 @@ def test_a_pytest_asyncio_pin_decides_the_runner(
 
 def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
     site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
-    (site / "starlette-0.36.3.dist-info").mkdir(parents=True)
+    # Before 1.10, and from 0.37 on, whose TestClient runs on httpx 0.28.
+    (site / "starlette-0.46.2.dist-info").mkdir(parents=True)
     survey = hook_module("project_survey").survey(tmp_path)
 
     wanted = hook_module("merge_pyproject").harness_dependencies(

@@ -195,12 +195,13 @@ def test_streaming_raises_fastapis_floor_and_adds_httpx_sse_only_while_on() -> N
     assert not any(package_name(spec) == "httpx-sse" for spec in off["dev"])
 
 
-@pytest.mark.parametrize("starlette", ["1.10.0", "0.36.3"])
+@pytest.mark.parametrize("starlette", ["1.10.0", "0.46.2", "0.36.3"])
 @pytest.mark.parametrize("answer_set", sorted(ANSWER_SETS))
 def test_every_floor_an_adopted_harness_adds_is_the_tables(
     tmp_path: Path, answer_set: str, starlette: str
 ) -> None:
-    # The project's installed Starlette decides httpx2 or plain httpx.
+    # The project's installed Starlette decides httpx2 or plain httpx, and
+    # before 0.37 (its TestClient calls httpx.Client(app=...)) httpx below 0.28.
     site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
     (site / f"starlette-{starlette}.dist-info").mkdir(parents=True)
     answers = {**_NO_FEATURES, **ANSWER_SETS[answer_set]}
@@ -210,17 +211,24 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
         for requirement in REQUIREMENTS
         for spec in (requirement.spec, requirement.adopted_spec, *requirement.brings)
     }
+    app_testclient = starlette == "0.36.3"
 
     adopted = harness_dependencies(answers, survey(tmp_path))
 
-    assert set(adopted) <= table
+    assert {spec.removesuffix(",<0.28") for spec in adopted} <= table
     assert len(adopted) == len(set(adopted))
-    assert adopted == harness_requirements(answers, old_starlette=starlette == "0.36.3")
-    if starlette == "0.36.3":
-        assert "httpx>=0.28" in adopted
-        assert not {"httpx2>=2.16", "starlette>=1.10"} & set(adopted)
-    else:
+    assert adopted == harness_requirements(
+        answers, old_starlette=starlette != "1.10.0", app_testclient=app_testclient
+    )
+    httpx = [spec for spec in adopted if spec.startswith("httpx>")]
+    if starlette == "0.46.2":
+        assert httpx == ["httpx>=0.28"]
+    if app_testclient:
+        assert httpx in (["httpx>=0.23.1,<0.28"], ["httpx>=0.25.1,<0.28"])
+    if starlette == "1.10.0":
         assert {"httpx2>=2.16", "starlette>=1.10"} <= set(adopted)
+    else:
+        assert not {"httpx2>=2.16", "starlette>=1.10"} & set(adopted)
 
 
 @pytest.mark.parametrize("variable", ["database_url_env", "redis_url_env"])
