@@ -127,11 +127,9 @@ def _label(workers: int, way: str) -> str:
     return f"{workers} worker{'s' if workers > 1 else ''}: {way}"
 
 
-def _measure(quick: bool, size: str) -> Result:
+def _measure(quick: bool) -> Result:
     result = Result("migrations", "Migrations: every worker's schema, per test run")
-    revisions, workers, repeats = (
-        (3, (1, 2), 1) if quick else (REVISIONS, WORKERS, 1 if size == "small" else 3)
-    )
+    revisions, workers, repeats = (3, (1, 2), 1) if quick else (REVISIONS, WORKERS, 3)
     with tempfile.TemporaryDirectory(prefix="bench-migrations-") as scratch:
         work = Path(scratch).resolve()
         migrations, lifecycle = _harness(work, revisions)
@@ -187,5 +185,5 @@ def _measure(quick: bool, size: str) -> Result:
     return result
 
 
-def run(quick: bool, size: str = "full") -> list[Result]:
-    return [_measure(quick, size)]
+def run(quick: bool) -> list[Result]:
+    return [_measure(quick)]
