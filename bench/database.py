@@ -199,6 +199,11 @@ async def _measure(quick: bool) -> Result:
         "own round trips to the server (compare the no-isolation row), which "
         "every strategy pays alike"
     )
+    result.notes.append(
+        "this is the isolation alone, on a bare engine: what a generated "
+        "project's tests pay per test, app and clients included, is measured "
+        "under 'Isolation strategies on a generated project'"
+    )
     return result
 
 

@@ -6,7 +6,12 @@
 - per test: the harness's isolation (a transaction rolled back, the app's commits
   turned into savepoints) around a body writing 4 rows, on the embedded server
   (over its Unix socket) and on an already-running server (the machine's,
-  BENCH_POSTGRES_URL or 127.0.0.1:5432, over TCP), measured in turns.
+  BENCH_POSTGRES_URL or 127.0.0.1:5432, over TCP), measured in turns;
+- a second run: the generated project's tests/test_items.py run by pytest with
+  TEST_DATABASE_URL unset, after a first run that started the server and left
+  it to be kept (EMBEDDED_POSTGRES_IDLE_SECONDS), against the same runs with
+  TEST_DATABASE_URL naming that server, already running: what reusing the
+  kept server adds to a run, taking turns.
 
 The module measured is the generated one: a postgresql project is rendered and
 its tests/harness/postgres_server.py imported.
@@ -30,24 +35,35 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.common import Result
 from bench.database import Base, _connect_admin, _rolled_back_test, _test_body
-from bench.project import copy_template, profile_call, render
+from bench.project import copy_template, profile_call, render, run_pytest
 
 TARGET_START_SECONDS = 3.0
 TARGET_PER_TEST_RATIO = 1.2
+TARGET_SECOND_RUN_SECONDS = 0.2
+FIRST_RUN = "first run: starts the server"
+ON_RUNNING = "a run on an already-running server (TEST_DATABASE_URL)"
+SECOND_RUN = "a second run on the kept embedded server"
+# Runs of each kind, for each size (not quick).
+SECOND_RUNS = {"small": 5, "full": 9}
 START = "start: initdb and the server (once per test run)"
 STOP = "stop and delete its data (once per test run)"
 RUNNING = "one test on an already-running server (TCP)"
 EMBEDDED = "one test on the embedded server (Unix socket)"
 
 
-def _harness_module(directory: Path) -> ModuleType:
+def _project(directory: Path) -> Path:
+    template = copy_template(directory / "template")
+    return render(
+        template,
+        directory / "project",
+        {"async_db": "postgresql", "concurrency": True},
+    )
+
+
+def _harness_module(project: Path) -> ModuleType:
     """The generated tests/harness/postgres_server.py, imported as a module of
     its harness (it reads the project's answers, tests/harness/_project.py).
     The package gets a name of its own: the project's `tests` is not imported."""
-    template = copy_template(directory / "template")
-    project = render(
-        template, directory / "project", {"async_db": "postgresql"}, skip_tasks=True
-    )
     harness = ModuleType("bench_embedded_harness")
     harness.__path__ = [str(project / "tests" / "harness")]
     sys.modules[harness.__name__] = harness
@@ -121,7 +137,7 @@ async def _compare_per_test(embedded_url: str, result: Result, quick: bool) -> N
     )
 
 
-def _measure(quick: bool) -> list[Result]:
+def _measure(quick: bool, size: str) -> list[Result]:
     start_stop = Result(
         "embedded_postgres_start", "Embedded PostgreSQL: start and stop per test run"
     )
@@ -130,7 +146,8 @@ def _measure(quick: bool) -> list[Result]:
     )
     with tempfile.TemporaryDirectory(prefix="bench-embedded-postgres-") as scratch:
         work = Path(scratch).resolve()
-        module = _harness_module(work)
+        project = _project(work)
+        module = _harness_module(project)
         runs = [_start_and_stop(module, work) for _ in range(1 if quick else 5)]
         start = statistics.median(run[0] for run in runs)
         start_stop.add(START, start)
@@ -163,8 +180,62 @@ def _measure(quick: bool) -> list[Result]:
             asyncio.run(_compare_per_test(url, per_test, quick))
         finally:
             module.leave_server(directory, lock)
-    return [start_stop, per_test]
+        second_run = _second_run(project, work, 1 if quick else SECOND_RUNS[size])
+    return [start_stop, per_test, second_run]
 
 
-def run(quick: bool) -> list[Result]:
-    return _measure(quick)
+def _second_run(project: Path, work: Path, repeats: int) -> Result:
+    """A run's wall time on the kept embedded server, and on the same server
+    named by TEST_DATABASE_URL; the first run that started it, for scale."""
+    result = Result(
+        "embedded_postgres_second_run",
+        "Embedded PostgreSQL: a second run (tests/test_items.py, wall time)",
+    )
+    temporary = work / "tmp"
+    temporary.mkdir()
+    kept: dict[str, str | None] = {
+        "TMPDIR": str(temporary),
+        "TEST_DATABASE_URL": None,
+        "CI": None,
+        "EMBEDDED_POSTGRES_IDLE_SECONDS": "600",
+    }
+    first, _ = run_pytest(project, "tests/test_items.py", env=kept)
+    (url_file,) = temporary.glob("embedded-postgres-*/*/url")
+    running = {**kept, "TEST_DATABASE_URL": url_file.read_text()}
+    walls: dict[str, list[float]] = {ON_RUNNING: [], SECOND_RUN: []}
+    try:
+        for _ in range(repeats):
+            for label, env in ((ON_RUNNING, running), (SECOND_RUN, kept)):
+                walls[label].append(
+                    run_pytest(project, "tests/test_items.py", env=env)[0]
+                )
+    finally:
+        run_pytest(project, "--stop-embedded-postgres", env=kept)
+    median = {label: statistics.median(values) for label, values in walls.items()}
+    result.add(FIRST_RUN, first)
+    result.add(ON_RUNNING, median[ON_RUNNING])
+    result.add(SECOND_RUN, median[SECOND_RUN], ON_RUNNING)
+    added = median[SECOND_RUN] - median[ON_RUNNING]
+    # Paired: each second run against the run just before it.
+    paired = statistics.median(
+        kept_run - running_run
+        for running_run, kept_run in zip(
+            walls[ON_RUNNING], walls[SECOND_RUN], strict=True
+        )
+    )
+    result.check(
+        f"a second run on the embedded server adds at most "
+        f"{TARGET_SECOND_RUN_SECONDS} s over a run on an already-running server "
+        f"(measured {added:+.2f} s; paired runs {paired:+.2f} s)",
+        added <= TARGET_SECOND_RUN_SECONDS,
+    )
+    result.notes.append(
+        f"the first run, which starts the server, took {first:.2f} s; a second "
+        f"run {median[SECOND_RUN]:.2f} s, one on the already-running server "
+        f"{median[ON_RUNNING]:.2f} s (medians of {len(walls[SECOND_RUN])} runs each)"
+    )
+    return result
+
+
+def run(quick: bool, size: str = "full") -> list[Result]:
+    return _measure(quick, size)

@@ -111,9 +111,12 @@ async def client():
 ''' + _tests(count, "client", asynchronous=True)
 
 
-def run(quick: bool) -> list[Result]:
-    count = 20 if quick else 500
-    repeats = 1 if quick else 5
+# (tests, repeats) for each size.
+SIZES = {"quick": (20, 1), "small": (500, 2), "full": (500, 5)}
+
+
+def run(quick: bool, size: str = "full") -> list[Result]:
+    count, repeats = SIZES["quick" if quick else size]
     result = Result(
         "harness_overhead",
         f"Harness overhead: {count} tests, CPU time of pytest in a subprocess",

@@ -127,9 +127,11 @@ def _label(workers: int, way: str) -> str:
     return f"{workers} worker{'s' if workers > 1 else ''}: {way}"
 
 
-def _measure(quick: bool) -> Result:
+def _measure(quick: bool, size: str) -> Result:
     result = Result("migrations", "Migrations: every worker's schema, per test run")
-    revisions, workers, repeats = (3, (1, 2), 1) if quick else (REVISIONS, WORKERS, 3)
+    revisions, workers, repeats = (
+        (3, (1, 2), 1) if quick else (REVISIONS, WORKERS, 1 if size == "small" else 3)
+    )
     with tempfile.TemporaryDirectory(prefix="bench-migrations-") as scratch:
         work = Path(scratch).resolve()
         migrations, lifecycle = _harness(work, revisions)
@@ -185,5 +187,5 @@ def _measure(quick: bool) -> Result:
     return result
 
 
-def run(quick: bool) -> list[Result]:
-    return [_measure(quick)]
+def run(quick: bool, size: str = "full") -> list[Result]:
+    return [_measure(quick, size)]

@@ -79,8 +79,16 @@ def pytest_command(project: Path, *args: str) -> list[str]:
     ]
 
 
-def project_environment(project: Path) -> dict[str, str]:
+def project_environment(
+    project: Path, extra: Mapping[str, str | None] | None = None
+) -> dict[str, str]:
+    """The environment pytest runs in, with `extra` (None: a variable unset)."""
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    for name, value in (extra or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("PYTEST_ADDOPTS", None)
     # As on a developer's machine, compiled modules (and pytest's rewritten test
@@ -90,7 +98,9 @@ def project_environment(project: Path) -> dict[str, str]:
     return env
 
 
-def run_pytest(project: Path, *args: str) -> tuple[float, float]:
+def run_pytest(
+    project: Path, *args: str, env: Mapping[str, str | None] | None = None
+) -> tuple[float, float]:
     """Run pytest once; return (wall seconds, CPU seconds of the pytest process).
 
     Wall time is what a developer waits; CPU time is what the suite itself costs,
@@ -101,7 +111,7 @@ def run_pytest(project: Path, *args: str) -> tuple[float, float]:
     result = subprocess.run(
         pytest_command(project, *args),
         cwd=project,
-        env=project_environment(project),
+        env=project_environment(project, env),
         capture_output=True,
         text=True,
         timeout=600,

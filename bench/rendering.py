@@ -8,6 +8,7 @@ its last, richest value), so a feature added later is included without an edit.
 
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
 import subprocess
@@ -26,11 +27,11 @@ TARGET_RATIO = 1.5
 
 def all_features_answers() -> dict[str, Any]:
     questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    # The answers that wire in the async client: those needs_async_client names.
+    async_answers = set(re.findall(r"\w+", questions["needs_async_client"]["default"]))
     answers: dict[str, Any] = {}
     for name, spec in questions.items():
-        if name.startswith("_") or not isinstance(spec, dict):
-            continue
-        if not str(spec.get("help", "")).startswith("Forcing scenario"):
+        if name not in async_answers or not isinstance(spec, dict):
             continue
         if spec.get("type") == "bool":
             answers[name] = True

@@ -554,7 +554,7 @@ def version_refusal(survey: Survey, requirements: list[str]) -> str:
     return (
         "the harness cannot be installed next to this project's versions: "
         + "; ".join(problems)
-        + ". Nothing was written."
+        + "."
     )
 
 
@@ -565,6 +565,15 @@ def old_starlette(survey: Survey) -> bool:
     that allows Starlette 1.10 (a project often declares FastAPI alone)."""
     return bool(
         conflict(survey, "starlette>=1.10") or conflict(survey, "fastapi>=0.133")
+    )
+
+
+def app_testclient(survey: Survey) -> bool:
+    """The project's Starlette predates 0.37: its TestClient calls
+    `httpx.Client(app=...)`, which httpx 0.28 removed. Told by Starlette
+    itself, or by a FastAPI pinned before 0.110.1, the first on Starlette 0.37."""
+    return bool(
+        conflict(survey, "starlette>=0.37") or conflict(survey, "fastapi>=0.110.1")
     )
 
 

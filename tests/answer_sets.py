@@ -69,12 +69,15 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
     "websockets-concurrency-postgresql-redis": {
         "websockets": True,
         "concurrency": True,
+        "streaming": True,
         "async_db": "postgresql",
         "cache": "redis",
         "factories": True,
         "migrations": "alembic",
         "auth": "bearer",
         "ci_shards": 3,
+        "outbound_http": True,
+        "background_work": True,
     },
     # Signed-in users in the plainest project: TestClient only.
     "auth": {"auth": "bearer"},
@@ -89,12 +92,16 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "sync_client": "inline",
         "factories": True,
         "ci_shards": 2,
+        "background_work": True,
     },
+    # Streamed responses through the inline client, on the anyio runner.
     "redis-websockets-anyio-inline": {
         "cache": "redis",
         "websockets": True,
+        "streaming": True,
         "async_runner": "anyio",
         "sync_client": "inline",
+        "outbound_http": True,
     },
     "websockets-concurrency-postgresql-redis-inline": {
         "websockets": True,

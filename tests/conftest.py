@@ -5,12 +5,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from releases import GIT_IDENTITY
 from rendering import (
     copy_template,
     embedded_postgres,
-    generated_suites_redis_urls,
     postgres_server_url,
 )
 
@@ -48,31 +46,6 @@ def embedded_postgres_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def postgres_server() -> None:
     """The machine's server, or an embedded one started for the run."""
     postgres_server_url()
-
-
-# The keys a generated harness marks a Redis database it uses with (its
-# cache.py: the claim, and the mark earlier versions left).
-HARNESS_MARKS = ("fastapi-harness:claimed-by", "fastapi-harness:test-database")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def generated_suites_redis_databases_start_empty() -> None:
-    """A run killed earlier (a timeout, Ctrl-C) leaves a generated suite's claim
-    in TEMPLATE_TESTS_REDIS_URL's databases, which the next run's harness rightly
-    refuses to take over. Each worker empties those of its databases that carry
-    a harness claim, so they are the template tests' own; any other is left as
-    it is. A test that needs Redis and finds none says so itself."""
-    for url in generated_suites_redis_urls():
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        try:
-            if client.exists(*HARNESS_MARKS):
-                client.flushdb()
-        except redis.ConnectionError:
-            return
-        except redis.ResponseError:
-            continue  # an index past the server's databases: nothing to empty
-        finally:
-            client.close()
 
 
 @pytest.hookimpl(trylast=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -11,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import copier
 import pytest
+import redis
 from sqlalchemy import URL, make_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +106,11 @@ def suite_environment(project: Path, **extra: str) -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("PYTEST_ADDOPTS", None)
+    # A Redis the shell names for a generated project's tests is never the
+    # template tests': they pass the one they chose (`extra`).
+    for name in [name for name in env if name.endswith("TEST_REDIS_URL")]:
+        if name not in extra and name != "TEMPLATE_TESTS_REDIS_URL":
+            env.pop(name)
     return env
 
 
@@ -211,24 +219,141 @@ def redis_url_for_generated_suites() -> str:
 
 
 def required_redis_url() -> str:
-    """redis_url_for_generated_suites(), once its server is known to answer
-    (as require_server: skipped without one, a failure on CI)."""
-    url = redis_url_for_generated_suites()
-    parts = urlsplit(url)
-    require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
-    return url
+    """redis_url_for_generated_suites(): skipped without a server, a failure
+    on CI (generated_suites_redis_urls)."""
+    return redis_url_for_generated_suites()
+
+
+# The keys a generated harness writes in a Redis database besides its tests'
+# (its cache.py: the claim, and the mark earlier versions left), and the name
+# its run's connections carry (redis_database.py).
+HARNESS_MARKS = ("fastapi-harness:claimed-by", "fastapi-harness:test-database")
+HARNESS_RUN_PREFIX = "fastapi-harness-run-"
+# This template-test process's Redis databases, once checked, or why not.
+_generated_suites_redis: dict[str, Any] = {}
 
 
 def generated_suites_redis_urls() -> list[str]:
     """The Redis databases this template-test worker's generated suites may use:
-    the first, and one more for each of up to 3 xdist workers of a suite."""
-    base = os.environ.get("TEMPLATE_TESTS_REDIS_URL", "redis://127.0.0.1:6379/0")
+    the first, and one more for each of up to 3 xdist workers of a suite.
+
+    On the server TEMPLATE_TESTS_REDIS_URL names, from its index on; unset, on
+    CI, the machine's at 127.0.0.1:6379; unset elsewhere, a redis-server of
+    this process's own (private_redis_url), so a contributor's Redis is never
+    reached. Each database must be empty, or hold nothing but a generated
+    harness's claim left by a killed run (removed, key by key): one holding
+    any other key is refused, never flushed, and every test needing Redis
+    fails saying which.
+    """
+    if "urls" not in _generated_suites_redis:
+        _generated_suites_redis.update(_checked_redis_databases())
+    if "refusal" in _generated_suites_redis:
+        pytest.fail(_generated_suites_redis["refusal"], pytrace=False)
+    return list(_generated_suites_redis["urls"])
+
+
+def _checked_redis_databases() -> dict[str, Any]:
+    configured = os.environ.get("TEMPLATE_TESTS_REDIS_URL")
+    if configured:
+        base = configured
+    elif ON_CI:
+        base = "redis://127.0.0.1:6379/0"
+    else:
+        base = private_redis_url("generated suites")
     parts = urlsplit(base)
+    require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
     first = int(parts.path.strip("/") or 0) + 4 * template_test_worker()
-    return [
+    urls = [
         urlunsplit(parts._replace(path=f"/{index}"))
         for index in range(first, first + 4)
     ]
+    for url in urls:
+        refusal = _refusal_of(url, configured)
+        if refusal:
+            return {"urls": urls, "refusal": refusal}
+    return {"urls": urls}
+
+
+def _refusal_of(url: str, configured: str | None) -> str | None:
+    """Why the template's tests may not use the Redis database `url`, if they
+    may not; a killed earlier run's harness claim is removed first."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        keys = set(client.scan_iter(count=1000))
+        if keys and keys <= set(HARNESS_MARKS):
+            claim = client.get(HARNESS_MARKS[0])
+            running = {entry.get("name") for entry in client.client_list()}
+            if f"{HARNESS_RUN_PREFIX}{claim}" in running:
+                return (
+                    f"Redis database {url} is claimed by a generated suite that is "
+                    f"running ({claim}): another run of the template's tests on "
+                    "the same TEMPLATE_TESTS_REDIS_URL? Give each run its own "
+                    "database range (8 per run with -n 2) or its own server."
+                )
+            client.delete(*keys)
+            return None
+        if keys:
+            named = (
+                f"TEMPLATE_TESTS_REDIS_URL={configured}"
+                if configured
+                else "the machine's Redis (CI)"
+            )
+            return (
+                f"Refusing to use Redis database {url} ({named}): it holds "
+                f"{len(keys)} keys the template's tests did not write, and they "
+                "never flush a database they did not fill. Point "
+                "TEMPLATE_TESTS_REDIS_URL at an index whose 4 databases per "
+                "xdist worker are empty (`redis-server --databases 32` gives room "
+                "above 15), or unset it to have the tests start a redis-server "
+                "of their own."
+            )
+        return None
+    except redis.ResponseError as error:
+        return (
+            f"Redis refused database {url} ({error}): the template's tests use 4 "
+            "databases per xdist worker from TEMPLATE_TESTS_REDIS_URL's index "
+            "on; choose a lower index or a server with more databases."
+        )
+    finally:
+        client.close()
+
+
+# This process's own redis-server for each purpose, started on first use.
+_private_redis: dict[str, str] = {}
+
+
+def private_redis_url(purpose: str) -> str:
+    """Database 0 of a redis-server of this process's own for `purpose` (the
+    generated suites; a project whose own tests FLUSHALL theirs): no data is
+    kept, and it stops when the process ends. Needs the `redis-server`
+    binary: skipped without it, a failure on CI."""
+    if purpose not in _private_redis:
+        server = shutil.which("redis-server")
+        if server is None:
+            message = (
+                "redis-server is not installed (the template's tests start one "
+                "unless TEMPLATE_TESTS_REDIS_URL names a server)"
+            )
+            if ON_CI:
+                pytest.fail(f"{message}; CI provides one, so this is a failure")
+            pytest.skip(message)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        # No data kept on disk: it lives as long as this process.
+        options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process = subprocess.Popen(
+            [server, "--port", str(port), *options],
+            stdout=subprocess.DEVNULL,
+        )
+        atexit.register(process.terminate)
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        _private_redis[purpose] = f"redis://127.0.0.1:{port}/0"
+    return _private_redis[purpose]
 
 
 # Where the template's tests find PostgreSQL: the machine's server when one is

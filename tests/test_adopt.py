@@ -16,16 +16,13 @@ flat layouts rely on the `pythonpath` the adoption merges into pyproject.toml.
 from __future__ import annotations
 
 import ast
-import atexit
 import importlib
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +41,7 @@ from rendering import (
     database_url_for,
     install_own_pins,
     outcome_counts,
+    private_redis_url,
     read_answers,
     redis_url_for_generated_suites,
     render,
@@ -113,7 +111,9 @@ class Layout:
 
     def own_variables(self) -> dict[str, str]:
         """What the project's own tests need set, as its CI sets it."""
-        return {"TEST_REDIS_URL": private_redis_url()} if self.own_redis else {}
+        if not self.own_redis:
+            return {}
+        return {"TEST_REDIS_URL": private_redis_url("a project's own tests")}
 
     def added_tests_ids(self) -> set[str]:
         """Each test the team added, as `path::name` (`path::Class::name` in a
@@ -151,37 +151,6 @@ class Layout:
         if self.own_environment:
             return run_in_own_environment(project, env, *pytest_args)
         return run_suite(project, *pytest_args, env=env)
-
-
-_private_redis: dict[str, Any] = {}
-
-
-def private_redis_url() -> str:
-    """A Redis server of the calling test process's own, for an app whose tests
-    FLUSHALL theirs: never the machine's, which other runs share. Stopped when
-    the process ends."""
-    if "url" not in _private_redis:
-        server = shutil.which("redis-server")
-        if server is None:
-            message = "redis-server is not installed"
-            if ON_CI:
-                pytest.fail(f"{message}; CI provides one, so this is a failure")
-            pytest.skip(message)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        process = subprocess.Popen(
-            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-            stdout=subprocess.DEVNULL,
-        )
-        atexit.register(process.terminate)
-        for _ in range(100):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        _private_redis["url"] = f"redis://127.0.0.1:{port}/1"
-    return str(_private_redis["url"])
 
 
 LAYOUTS = {
@@ -1426,7 +1395,8 @@ def test_a_pytest_asyncio_pin_decides_the_runner(
 
 def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
     site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
-    (site / "starlette-0.36.3.dist-info").mkdir(parents=True)
+    # Before 1.10, and from 0.37 on, whose TestClient runs on httpx 0.28.
+    (site / "starlette-0.46.2.dist-info").mkdir(parents=True)
     survey = hook_module("project_survey").survey(tmp_path)
 
     wanted = hook_module("merge_pyproject").harness_dependencies(

@@ -261,6 +261,35 @@ def test_the_requirements_are_appended_there_once(
     assert (tmp_path / changed).read_text() == text
 
 
+@pytest.mark.parametrize(
+    ("fastapi", "websockets", "httpx"),
+    [
+        # Starlette 0.27: its TestClient calls httpx.Client(app=...), removed
+        # in httpx 0.28.
+        ("fastapi==0.100.1", False, "httpx>=0.23.1,<0.28"),
+        ("fastapi==0.100.1", True, "httpx>=0.25.1,<0.28"),
+        # Starlette 0.37 passes a transport: a new service's floor.
+        ("fastapi==0.110.1", False, "httpx>=0.28"),
+    ],
+)
+def test_an_old_testclient_keeps_an_httpx_it_runs_on(
+    tmp_path: Path, fastapi: str, websockets: bool, httpx: str
+) -> None:
+    """A project declaring no httpx of its own (it came with a dev tool)."""
+    write(
+        tmp_path,
+        {"requirements.txt": f"{fastapi}\n", "requirements-dev.txt": "pytest==8.4.1\n"},
+    )
+    answers = json.dumps({**STRICT_ANSWERS, "websockets": websockets})
+
+    run_hook(tmp_path, "merge_pyproject.py", answers)
+
+    declared = (tmp_path / "requirements-dev.txt").read_text().splitlines()
+    assert [line for line in declared if line.startswith(("httpx>", "httpx<"))] == [
+        httpx
+    ]
+
+
 # ── Said: the summary, and refusals as one message ────────────────────────────
 
 
@@ -328,6 +357,7 @@ def test_a_refusal_is_one_message_with_every_conflict_and_no_traceback(
 
     assert "Traceback" not in output
     assert output.count("These answers do not fit this project") == 1, output
+    assert output.lower().count("nothing was written") == 1, output
     assert "Validation error" not in output
     for conflict in (
         "you declare pytest==7.1.3",

@@ -722,19 +722,21 @@ def redis_keys(url: str) -> set[bytes]:
 
 
 def put_sentinel(url: str) -> None:
-    """The app's Redis holds one key of its own, which every run must leave."""
+    """The app's Redis holds one key of its own, which every run must leave (the
+    database is one of this worker's, found empty: generated_suites_redis_urls)."""
     client = redis.Redis.from_url(url)
     try:
-        client.flushdb()
         client.set(SENTINEL, b"kept by the app")
     finally:
         client.close()
 
 
-def remove_sentinel(url: str) -> None:
+def remove_keys(url: str, keys: set[bytes]) -> None:
+    """Delete `keys` from `url`'s database, and nothing else."""
     client = redis.Redis.from_url(url)
     try:
-        client.delete(SENTINEL)
+        if keys:
+            client.delete(*keys)
     finally:
         client.close()
 
@@ -772,7 +774,10 @@ def adopted(
     app_url = app_database(name)
     create_app_database(app_url, layout)
     environment = layout.variables(app_url, app_redis())
+    found = redis_keys(app_redis())
     own = run_suite(project, env=suite_environment(project, **environment))
+    # What the team's own tests wrote to the app's Redis, and only that, goes.
+    remove_keys(app_redis(), redis_keys(app_redis()) - found)
     assert own.returncode == 0, own.stdout + own.stderr
     adopt(template, project, layout.answers)
     for path, source in layout.team_tests.items():
@@ -867,7 +872,7 @@ def test_settings_with_a_redis_client_built_at_import(
         assert not redis_keys(redis_url_for_generated_suites())
     finally:
         # The server outlives the run: leave the database as the run found it.
-        remove_sentinel(app_redis())
+        remove_keys(app_redis(), {SENTINEL})
 
 
 @pytest.mark.parametrize("adopted", [layout("env_parts")], indirect=True)

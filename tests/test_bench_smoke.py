@@ -1,5 +1,6 @@
-"""The benchmarks keep working: `python -m bench --quick` prints every table and
-writes every chart. Timings are not checked here; quick mode's numbers mean nothing.
+"""The benchmarks keep working: `python -m bench --quick` prints every table,
+writes every chart, and writes the results page from that one run. Timings are
+not checked here; quick mode's numbers mean nothing.
 """
 
 import subprocess
@@ -13,9 +14,11 @@ TABLES = {
     "Clients: cost of one test": "clients_per_test.png",
     "Clients: 50 requests in one test": "clients_concurrency.png",
     "Harness overhead": "harness_overhead.png",
+    "Isolation strategies": "isolation.png",
     "Database isolation on PostgreSQL": "database.png",
     "Embedded PostgreSQL: start and stop": "embedded_postgres_start.png",
     "Embedded PostgreSQL: cost of one test": "embedded_postgres_per_test.png",
+    "Embedded PostgreSQL: a second run": "embedded_postgres_second_run.png",
     "Migrations: every worker's schema, per test run": "migrations.png",
     "Rendering": "rendering.png",
 }
@@ -23,7 +26,16 @@ TABLES = {
 
 def test_quick_bench_prints_every_table_and_writes_its_chart(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--page",
+            str(tmp_path / "benchmarks.md"),
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -45,3 +57,16 @@ def test_quick_bench_prints_every_table_and_writes_its_chart(tmp_path: Path) -> 
     )
     assert "target " in output
     assert (tmp_path / "results.md").read_text().count("### ") == len(TABLES)
+    # The page: the run's conditions, then every table and target of this run.
+    page = (tmp_path / "benchmarks.md").read_text()
+    assert "`python -m bench --size quick`" in page
+    assert "load average when it started: " in page
+    for title, chart in TABLES.items():
+        assert f"### {title}" in page, title
+        if (tmp_path / chart).exists():
+            assert f"]({chart})" in page, chart
+    for line in output.splitlines():
+        if line.startswith("- target "):
+            target, _, verdict = line.removeprefix("- target ").rpartition(": ")
+            met = "met" if verdict == "**met**" else "**missed**"
+            assert f"| {target} | {met} |" in page, line

@@ -54,7 +54,6 @@ def test_real_redis_holding_foreign_keys_is_never_flushed(
     url = real_redis_env["TEST_REDIS_URL"]
     foreign = redis.Redis.from_url(url)
     try:
-        foreign.flushdb()
         foreign.set("someone-elses-data", "precious")
 
         result = run_suite(redis_project, env=real_redis_env)
@@ -65,7 +64,7 @@ def test_real_redis_holding_foreign_keys_is_never_flushed(
         assert "TEST_REDIS_URL" in result.stdout
         assert foreign.get("someone-elses-data") == b"precious"
     finally:
-        foreign.flushdb()
+        foreign.delete("someone-elses-data")
         foreign.close()
 
 

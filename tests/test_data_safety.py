@@ -14,6 +14,8 @@ import signal
 import subprocess
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,9 +28,8 @@ from rendering import (
     database_url_for,
     outcome_counts,
     postgres_server_url,
-    redis_url_for_generated_suites,
     render,
-    require_server,
+    required_redis_url,
     run_suite,
     suite_command,
     suite_environment,
@@ -98,14 +99,9 @@ def attack_file(project: Path) -> Any:
 
 @pytest.fixture
 def redis_url() -> str:
-    url = redis_url_for_generated_suites()
-    parts = urlsplit(url)
-    require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
+    """The first of this worker's Redis databases, found empty (each test
+    deletes the keys it wrote)."""
+    return required_redis_url()
 
 
 def env_for(project: Path, label: str, **extra: str) -> dict[str, str]:
@@ -451,49 +447,70 @@ def test_redis_password_is_never_printed(project: Path) -> None:
     assert PASSWORD not in output
 
 
-USES_THE_CACHE_UNTIL_RELEASED = """\
-    import asyncio
-    from pathlib import Path
+def held_test(signature: str, before: str = "", after: str = "") -> str:
+    """A generated test module: its test runs `before`, writes the `started`
+    file, waits for a `release` file, then runs `after`; more tests may follow
+    in `after` (unindented)."""
+    waits = """\
+    Path("started").touch()
+    for _ in range(600):
+        if Path("release").exists():
+            break
+        await asyncio.sleep(0.1)
+"""
+    return (
+        f"import asyncio\nfrom pathlib import Path\n\n\nasync def {signature}:\n"
+        f"{before}{waits}{after}"
+    )
 
 
-    async def test_holds_the_cache(async_client, cache):
-        await cache.set("written-by-the-first-run", "1")
-        Path("started").touch()
-        for _ in range(600):
-            if Path("release").exists():
-                break
-            await asyncio.sleep(0.1)
-        assert await cache.get("written-by-the-first-run") == "1"
-    """
+@contextmanager
+def held_run(
+    project: Path, env: dict[str, str], test_file: str, what: str
+) -> Iterator[subprocess.Popen]:
+    """The suite on `test_file` (a held_test), once its test has written
+    `started`; killed if still running on leaving."""
+    for flag in ("started", "release"):
+        (project / flag).unlink(missing_ok=True)
+    run = start_suite(project, env, test_file)
+    try:
+        wait_for((project / "started").exists, what)
+        yield run
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.communicate()
+        for flag in ("started", "release"):
+            (project / flag).unlink(missing_ok=True)
+
+
+def released(project: Path, run: subprocess.Popen) -> tuple[str, str]:
+    """Let a held run's test finish; the run's output."""
+    (project / "release").touch()
+    stdout, stderr = run.communicate(timeout=120)
+    return stdout, stderr
+
+
+USES_THE_CACHE_UNTIL_RELEASED = held_test(
+    "test_holds_the_cache(async_client, cache)",
+    before='    await cache.set("written-by-the-first-run", "1")\n',
+    after='    assert await cache.get("written-by-the-first-run") == "1"\n',
+)
 
 
 def test_two_runs_on_one_redis_database_never_flush_each_others_keys(
     project: Path, attack_file: Any, redis_url: str
 ) -> None:
     attack_file("test_holds_cache.py", USES_THE_CACHE_UNTIL_RELEASED)
-    for flag in ("started", "release"):
-        (project / flag).unlink(missing_ok=True)
-    first = start_suite(
-        project,
-        env_for(project, "first_run", TEST_REDIS_URL=redis_url),
-        "tests/test_holds_cache.py",
-    )
-    try:
-        wait_for((project / "started").exists, "the first run to write its key")
-
+    env = env_for(project, "first_run", TEST_REDIS_URL=redis_url)
+    what = "the first run to write its key"
+    with held_run(project, env, "tests/test_holds_cache.py", what) as first:
         second = run_suite(
             project,
             "tests/test_counters.py",
             env=env_for(project, "second_run", TEST_REDIS_URL=redis_url),
         )
-
-        (project / "release").touch()
-        stdout, stderr = first.communicate(timeout=120)
-    finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
-        for flag in ("started", "release"):
-            (project / flag).unlink(missing_ok=True)
+        stdout, stderr = released(project, first)
 
     assert second.returncode != 0
     assert "another test run" in second.stdout
@@ -512,13 +529,16 @@ def test_keys_written_after_a_run_are_never_flushed_by_the_next(
     assert_suite_passes(run_suite(project, "tests/test_counters.py", env=env))
     # The app's own service writes there after the run (same URL).
     service.set("service:session", "precious")
-    rerun = run_suite(project, "tests/test_counters.py", env=env)
+    try:
+        rerun = run_suite(project, "tests/test_counters.py", env=env)
 
-    assert rerun.returncode != 0
-    assert "holds keys this harness did not write (1 of them)" in rerun.stdout
-    assert service.get("service:session") == b"precious"
-    assert service.dbsize() == 1, "nothing added or left behind either"
-    service.close()
+        assert rerun.returncode != 0
+        assert "holds keys this harness did not write (1 of them)" in rerun.stdout
+        assert service.get("service:session") == b"precious"
+        assert service.dbsize() == 1, "nothing added or left behind either"
+    finally:
+        service.delete("service:session")
+        service.close()
 
 
 def test_keys_left_by_a_killed_run_are_refused_not_flushed(
@@ -544,15 +564,94 @@ def test_keys_left_by_a_killed_run_are_refused_not_flushed(
     refused = run_suite(project, "tests/test_counters.py", env=env)
     left = client.get("written-by-the-first-run")
     client.delete("written-by-the-first-run")
+    # Closed: a client left on the database is not the next run's.
+    client.close()
     # With only its claim left, the database is taken over.
     recovered = run_suite(project, "tests/test_counters.py", env=env)
-    client.close()
 
     assert refused.returncode != 0
     assert "ended there without cleaning up" in refused.stdout
     assert "flushdb" in refused.stdout
     assert left == b"1"
     assert_suite_passes(recovered)
+
+
+WRITES_WHILE_A_SERVICE_WRITES = held_test(
+    "test_writes_beside_a_service(async_client, cache)",
+    before='    await cache.set("written-by-the-test", "1")\n',
+    after=(
+        "\n\nasync def test_writes_after_it(async_client, cache):\n"
+        '    await cache.set("written-by-the-next-test", "1")\n'
+    ),
+)
+
+
+def test_a_client_using_the_claimed_database_mid_run_loses_nothing(
+    project: Path, attack_file: Any, redis_url: str
+) -> None:
+    """A dev server pointed at the claimed database writes while a test runs:
+    the run fails naming it, and nothing is flushed, then or later."""
+    attack_file("test_beside_a_service.py", WRITES_WHILE_A_SERVICE_WRITES)
+    env = env_for(project, "beside_a_service", TEST_REDIS_URL=redis_url)
+    # The service's client stays connected, as a pool's connections do.
+    service = redis.Redis.from_url(redis_url, decode_responses=True)
+    written = ("service:session", "written-by-the-test", "written-by-the-next-test")
+    what = "the run's test to write its key"
+    try:
+        with held_run(project, env, "tests/test_beside_a_service.py", what) as run:
+            service.set("service:session", "precious")
+            address = service.client_info()["addr"]
+            stdout, _ = released(project, run)
+
+        output = " ".join(stdout.split())
+        assert run.returncode != 0, output
+        assert "is used by a client that is not this test run's" in output
+        assert address in output
+        assert outcome_counts(stdout) == {"passed": 2, "errors": 2}, output
+        assert service.get("service:session") == "precious"
+        # Nothing flushed for the rest of the run either; the claim given up.
+        assert service.mget(written[1:]) == ["1", "1"]
+        assert set(service.keys()) == set(written)
+    finally:
+        service.delete(*written)
+        service.close()
+
+
+HOLDS_THE_DATABASE_UNTIL_RELEASED = held_test("test_holds_the_database(async_client)")
+
+
+def test_a_run_whose_connections_dropped_keeps_its_claim(
+    project: Path, attack_file: Any, redis_url: str
+) -> None:
+    """Every connection of a run is dropped (a network blip, a proxy, CLIENT
+    KILL) while its test runs: a second run is still refused."""
+    attack_file("test_holds_database.py", HOLDS_THE_DATABASE_UNTIL_RELEASED)
+    env = env_for(project, "dropped_first", TEST_REDIS_URL=redis_url)
+    what = "the first run to hold its database"
+    with held_run(project, env, "tests/test_holds_database.py", what) as first:
+        # Closed at once: a client left on the database is not the run's.
+        with redis.Redis.from_url(redis_url, decode_responses=True) as server:
+            dropped = [
+                entry["id"]
+                for entry in server.client_list()
+                if entry["name"].startswith("fastapi-harness-run-")
+            ]
+            for client_id in dropped:
+                server.client_kill_filter(_id=client_id)
+
+        second = run_suite(
+            project,
+            "tests/test_counters.py",
+            env=env_for(project, "dropped_second", TEST_REDIS_URL=redis_url),
+        )
+        stdout, stderr = released(project, first)
+
+    assert dropped
+    assert second.returncode != 0, second.stdout
+    assert "is using it right now" in second.stdout
+    assert outcome_counts(stdout) == {"passed": 1}, stdout + stderr
+    with redis.Redis.from_url(redis_url) as server:
+        assert server.dbsize() == 0, "the first run gave its database up empty"
 
 
 def test_testing_md_example_redis_url_is_not_the_apps_own(project: Path) -> None:

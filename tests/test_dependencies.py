@@ -116,6 +116,27 @@ def test_only_recorded_entries_are_raised_or_removed() -> None:
     assert "copier-fastapi-harness" not in off
 
 
+def test_an_entry_of_the_templates_moves_where_the_answers_want_it() -> None:
+    async_client = {"needs_async_client": True, "async_runner": "pytest-asyncio"}
+    answers = {**_NO_FEATURES, **async_client, "concurrency": True}
+    text, _ = sync(TEAM_PYPROJECT, service_requirements(answers))
+    assert "httpx>=0.28" in listed(text)[1]
+
+    # outbound_http: the app itself imports httpx.
+    moved, changes = sync(
+        text, service_requirements({**answers, "outbound_http": True})
+    )
+
+    runtime, dev = listed(moved)
+    assert "httpx>=0.28" in runtime
+    assert "httpx>=0.28" not in dev
+    assert "moved httpx>=0.28 to the runtime dependencies" in changes
+    # Off again: back among the test dependencies (at the end of the list).
+    back, _ = sync(moved, service_requirements(answers))
+    assert listed(back)[0] == listed(text)[0]
+    assert sorted(listed(back)[1]) == sorted(listed(text)[1])
+
+
 def test_settings_are_set_changed_and_removed_only_while_as_set() -> None:
     document = tomlkit.parse(TEAM_PYPROJECT)
     table = document["tool"]["pytest"]["ini_options"]
@@ -160,12 +181,27 @@ def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
     assert len(names) == len(set(names)), "a package listed twice"
 
 
-@pytest.mark.parametrize("starlette", ["1.10.0", "0.36.3"])
+def test_streaming_raises_fastapis_floor_and_adds_httpx_sse_only_while_on() -> None:
+    answers = {**_NO_FEATURES, "needs_async_client": True, "async_runner": "anyio"}
+
+    off = service_requirements(answers)
+    on = service_requirements({**answers, "streaming": True})
+
+    # fastapi.sse arrived in FastAPI 0.135.
+    assert "fastapi>=0.133" in off["runtime"]
+    assert "fastapi>=0.135" in on["runtime"]
+    assert "fastapi>=0.133" not in on["runtime"]
+    assert "httpx-sse>=0.4" in on["dev"]
+    assert not any(package_name(spec) == "httpx-sse" for spec in off["dev"])
+
+
+@pytest.mark.parametrize("starlette", ["1.10.0", "0.46.2", "0.36.3"])
 @pytest.mark.parametrize("answer_set", sorted(ANSWER_SETS))
 def test_every_floor_an_adopted_harness_adds_is_the_tables(
     tmp_path: Path, answer_set: str, starlette: str
 ) -> None:
-    # The project's installed Starlette decides httpx2 or plain httpx.
+    # The project's installed Starlette decides httpx2 or plain httpx, and
+    # before 0.37 (its TestClient calls httpx.Client(app=...)) httpx below 0.28.
     site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
     (site / f"starlette-{starlette}.dist-info").mkdir(parents=True)
     answers = {**_NO_FEATURES, **ANSWER_SETS[answer_set]}
@@ -175,17 +211,24 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
         for requirement in REQUIREMENTS
         for spec in (requirement.spec, requirement.adopted_spec, *requirement.brings)
     }
+    app_testclient = starlette == "0.36.3"
 
     adopted = harness_dependencies(answers, survey(tmp_path))
 
-    assert set(adopted) <= table
+    assert {spec.removesuffix(",<0.28") for spec in adopted} <= table
     assert len(adopted) == len(set(adopted))
-    assert adopted == harness_requirements(answers, old_starlette=starlette == "0.36.3")
-    if starlette == "0.36.3":
-        assert "httpx>=0.28" in adopted
-        assert not {"httpx2>=2.16", "starlette>=1.10"} & set(adopted)
-    else:
+    assert adopted == harness_requirements(
+        answers, old_starlette=starlette != "1.10.0", app_testclient=app_testclient
+    )
+    httpx = [spec for spec in adopted if spec.startswith("httpx>")]
+    if starlette == "0.46.2":
+        assert httpx == ["httpx>=0.28"]
+    if app_testclient:
+        assert httpx in (["httpx>=0.23.1,<0.28"], ["httpx>=0.25.1,<0.28"])
+    if starlette == "1.10.0":
         assert {"httpx2>=2.16", "starlette>=1.10"} <= set(adopted)
+    else:
+        assert not {"httpx2>=2.16", "starlette>=1.10"} & set(adopted)
 
 
 @pytest.mark.parametrize("variable", ["database_url_env", "redis_url_env"])

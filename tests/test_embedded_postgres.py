@@ -1,9 +1,12 @@
 """The embedded PostgreSQL a postgresql project's tests start when TEST_DATABASE_URL
 is unset: the README's two commands on a machine with no server, one server shared
-by xdist workers and gone afterwards, a killed run's server stopped by the next
-run, adoption, and a clear message for each way it cannot run."""
+by xdist workers and by runs at once, kept for the next run until it has been idle
+long enough or is stopped on request, a killed run's server used by the next run,
+the server of a checkout whose runs are gone stopped, adoption, and a clear
+message for each way it cannot run."""
 
 import getpass
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +14,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -20,9 +23,11 @@ from answer_sets import ANSWER_SETS
 from rendering import (
     ON_CI,
     assert_suite_passes,
+    embedded_postgres_module,
     redis_url_for_generated_suites,
     render,
     run_suite,
+    suite_command,
     suite_environment,
 )
 from test_adopt import EXISTING_APPS, LAYOUTS, adopt, passed_tests
@@ -39,9 +44,25 @@ from sqlalchemy import make_url, text
 async def test_record_the_server(db_engine) -> None:
     async with db_engine.connect() as connection:
         data = await connection.scalar(text("SHOW data_directory"))
+        started = await connection.scalar(text("SELECT pg_postmaster_start_time()"))
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     record = Path(os.environ["SERVER_RECORD"]) / worker
-    record.write_text(f"{data}\\n{make_url(str(db_engine.url)).query['host']}")
+    host = make_url(str(db_engine.url)).query["host"]
+    record.write_text(f"{data}\\n{host}\\n{started}")
+"""
+# Holds its run until the test writes GO_FILE: a run in progress.
+GATED_TEST = """\
+import os
+import time
+from pathlib import Path
+
+
+async def test_waits_for_the_go(db_engine) -> None:
+    go = Path(os.environ["GO_FILE"])
+    deadline = time.monotonic() + 300
+    while not go.exists():
+        assert time.monotonic() < deadline, "never released"
+        time.sleep(0.1)
 """
 # Appended to the project's conftest.py: each worker writes down the server its
 # database is on, through its socket directory.
@@ -93,11 +114,34 @@ def temp() -> Iterator[Path]:
 
 
 def no_server_environment(project: Path, temp: Path, **extra: str) -> dict[str, str]:
-    """The suite's environment without TEST_DATABASE_URL (unless in `extra`)."""
+    """The suite's environment without TEST_DATABASE_URL (unless in `extra`);
+    the server is stopped when a run ends unless `extra` keeps it longer."""
     env = suite_environment(project, TMPDIR=str(temp))
     env.pop("TEST_DATABASE_URL", None)
     env.pop("HARNESS_TEST_DATABASE_URL", None)
+    env.pop("CI", None)
+    # A new service's variable, and an adopted project's (prefixed).
+    env["EMBEDDED_POSTGRES_IDLE_SECONDS"] = "0"
+    env["HARNESS_EMBEDDED_POSTGRES_IDLE_SECONDS"] = "0"
     return {**env, **extra}
+
+
+def keepers(under: Path) -> list[psutil.Process]:
+    """Running keepers of servers whose directory is under `under`."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        keeps = "keep" in cmdline[:-2] and Path(cmdline[-2]).is_relative_to(under)
+        if keeps and _running(process):
+            found.append(process)
+    return found
+
+
+def wait_until(condition: Callable[[], object], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -144,66 +188,187 @@ def test_readme_commands_pass_on_a_machine_with_no_server(
     )
     record = tmp_path / "record"
     record.mkdir()
+    # The default idle time: the server outlives the run.
     env = {
         key: value
         for key, value in no_server_environment(project, temp).items()
-        if key not in {"VIRTUAL_ENV", "PYTHONPATH"}
+        if key not in {"VIRTUAL_ENV", "PYTHONPATH", "EMBEDDED_POSTGRES_IDLE_SECONDS"}
     }
     env["SERVER_RECORD"] = str(record)
-    uv = [sys.executable, "-m", "uv"]
-    sync = subprocess.run(
-        [*uv, "sync", "--python", sys.executable, "--quiet"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+
+    def uv(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "uv", *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    sync = uv("sync", "--python", sys.executable, "--quiet")
     assert sync.returncode == 0, sync.stdout + sync.stderr
 
-    result = subprocess.run(
-        [*uv, "run", "pytest", "-n", "2"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = uv("run", "pytest", "-n", "2")
 
     assert_suite_passes(result, at_least=15)
     assert sorted(path.name for path in record.iterdir()) == ["gw0", "gw1"]
     sockets = {path.read_text() for path in record.iterdir()}
     assert len(sockets) == 1, sockets
     assert Path(sockets.pop()).is_relative_to(temp)
+    kept = embedded_servers(temp)
+    assert len(kept) == 1, "the server did not outlive the run"
+    assert len(keepers(temp)) == 1
+
+    stop = uv("run", "pytest", "--stop-embedded-postgres")
+
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    assert "Stopped the embedded PostgreSQL server" in stop.stdout, stop.stdout
+    assert "passed" not in stop.stdout, "tests ran"
+    assert not _running(kept[0])
+    wait_until(lambda: not keepers(temp))
     assert_servers_gone(temp)
 
 
-def test_a_killed_runs_server_is_stopped_by_the_next_run(
+def test_a_killed_runs_server_is_used_by_the_next_run_and_stopped_once_idle(
     project: Path, tmp_path: Path, temp: Path
 ) -> None:
-    record = tmp_path / "record"
-    record.mkdir()
-    env = no_server_environment(project, temp, SERVER_RECORD=str(record))
+    """A killed run never leaves: the next run prunes its entry, uses its
+    server, and leaves it to a keeper that stops it and deletes its data once
+    it has been idle for EMBEDDED_POSTGRES_IDLE_SECONDS."""
+    records = [tmp_path / "killed", tmp_path / "next"]
+    for record in records:
+        record.mkdir()
     killed = project / "tests" / "test_zz_killed.py"
     killed.write_text(KILLED_RUN_TEST)
     try:
-        first = run_suite(project, "tests/test_which_server.py", str(killed), env=env)
+        first = run_suite(
+            project,
+            "tests/test_which_server.py",
+            str(killed),
+            env=no_server_environment(project, temp, SERVER_RECORD=str(records[0])),
+        )
     finally:
         killed.unlink()
     assert first.returncode == 9, first.stdout + first.stderr
     leftover = embedded_servers(temp)
-    assert len(leftover) == 1, "the killed run left no server to clean"
+    assert len(leftover) == 1, "the killed run left no server"
+    assert not keepers(temp)
+
+    env = no_server_environment(
+        project, temp, SERVER_RECORD=str(records[1]), EMBEDDED_POSTGRES_IDLE_SECONDS="8"
+    )
+    second = run_suite(project, "tests/test_which_server.py", env=env)
+
+    assert_suite_passes(second)
+    # The same server (data directory, socket and start time): not restarted.
+    assert (records[1] / "main").read_text() == (records[0] / "main").read_text()
+    assert embedded_servers(temp) == leftover, "stopped before its idle time"
+    assert len(keepers(temp)) == 1
+    wait_until(lambda: not _running(leftover[0]))
+    wait_until(lambda: not keepers(temp))
+    assert_servers_gone(temp)
+
+
+def test_runs_at_once_share_the_kept_server_until_it_is_stopped_on_request(
+    project: Path, tmp_path: Path, temp: Path
+) -> None:
+    """The server a run started is used by the next runs, two of them at once
+    (one with two xdist workers); `pytest --stop-embedded-postgres` during a
+    run stops it as soon as that run finishes."""
+    records = {name: tmp_path / name for name in ("first", "held", "beside")}
+    for record in records.values():
+        record.mkdir()
+    go = tmp_path / "go"
+    env = no_server_environment(project, temp, GO_FILE=str(go))
+    del env["EMBEDDED_POSTGRES_IDLE_SECONDS"]  # the default: kept 10 minutes
+
+    def environment(record: str) -> dict[str, str]:
+        return {**env, "SERVER_RECORD": str(records[record])}
+
+    first = run_suite(project, "tests/test_which_server.py", env=environment("first"))
+    assert_suite_passes(first)
+    server = embedded_servers(temp)
+    assert len(server) == 1, "the server did not outlive the run"
+    directory = Path(server[0].cmdline()[server[0].cmdline().index("-D") + 1]).parent
+
+    gated = project / "tests" / "test_zz_gated.py"
+    gated.write_text(GATED_TEST)
+    try:
+        held = subprocess.Popen(
+            suite_command(project, "-n", "2", "tests/test_which_server.py", str(gated)),
+            cwd=project,
+            env=environment("held"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            beside = run_suite(
+                project, "tests/test_which_server.py", env=environment("beside")
+            )
+            assert_suite_passes(beside)
+            wait_until(lambda: json.loads((directory / "users.json").read_text()))
+            stop = run_suite(project, "--stop-embedded-postgres", env=env)
+            assert "in use" in stop.stdout, stop.stdout + stop.stderr
+            assert embedded_servers(temp) == server, "stopped under a run"
+        finally:
+            go.write_text("")
+            output, _ = held.communicate(timeout=600)
+    finally:
+        gated.unlink()
+
+    assert held.returncode == 0, output
+    recorded = {
+        path.read_text() for record in records.values() for path in record.iterdir()
+    }
+    assert len(recorded) == 1, recorded  # one server, never restarted
+    assert not _running(server[0])
+    wait_until(lambda: not keepers(temp))
+    assert_servers_gone(temp)
+
+
+def test_a_server_no_run_uses_or_keeps_is_stopped_by_the_next_start(
+    project: Path, tmp_path: Path, temp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another checkout's server whose runs were killed and whose keeper is
+    gone is stopped by the next run that starts a server, with the directory
+    of a run killed before its server was up; a kept one is left alone."""
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    module = embedded_postgres_module()
+    root = module.servers_root()
+    stale, kept = root / "gone-0a1b2c3d", root / "kept-0a1b2c3d"
+    for directory in (stale, kept):
+        module.join_server(directory, module.lock_of(directory))
+    # Its only user is dead; no keeper.
+    (stale / "users.json").write_text("[[4194999, 1.0]]")
+    # No user, and a live keeper (this process stands in for it).
+    (kept / "users.json").write_text("[]")
+    (kept / "keeper.json").write_text(
+        json.dumps([os.getpid(), psutil.Process().create_time()])
+    )
+    servers = {path: _server_in(path) for path in (stale, kept)}
     # And a run killed before its server was up, an hour ago.
-    never_started = temp / f"embedded-postgres-{getpass.getuser()}" / "pytest-7-0a1b"
+    never_started = root / "pytest-7-0a1b"
     never_started.mkdir()
     (never_started / "users.json").write_text("[[4194999, 1.0]]")
     os.utime(never_started, (time.time() - 3600, time.time() - 3600))
 
-    second = run_suite(project, "tests/test_which_server.py", env=env)
+    env = no_server_environment(project, temp, SERVER_RECORD=str(tmp_path))
+    result = run_suite(project, "tests/test_which_server.py", env=env)
 
-    assert_suite_passes(second)
-    assert not _running(leftover[0])
+    assert_suite_passes(result)
+    assert not _running(servers[stale])
+    assert not stale.exists()
+    assert not never_started.exists()
+    assert _running(servers[kept])
+    assert "Stopped" in module.stop_server(kept, module.lock_of(kept))
     assert_servers_gone(temp)
+
+
+def _server_in(directory: Path) -> psutil.Process:
+    (server,) = embedded_servers(directory)
+    return server
 
 
 def _running(process: psutil.Process) -> bool:

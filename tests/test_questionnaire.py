@@ -441,19 +441,34 @@ def test_every_help_line_fits_80_columns(name: str) -> None:
     assert not too_long, f"{name}: cut at {COLUMNS} columns: {too_long}"
 
 
-def scenario_numbers() -> list[tuple[str, int]]:
-    return [
-        (name, int(match.group(1)))
-        for name, spec in questions().items()
-        if (match := re.search(r"Forcing scenario \((\d)\)", str(spec.get("help"))))
-    ]
+# The answers that wire in async_client, each for a reason of its own.
+ASYNC_ANSWERS = ("async_db", "cache", "websockets", "concurrency")
 
 
-def test_forcing_scenarios_are_numbered_in_the_order_they_are_asked() -> None:
-    numbered = scenario_numbers()
-    assert {number for _, number in numbered} == {1, 2, 3}, numbered
-    in_order = [number for _, number in numbered]
-    assert in_order == sorted(in_order), f"asked in this order: {numbered}"
+@pytest.mark.parametrize("name", ASYNC_ANSWERS)
+def test_an_async_answer_says_in_plain_words_why_it_adds_async_client(
+    name: str,
+) -> None:
+    shown = " ".join(help_lines(questions()[name]))
+
+    assert "async_client" in shown
+    assert "the test's own event loop" in shown
+    # The guide numbers the reasons; a prompt cannot point there.
+    assert not re.search(r"scenario", shown, re.IGNORECASE), shown
+
+
+def test_the_postgresql_answer_says_what_runs_with_and_without_a_server() -> None:
+    spec = questions()["async_db"]
+    shown = " ".join(help_lines(spec))
+
+    assert "the server TEST_DATABASE_URL names" in shown
+    assert "without it, each test run starts an embedded PostgreSQL from a" in shown
+    assert "nothing to install" in shown
+    assert re.search(r"\d+-\d+ s on a busy one", shown), shown
+    label = next(
+        label for label, value in spec["choices"].items() if value == "postgresql"
+    )
+    assert "one each run starts" in label, label
 
 
 def documented_questions(markdown: str) -> list[str]:

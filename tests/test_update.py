@@ -577,6 +577,7 @@ def declared(project: Path) -> list[str]:
 ALL_ON = {
     "websockets": True,
     "concurrency": True,
+    "streaming": True,
     "async_db": "sqlite",
     "factories": True,
     "migrations": "alembic",
@@ -584,25 +585,31 @@ ALL_ON = {
     "auth": "bearer",
     "ci_shards": 2,
     "coverage_fail_under": 95,
+    "outbound_http": True,
+    "background_work": True,
 }
 ALL_OFF = {
     "websockets": False,
     "concurrency": False,
+    "streaming": False,
     "async_db": "none",
     "cache": "none",
     "auth": "none",
     "ci_shards": 1,
     "coverage_fail_under": 90,
+    "outbound_http": False,
 }
 # What some answer adds and ALL_OFF must take away again.
 OPTIONAL_PACKAGES = {
     "fakeredis",
     "aiosqlite",
     "httpx-ws",
+    "httpx-sse",
     "polyfactory",
     "pyjwt",
     "alembic",
     "pytest-split",
+    "respx",
 }
 
 
@@ -772,12 +779,25 @@ async def test_pallets_are_listed(
 '''
 
 
-def test_factories_off_and_on_again_keep_the_teams_factories_module(
+TEAM_LOAD_TEST = """
+
+async def test_a_hundred_concurrent_greetings(async_client: httpx.AsyncClient) -> None:
+    responses = await asyncio.gather(
+        *(async_client.get("/hello", params={"name": "team"}) for _ in range(100))
+    )
+
+    assert {response.status_code for response in responses} == {200}
+"""
+
+
+def test_features_off_and_on_again_keep_the_teams_edited_modules(
     two_releases: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """tests/factories.py is the team's: turning factories off keeps it once
-    edited (and says so), and turning them on again neither conflicts with it
-    nor puts the template's version back."""
+    """tests/factories.py is the team's, and a test the team added to the
+    template's tests/test_concurrent_load.py makes that file the team's too:
+    turning the features off keeps each once edited (and says so), and turning
+    them on again neither conflicts with them nor puts the template's version
+    back."""
     project = render_at(
         two_releases, tmp_path / "project", {"async_db": "sqlite"}, "2.0.0"
     )
@@ -785,40 +805,57 @@ def test_factories_off_and_on_again_keep_the_teams_factories_module(
     commit_everything(project, "database project, with the team's work")
     without = project_files(project)
 
-    update(project, {"factories": True})
+    update(project, {"factories": True, "concurrency": True})
 
     assert conflicted_files(project) == []
     assert project_files(project) - without == {
         "tests/factories.py",
         "tests/harness/factories.py",
         "tests/test_item_factories.py",
+        "tests/test_concurrent_load.py",
+        "tests/test_items_under_load.py",
     }
     assert '"polyfactory>=' in (project / "pyproject.toml").read_text()
     assert_same_as_fresh_render(project, two_releases, tmp_path)
     factories = project / "tests/factories.py"
     factories.write_text(factories.read_text() + TEAM_FACTORY)
     (project / "tests/test_team_factories.py").write_text(TEAM_FACTORY_TEST)
-    commit_everything(project, "factories on; the team adds a factory and its test")
+    load = project / "tests/test_concurrent_load.py"
+    load.write_text(load.read_text() + TEAM_LOAD_TEST)
+    commit_everything(project, "the team adds a factory, its test and a load test")
     team_factories = factories.read_text()
+    team_load = load.read_text()
     capfd.readouterr()
 
-    update(project, {"factories": False})
+    update(project, {"factories": False, "concurrency": False})
 
-    assert_merged_cleanly(project, [("tests/factories.py", TEAM_FACTORY)])
-    assert "tests/factories.py" in capfd.readouterr().out
+    assert_merged_cleanly(
+        project,
+        [
+            ("tests/factories.py", TEAM_FACTORY),
+            ("tests/test_concurrent_load.py", TEAM_LOAD_TEST),
+        ],
+    )
+    output = capfd.readouterr().out
+    assert "tests/factories.py" in output
+    assert "tests/test_concurrent_load.py" in output
     assert project_files(project) - without == {
         "tests/factories.py",
         "tests/test_team_factories.py",
+        "tests/test_concurrent_load.py",
     }
     assert "polyfactory" not in (project / "pyproject.toml").read_text()
-    commit_everything(project, "factories off, the team's module kept")
+    commit_everything(project, "factories and load off, the team's modules kept")
 
-    update(project, {"factories": True})
+    update(project, {"factories": True, "concurrency": True})
 
     assert_merged_cleanly(project, [])
+    assert git(project, "diff", "--name-only", "--diff-filter=U") == ""
     assert factories.read_text() == team_factories
+    assert load.read_text() == team_load
+    assert "tests/test_concurrent_load.py" in capfd.readouterr().out
     assert_team_work_present(project)
-    assert_suite_passes(run_suite(project), at_least=10)
+    assert_suite_passes(run_suite(project), at_least=12)
 
 
 def test_update_restores_deleted_harness_modules_at_the_new_release(

@@ -1,4 +1,4 @@
-"""Request validation, with the synchronous `client`: no forcing scenario here."""
+"""Request validation, with the synchronous `client`: nothing async to share."""
 
 import pytest
 from fastapi.testclient import TestClient

@@ -21,6 +21,9 @@ below starts with it.
   saving through db_session. scratch_database_url (migrations.py): an empty
   database for tests that run the migrations themselves.
 - cache, test_redis_url (cache.py): the Redis client a test shares with the app.
+- outbound (outbound.py): answers the app's outbound HTTP calls (respx).
+- background_work (background_work.py): waits for the work the app started
+  that outlives its response.
 - user (user.py), as_user, authenticated_as (signed_in.py): signed-in users.
 """
 
@@ -33,6 +36,9 @@ def _modules() -> list[str]:
     wanted = {
         # Shims for the older releases an adopted project keeps.
         "compat": True,
+        # Before the app is imported: with a real test Redis, every connection
+        # of the run carries its name (the claim's rules, cache.py).
+        "redis_database": _project.CACHE,
         # First: it points the app's variables at the test services before the
         # app is imported.
         "environment": _project.DATABASE_FROM_ENVIRONMENT
@@ -46,6 +52,9 @@ def _modules() -> list[str]:
         "factories": database and _project.FACTORIES,
         "migrations": database and bool(_project.ALEMBIC_INI),
         "cache": _project.CACHE,
+        "outbound": _project.OUTBOUND_HTTP,
+        # After database: its waits end before the database is put back.
+        "background_work": bool(_project.BACKGROUND_TASKS),
         "user": bool(_project.CURRENT_USER_DEPENDENCY)
         and _project.SCAFFOLD == "service",
         "signed_in": bool(_project.CURRENT_USER_DEPENDENCY),

@@ -39,6 +39,8 @@ PUBLIC_FIXTURES = frozenset(
         "scratch_database_url",
         "cache",
         "test_redis_url",
+        "outbound",
+        "background_work",
         "as_user",
         "authenticated_as",
     }

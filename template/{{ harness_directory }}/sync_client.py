@@ -9,8 +9,12 @@ What serves it (SYNC_CLIENT in _project.py):
 - "inline": the inline client (inline_client.py), TestClient's API with the
   app on an event loop of its own in the test's thread, several times cheaper
   per request; `async def` tests use `async_client` instead.
+
+Where the project streams (STREAMING), either one hands over a response's body
+as the app sends it (streaming.py).
 """
 
+import functools
 import inspect
 from collections.abc import Iterator
 from typing import Any
@@ -30,7 +34,11 @@ def _client_class() -> Any:
     if INLINE:
         from .inline_client import InlineClient
 
-        return InlineClient
+        return functools.partial(InlineClient, streaming=_project.STREAMING)
+    if _project.STREAMING:
+        from .streaming import StreamingTestClient
+
+        return StreamingTestClient
     return TestClient
 
 
