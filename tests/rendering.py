@@ -237,10 +237,9 @@ def generated_suites_redis_urls() -> list[str]:
     """The Redis databases this template-test worker's generated suites may use:
     the first, and one more for each of up to 3 xdist workers of a suite.
 
-    On the server TEMPLATE_TESTS_REDIS_URL names, from its index on; unset, on
-    CI, the machine's at 127.0.0.1:6379; unset elsewhere, a redis-server of
-    this process's own (private_redis_url), so a contributor's Redis is never
-    reached. Each database must be empty, or hold nothing but a generated
+    On the server TEMPLATE_TESTS_REDIS_URL names, from its index on; unset, a
+    redis-server of this process's own (private_redis_url), so a contributor's
+    Redis is never reached. Each database must be empty, or hold nothing but a generated
     harness's claim left by a killed run (removed, key by key): one holding
     any other key is refused, never flushed, and every test needing Redis
     fails saying which.
@@ -254,12 +253,10 @@ def generated_suites_redis_urls() -> list[str]:
 
 def _checked_redis_databases() -> dict[str, Any]:
     configured = os.environ.get("TEMPLATE_TESTS_REDIS_URL")
-    if configured:
-        base = configured
-    elif ON_CI:
-        base = "redis://127.0.0.1:6379/0"
-    else:
-        base = private_redis_url("generated suites")
+    # Without one named, never the machine's Redis, even on CI: its database 0
+    # is every app's default REDIS_URL, so a client of anything else run beside
+    # the tests (an app's own suite, a developer's server) would share it.
+    base = configured or private_redis_url("generated suites")
     parts = urlsplit(base)
     require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
     first = int(parts.path.strip("/") or 0) + 4 * template_test_worker()
@@ -293,13 +290,9 @@ def _refusal_of(url: str, configured: str | None) -> str | None:
             client.delete(*keys)
             return None
         if keys:
-            named = (
-                f"TEMPLATE_TESTS_REDIS_URL={configured}"
-                if configured
-                else "the machine's Redis (CI)"
-            )
             return (
-                f"Refusing to use Redis database {url} ({named}): it holds "
+                f"Refusing to use Redis database {url} "
+                f"(TEMPLATE_TESTS_REDIS_URL={configured}): it holds "
                 f"{len(keys)} keys the template's tests did not write, and they "
                 "never flush a database they did not fill. Point "
                 "TEMPLATE_TESTS_REDIS_URL at an index whose 4 databases per "

@@ -98,6 +98,10 @@ class Layout:
     # The app's own tests use a Redis of their own (TEST_REDIS_URL), which they
     # FLUSHALL: a server started for them alone.
     own_redis: bool = False
+    # The variable the app reads its Redis URL from, defaulting to the
+    # developer's `redis://localhost:6379/0`: every run here points it at a
+    # server of its own, so no run reaches the machine's Redis.
+    app_redis_variable: str = ""
 
     @property
     def smoke_test(self) -> str:
@@ -111,9 +115,12 @@ class Layout:
 
     def own_variables(self) -> dict[str, str]:
         """What the project's own tests need set, as its CI sets it."""
-        if not self.own_redis:
-            return {}
-        return {"TEST_REDIS_URL": private_redis_url("a project's own tests")}
+        variables = {}
+        if self.app_redis_variable:
+            variables[self.app_redis_variable] = private_redis_url("the apps")
+        if self.own_redis:
+            variables["TEST_REDIS_URL"] = private_redis_url("a project's own tests")
+        return variables
 
     def added_tests_ids(self) -> set[str]:
         """Each test the team added, as `path::name` (`path::Class::name` in a
@@ -186,6 +193,7 @@ LAYOUTS = {
         ),
         async_client=True,
         added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
+        app_redis_variable="GREETER_REDIS_URL",
     ),
     # The same factory answered with the attribute its lifespan keeps the
     # Redis client on (`app.state.redis`): the harness puts the test's client
@@ -205,6 +213,7 @@ LAYOUTS = {
         ),
         async_client=True,
         added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
+        app_redis_variable="GREETER_REDIS_URL",
         source="factory",
     ),
     # pytest 9's native [tool.pytest] table: the settings go into it, never
@@ -364,6 +373,7 @@ LAYOUTS = {
         ),
         async_client=True,
         added_tests={"tests/test_with_the_harness.py": team_tests.LEDGER},
+        app_redis_variable="LEDGER_REDIS_URL",
     ),
     # Pinned exactly in Poetry tables, two years old: pytest 7.2, pytest-asyncio
     # 0.20 with the project's own session `event_loop`, httpx 0.23 (its tests
@@ -387,6 +397,7 @@ LAYOUTS = {
         ),
         async_client=True,
         added_tests={"tests/test_with_the_harness.py": team_tests.DEPOT},
+        app_redis_variable="DEPOT_REDIS_URL",
         chosen={"async_runner": "pytest-asyncio", "asyncio_mode": "strict"},
         own_environment=True,
     ),
@@ -531,7 +542,9 @@ def adopted(
         pins = install_pins(project)
         git(project, "init", "-q", "-b", "main")
         (project / ".git" / "info" / "exclude").write_text(".venv/\n")
-        own = run_in_own_environment(project, suite_environment(project))
+        own = run_in_own_environment(
+            project, suite_environment(project, **layout.own_variables())
+        )
     else:
         own = run_own_suite(project, layout.own_variables())
     assert own.returncode == 0, own.stdout + own.stderr
@@ -1328,8 +1341,8 @@ def test_pins_the_harness_cannot_live_with_are_refused_in_one_message(
 
     assert output.count("the harness cannot be installed next to") == 1
     assert "needs pytest>=7.2, but you declare pytest==7.1.3" in output
-    assert "needs httpx>=0.23.1" in output
-    assert "but you declare httpx==0.23.0" in output
+    # WebSockets' client needs httpx 0.25.1, above the harness's own 0.23.1.
+    assert "needs httpx>=0.25.1, but you declare httpx==0.23.0" in output
     assert (
         "WebSockets over async_client needs httpx-ws>=0.9, which needs "
         "httpx>=0.25.1, but you declare httpx==0.23.0: answer without that feature"

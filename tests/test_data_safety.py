@@ -474,12 +474,21 @@ def held_run(
         (project / flag).unlink(missing_ok=True)
     run = start_suite(project, env, test_file)
     try:
-        wait_for((project / "started").exists, what)
+        wait_for(
+            lambda: (project / "started").exists() or run.poll() is not None, what
+        )
+        if not (project / "started").exists():
+            stdout, stderr = run.communicate()
+            pytest.fail(f"the run ended before {what}:\n{stdout}{stderr}")
         yield run
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
-            run.communicate()
+        # Read or not, the pipes are closed here, not left to the collector.
+        for stream in (run.stdout, run.stderr):
+            if stream is not None:
+                stream.close()
+        run.wait()
         for flag in ("started", "release"):
             (project / flag).unlink(missing_ok=True)
 
