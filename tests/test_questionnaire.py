@@ -442,7 +442,14 @@ def test_every_help_line_fits_80_columns(name: str) -> None:
 
 
 # The answers that wire in async_client, each for a reason of its own.
-ASYNC_ANSWERS = ("async_db", "cache", "websockets", "concurrency")
+ASYNC_ANSWERS = (
+    "async_db",
+    "cache",
+    "websockets",
+    "concurrency",
+    "outbound_http",
+    "streaming",
+)
 
 
 @pytest.mark.parametrize("name", ASYNC_ANSWERS)
@@ -453,7 +460,14 @@ def test_an_async_answer_says_in_plain_words_why_it_adds_async_client(
 
     assert "async_client" in shown
     assert "the test's own event loop" in shown
-    # The guide numbers the reasons; a prompt cannot point there.
+
+
+@pytest.mark.parametrize("name", questions())
+def test_no_help_speaks_of_the_guides_numbered_scenarios(name: str) -> None:
+    """The guide numbers the reasons a test needs async_client ("forcing
+    scenario (1)"); a prompt cannot point there, so each help says the reason."""
+    shown = " ".join(help_lines(questions()[name]))
+
     assert not re.search(r"scenario", shown, re.IGNORECASE), shown
 
 
