@@ -35,6 +35,24 @@ from jinja2.ext import Extension
 # alone for those errors, and every other error as it would.
 # Copier's words for an answer a validator, or a question's choices, refuse.
 _REFUSED_ANSWER = ("Validation error for question", "Invalid choice for")
+# A question left empty in a data file (`websockets:`, YAML's null) fails
+# Copier's type check before its validator runs: Copier's InvalidTypeError.
+_EMPTY_ANSWER = re.compile(r'Invalid answer "None" of type "[^"]*" to question "(\w+)"')
+
+
+def _refusal(error: BaseException) -> str:
+    """The message to print alone for `error`; "" for any other error."""
+    if isinstance(error, ValueError) and str(error).startswith(_REFUSED_ANSWER):
+        return str(error)
+    empty = _EMPTY_ANSWER.match(str(error)) if isinstance(error, TypeError) else None
+    if empty is None:
+        return ""
+    question = empty[1]
+    return (
+        f"Validation error for question '{question}': give it an answer (in a "
+        f'data file, "{question}:" followed by it), or leave {question} out '
+        "to take its default."
+    )
 
 
 def _refusals_without_traceback() -> None:
@@ -43,8 +61,9 @@ def _refusals_without_traceback() -> None:
         return
 
     def hook(kind: Any, error: BaseException, traceback: Any) -> None:
-        if isinstance(error, ValueError) and str(error).startswith(_REFUSED_ANSWER):
-            print(f"{error}", file=sys.stderr)
+        refusal = _refusal(error)
+        if refusal:
+            print(refusal, file=sys.stderr)
             return
         previous(kind, error, traceback)
 
@@ -351,9 +370,9 @@ def package_name_problem(value: Any) -> str:
     if not value:
         return "name it, e.g. orders_api"
     if value[0].isdigit():
-        return f"try service_{_identifier(value)} (start with a letter)"
+        return f"try service_{_identifier(value)} (leading digit)"
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
-        return f"try {_identifier(value)} (only a-z, 0-9 and _)"
+        return f"try {_identifier(value)} (only a-z 0-9 _)"
     if value.startswith("_") or value.endswith("_"):
         # The distribution name in pyproject.toml begins and ends with a letter
         # or digit.
@@ -594,7 +613,9 @@ def whole_number_problem(
     The question's type is yaml, so that a word, 2.5 or true reaches this
     message (Copier's int type fails on them with a bare traceback). The fix
     is said the way the answer was given: `--data` only where it came from
-    there (`data` is Copier's `_copier_conf.data`).
+    there (`data` is Copier's `_copier_conf.data`). Typed at the prompt, the
+    whole message fits Copier's one 80-column line: the person sees what
+    they typed just above it.
     """
     whole = isinstance(value, int) and not isinstance(value, bool)
     if whole and lowest <= value <= highest:
@@ -605,7 +626,7 @@ def whole_number_problem(
             f"e.g. --data {question}={example} (a whole number {lowest}-{highest}"
             f"{given}; in a data file, {question}: {example})"
         )
-    return f"type {example} (a whole number {lowest}-{highest}{given})"
+    return f"type a whole number {lowest}-{highest}"
 
 
 def derived_answer_problem(

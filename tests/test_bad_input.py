@@ -35,7 +35,7 @@ class BadInput(NamedTuple):
 
 # The name suggested in place of a reserved one.
 RENAME = "_service"
-IDENTIFIER = "(only a-z, 0-9 and _)"
+IDENTIFIER = "(only a-z 0-9 _)"
 ASYNC = (("websockets", "true"),)
 HARNESS = (("scaffold", "harness"),)
 ADOPTED_APP = (*HARNESS, ("app_import", "main:app"))
@@ -70,7 +70,7 @@ BAD_INPUTS: dict[str, BadInput] = {
     "package-dash": BadInput("package_name", "orders-api", "try orders_api "),
     "package-space": BadInput("package_name", "orders api", IDENTIFIER),
     "package-leading-digit": BadInput(
-        "package_name", "2fa", "try service_2fa (start with a letter)"
+        "package_name", "2fa", "try service_2fa (leading digit)"
     ),
     "package-empty": BadInput("package_name", "", "name it, e.g. orders_api"),
     "package-stdlib": BadInput("package_name", "json", RENAME),
@@ -367,6 +367,11 @@ BAD_DATA_FILE_INPUTS: dict[str, BadInput] = {
     "concurrency-number": BadInput("concurrency", 2, "concurrency: true"),
     "shards-bool": BadInput("ci_shards", True, "ci_shards: 2"),
     "coverage-percent-text": BadInput("coverage_fail_under", "90%", "number 0-100"),
+    # `websockets:` with nothing after it: YAML's null, which Copier's type
+    # check refused with its traceback before any validator ran.
+    "websockets-empty": BadInput("websockets", None, '"websockets:" followed by'),
+    "package-empty": BadInput("package_name", None, "leave package_name out"),
+    "async-db-empty": BadInput("async_db", None, "give it an answer"),
     "derived-needs-async-client-bool": BadInput(
         "needs_async_client", False, "cannot be set", ASYNC
     ),

@@ -111,13 +111,16 @@ class Screen:
 class Questionnaire:
     """`copier copy` in a pseudo-terminal, answered question by question."""
 
-    def __init__(self, template: Path, destination: Path) -> None:
+    def __init__(
+        self, template: Path, destination: Path, cwd: Path | None = None
+    ) -> None:
         self.specs = questions()
         self.asked: list[str] = []
         self.screen = Screen()
         self.terminal = pexpect.spawn(
             sys.executable,
             ["-m", "copier", "copy", "--trust", str(template), str(destination)],
+            cwd=cwd,
             env={**os.environ, "TERM": "xterm-256color"},
             encoding="utf-8",
             codec_errors="replace",
@@ -205,8 +208,11 @@ SERVICE_REFUSALS = {
         ("json", "try json_service"),
         ("pytest", "try pytest_service"),
         ("Orders-API", "try orders_api"),
+        ("1abc", "try service_1abc (leading digit)"),
         ("", "e.g. orders_api"),
     ],
+    # At the prompt: no --data to suggest, and nothing cut at the edge.
+    "coverage_fail_under": [("abc", "type a whole number 0-100")],
 }
 
 
@@ -263,6 +269,27 @@ def refuse_each(
         # A line cut at the terminal's edge fills every column.
         assert len(shown) < COLUMNS, f"{value!r}: cut at {COLUMNS} columns: {shown}"
         assert fix in shown, f"{value!r}: the fix {fix!r} is not shown: {shown}"
+
+
+def test_a_relative_template_path_is_refused_at_the_prompt_without_a_traceback(
+    template: Path, tmp_path: Path
+) -> None:
+    """`copier copy ../template-checkout my-service`, typed as a person would:
+    the path is refused before any question, in one message naming the fix."""
+    workspace = tmp_path / "work"
+    workspace.mkdir()
+    checkout = tmp_path / "template-checkout"
+    shutil.copytree(template, checkout)
+    session = Questionnaire(
+        Path("../template-checkout"), Path("my-service"), cwd=workspace
+    )
+
+    assert session.finish() != 0, session.screen.text()
+    shown = session.screen.unwrapped()
+    assert "Traceback" not in shown, shown
+    assert 'the template\'s path "../template-checkout" is relative' in shown, shown
+    assert "Give the template's absolute path" in shown, shown
+    assert not (workspace / "my-service").exists()
 
 
 ADOPTED = "async_resources"
@@ -380,6 +407,21 @@ def test_every_refusal_puts_its_fix_within_80_columns(
     """Each validator's message, rendered as Copier renders it for an answer
     typed at the prompt: the fix (up to the first ": " or " (" that follows it)
     fits one 80-column line after Copier's prefix. What follows may be cut."""
+    refused = 0
+    for value in TYPED_BADLY + TYPED_BADLY_FOR.get(name, []):
+        message = typed_refusal(name, value, tmp_path)
+        if not message:
+            continue
+        refused += 1
+        fix = re.split(r": | \(", message, maxsplit=1)[0]
+        line = REFUSAL_PREFIX.format(name) + fix
+        assert len(line) <= COLUMNS, f"{value!r}: the fix is cut: {message}"
+    assert refused, f"{name}: none of {TYPED_BADLY} was refused"
+
+
+def typed_refusal(name: str, value: str, destination: Path) -> str:
+    """The validator's message for `value` typed at the prompt, rendered as
+    Copier renders it (no --data, no --defaults); "" when it is accepted."""
     extensions = load_extensions()
     environment = SandboxedEnvironment(
         extensions=[
@@ -394,20 +436,37 @@ def test_every_refusal_puts_its_fix_within_80_columns(
         "_copier_conf": {
             "defaults": False,
             "data": {},
-            "dst_path": tmp_path,
+            "dst_path": destination,
             "answers_file": HARNESS_ANSWERS_FILE,
         },
     }
-    refused = 0
-    for value in TYPED_BADLY + TYPED_BADLY_FOR.get(name, []):
-        message = validator.render({**context, name: value}).strip()
-        if not message:
-            continue
-        refused += 1
-        fix = re.split(r": | \(", message, maxsplit=1)[0]
-        line = REFUSAL_PREFIX.format(name) + fix
-        assert len(line) <= COLUMNS, f"{value!r}: the fix is cut: {message}"
-    assert refused, f"{name}: none of {TYPED_BADLY} was refused"
+    return validator.render({**context, name: value}).strip()
+
+
+# What a newcomer types at a new service's prompts: each refusal is shown in
+# full on the one line Copier gives it, so nothing of the reason is cut.
+TYPED_BY_A_NEWCOMER = {
+    "package_name": ["1abc", "2fa", "Orders-API", "main.app", "", "class", "json"],
+    "coverage_fail_under": ["abc", "92.5", "101", "-1", "90%", "", "true"],
+    "ci_shards": ["two", "0", "33", "1.5", ""],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [(name, value) for name, values in TYPED_BY_A_NEWCOMER.items() for value in values],
+)
+def test_a_new_services_refusals_fit_80_columns_in_full(
+    name: str, value: str, tmp_path: Path
+) -> None:
+    message = typed_refusal(name, value, tmp_path)
+
+    assert message, f"{value!r} was not refused"
+    line = REFUSAL_PREFIX.format(name) + message
+    # A line filling every column cannot be told from one cut at the edge.
+    assert len(line) < COLUMNS, f"{value!r}: cut at {COLUMNS} columns: {line}"
+    # Typed at the prompt: there is no --data to change.
+    assert "--data" not in message, message
 
 
 def assert_helps_shown_in_full(session: Questionnaire) -> None:

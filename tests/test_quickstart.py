@@ -188,6 +188,8 @@ def test_rendering_from_a_relative_path_is_refused_before_anything_is_written(
     assert refused.returncode != 0
     assert 'the template\'s path "." is relative' in refused.stderr, refused.stderr
     assert "absolute path" in refused.stderr
+    # One message, not Copier's traceback ending in it.
+    assert "Traceback" not in refused.stderr, refused.stderr
     assert not (tmp_path / "my-service").exists()
 
 
