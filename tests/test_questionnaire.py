@@ -238,6 +238,9 @@ def test_questionnaire_asks_what_applies_and_renders_a_passing_project(
             session.answer(name, "orders_api")
         elif name in plan:
             session.answer(name, plan[name])
+        elif name in refusals:
+            # The refused text is still in the field: type the default.
+            session.answer(name, session.specs[name]["default"])
         else:
             session.accept_default()
 
