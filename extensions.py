@@ -49,9 +49,9 @@ def _refusal(error: BaseException) -> str:
         return ""
     question = empty[1]
     return (
-        f"Validation error for question '{question}': give it an answer (in a "
-        f'data file, "{question}:" followed by it), or leave {question} out '
-        "to take its default."
+        f"Validation error for question '{question}': write an answer after "
+        f'"{question}:" in the data file, or remove that line to take the '
+        "default."
     )
 
 

@@ -369,9 +369,11 @@ BAD_DATA_FILE_INPUTS: dict[str, BadInput] = {
     "coverage-percent-text": BadInput("coverage_fail_under", "90%", "number 0-100"),
     # `websockets:` with nothing after it: YAML's null, which Copier's type
     # check refused with its traceback before any validator ran.
-    "websockets-empty": BadInput("websockets", None, '"websockets:" followed by'),
-    "package-empty": BadInput("package_name", None, "leave package_name out"),
-    "async-db-empty": BadInput("async_db", None, "give it an answer"),
+    "websockets-empty": BadInput(
+        "websockets", None, 'write an answer after "websockets:"'
+    ),
+    "package-empty": BadInput("package_name", None, "remove that line"),
+    "async-db-empty": BadInput("async_db", None, "to take the default"),
     "derived-needs-async-client-bool": BadInput(
         "needs_async_client", False, "cannot be set", ASYNC
     ),
