@@ -474,9 +474,7 @@ def held_run(
         (project / flag).unlink(missing_ok=True)
     run = start_suite(project, env, test_file)
     try:
-        wait_for(
-            lambda: (project / "started").exists() or run.poll() is not None, what
-        )
+        wait_for(lambda: (project / "started").exists() or run.poll() is not None, what)
         if not (project / "started").exists():
             stdout, stderr = run.communicate()
             pytest.fail(f"the run ended before {what}:\n{stdout}{stderr}")
