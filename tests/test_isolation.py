@@ -245,7 +245,9 @@ SEED_MIGRATION = '''\
 SEEDED_START = """\
     import asyncio
 
-    from sqlalchemy import select, update
+    import pytest
+    from sqlalchemy import select, text, update
+    from sqlalchemy.exc import DBAPIError
 
     from my_service.models import Item
 
@@ -264,6 +266,16 @@ SEEDED_START = """\
         db_session.add(item)
         await db_session.flush()
         assert item.id == 3
+
+
+    async def test_inserts_then_fails_a_statement_in_db_session(db_session, db_engine):
+        assert await seeded(db_engine) == SEEDS
+        item = Item(name="doomed")
+        db_session.add(item)
+        await db_session.flush()
+        assert item.id == 3
+        with pytest.raises(DBAPIError):
+            await db_session.execute(text("SELECT no_such_column FROM items"))
 
 
     def test_inserts_through_client(client):
@@ -383,7 +395,7 @@ def test_seeded_rows_and_sequences_are_as_migrated_at_every_test_start(
     for order in ([], ["-p", "tests.reversed_order"], ["-n", "2"]):
         flags = order if order == ["-n", "2"] else ["-p", "no:xdist", *order]
         result = run_suite(project, "tests/test_seeded_start.py", *flags, env=env)
-        assert_suite_passes(result, at_least=6)
+        assert_suite_passes(result, at_least=7)
 
 
 def test_a_test_that_leaked_nothing_pays_nothing_after_it(
