@@ -165,9 +165,9 @@ def markdown_text(value: str) -> str:
 
 # What generated projects install, by import name: the project's own
 # dependencies, its test tools and everything they pull in. A package of the
-# same name would shadow one of them. tests/test_bad_input.py derives this set
-# from the dependencies the rendered projects declare and fails, naming what
-# to add, when it falls behind.
+# same name would shadow one of them. tests/generation/test_bad_input.py
+# derives this set from the dependencies the rendered projects declare and
+# fails, naming what to add, when it falls behind.
 INSTALLED_IMPORT_NAMES = frozenset(
     {
         "aiosqlite",

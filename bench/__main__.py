@@ -79,8 +79,9 @@ between them; repeats take turns, so a busy moment on the machine falls on every
 case alike. Where a target is missed the run adds a cProfile of where the time
 goes. A run of every benchmark rewrites this page whole, tables, targets and
 prose, and the charts in `bench/results/`: every figure below comes from that
-one run. They are not part of the test suite; `tests/test_bench_smoke.py` runs
-them at the quick size so they keep working.
+one run. They are not part of the test suite;
+`tests/benchmarks/test_bench_smoke.py` runs them at the quick size so they
+keep working.
 """
 
 

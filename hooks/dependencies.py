@@ -89,7 +89,7 @@ class Requirement:
     purpose: str
     # An adopted harness's own floor, where it runs on older releases than a
     # new service declares (a project keeps the versions it has): the lowest
-    # version on which the adopted layouts pass (tests/test_adopt_floors.py).
+    # version on which the adopted layouts pass (tests/adoption/test_adopt_floors.py).
     adopted: str = ""
     # What installing it brings along, beyond its own name: an adopting
     # project whose pins exclude one of these cannot have this feature.

@@ -16,6 +16,7 @@ import copier
 import pytest
 from releases import commit_everything, versioned_template
 from rendering import (
+    EXISTING_APPS,
     assert_ruff_clean,
     assert_suite_passes,
     outcome_counts,
@@ -31,7 +32,6 @@ INLINE_PROJECT = {
     "websockets": True,
     "asyncio_mode": "strict",
 }
-EXISTING_APPS = Path(__file__).parent / "existing_apps"
 
 # The app under test in BEHAVIOUR_TESTS, and the tests themselves. The module
 # replaces `_app_for_client` with this app, so the harness's own `client`

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from adoption import LAYOUTS, adopt, passed_tests
 from answer_sets import ANSWER_SETS
 from rendering import (
+    EXISTING_APPS,
     ON_CI,
     assert_suite_passes,
     embedded_postgres_module,
@@ -30,7 +32,6 @@ from rendering import (
     suite_command,
     suite_environment,
 )
-from test_adopt import EXISTING_APPS, LAYOUTS, adopt, passed_tests
 
 ANSWERS = {"async_db": "postgresql", "concurrency": True}
 # Every worker writes down the server it runs on: one server for the whole run.

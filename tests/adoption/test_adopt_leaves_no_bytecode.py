@@ -11,8 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from adoption import LAYOUTS, MERGED_INTO, harness_owned
 from releases import commit_everything, git
-from test_adopt import EXISTING_APPS, LAYOUTS, MERGED_INTO, harness_owned
+from rendering import EXISTING_APPS
 
 # Every answer the import check probes is a module of this project's: the app,
 # its session dependency, its metadata and its cache dependency.

@@ -11,7 +11,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from adoption import adopt
 from rendering import (
+    EXISTING_APPS,
+    admin,
     assert_suite_passes,
     database_url_for,
     outcome_counts,
@@ -20,8 +23,6 @@ from rendering import (
     suite_environment,
 )
 from sqlalchemy import make_url
-from test_adopt import adopt
-from test_data_safety import admin
 
 SQLITE = {"async_db": "sqlite", "migrations": "alembic"}
 POSTGRESQL = {"async_db": "postgresql", "migrations": "alembic"}
@@ -353,7 +354,7 @@ def test_refuses_a_template_database_the_harness_did_not_create(
 
 
 # ── Adopting: the schema from the project's own migrations ────────────────────
-DEPOT = Path(__file__).parent / "existing_apps" / "alembic_app"
+DEPOT = EXISTING_APPS / "alembic_app"
 DEPOT_ANSWERS = {
     "app_import": "depot.main:app",
     "async_db": "postgresql",

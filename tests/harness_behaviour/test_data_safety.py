@@ -24,6 +24,7 @@ import asyncpg
 import pytest
 import redis
 from rendering import (
+    admin,
     assert_suite_passes,
     database_url_for,
     outcome_counts,
@@ -43,20 +44,6 @@ ONE_DATABASE_TEST = ("tests/test_items.py", "-k", "each_test_starts")
 PASSWORD = "s3cr3t-pw"
 # The first key of the harness's advisory locks (postgresql_lifecycle.py).
 LOCK_NAMESPACE = 1_179_681_097
-
-
-def admin(sql: str, *args: Any, database: str = "postgres") -> list[asyncpg.Record]:
-    """Run one statement on the template tests' PostgreSQL server."""
-
-    async def run() -> list[asyncpg.Record]:
-        server = postgres_server_url().set(drivername="postgresql", database=database)
-        connection = await asyncpg.connect(server.render_as_string(hide_password=False))
-        try:
-            return await connection.fetch(sql, *args)
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
 
 
 def databases() -> set[str]:

@@ -20,7 +20,10 @@ from types import ModuleType
 
 import asyncpg
 import pytest
+from adoption import ENV_ENGINE_ANSWERS
+from adoption import adopt as adopt_harness
 from rendering import (
+    EXISTING_APPS,
     REPO_ROOT,
     import_harness_module,
     outcome_counts,
@@ -28,8 +31,6 @@ from rendering import (
     suite_command,
     suite_environment,
 )
-from test_adopt import adopt as adopt_harness
-from test_adopt_env_apps import EXISTING_APPS, LAYOUTS
 
 LIFECYCLE = (
     "template/{{ harness_directory }}/"
@@ -131,7 +132,7 @@ def test_the_name_fits_with_a_workers_suffix_however_long_package_and_path(
 
 def adopt(template: Path, project: Path) -> Path:
     shutil.copytree(EXISTING_APPS / LAYOUT, project)
-    adopt_harness(template, project, LAYOUTS[LAYOUT].answers)
+    adopt_harness(template, project, ENV_ENGINE_ANSWERS)
     with (project / "tests" / "conftest.py").open("a") as conftest:
         conftest.write(RECORD_EACH_WORKERS_DATABASE)
     return project

@@ -5,7 +5,7 @@ A signed-in test that fails leaves the next test signed out (`as_user` on
 `client` and `async_client`, `authenticated_as`); the user a `client` test
 commits is gone afterwards; the token reaches WebSocket handshakes; misuse fails
 naming the fix. The example tests a project gets (GET /me) run in the answer-set
-matrix (tests/answer_sets.py).
+matrix (tests/support/answer_sets.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 from rendering import (
-    REPO_ROOT,
+    EXISTING_APPS,
+    HOOKS,
     assert_ruff_clean,
     outcome_counts,
     read_answers,
@@ -248,8 +249,6 @@ def test_a_secret_key_too_short_to_sign_safely_is_refused_at_startup(
 
 
 # ── Adopted: the project's own current-user dependency and tokens ────────────
-EXISTING_APPS = Path(__file__).parent / "existing_apps"
-HOOKS = REPO_ROOT / "hooks"
 ADOPTED_TESTS = '''\
 """The accounts team signs its own users in through the harness."""
 

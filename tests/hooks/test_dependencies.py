@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import tomlkit
 from answer_sets import ANSWER_SETS
+from rendering import HOOKS
 
-HOOKS = Path(__file__).resolve().parent.parent / "hooks"
 sys.path.insert(0, str(HOOKS))
-from adoption_fit import _NO_FEATURES, harness_fixture_names  # noqa: E402
-from dependencies import (  # noqa: E402
+from adoption_fit import _NO_FEATURES, harness_fixture_names
+from dependencies import (
     REQUIREMENTS,
     harness_requirements,
     package_name,
@@ -21,8 +21,8 @@ from dependencies import (  # noqa: E402
     sync_requirements,
     sync_settings,
 )
-from merge_pyproject import harness_dependencies  # noqa: E402
-from project_survey import survey  # noqa: E402
+from merge_pyproject import harness_dependencies
+from project_survey import survey
 
 sys.path.remove(str(HOOKS))
 

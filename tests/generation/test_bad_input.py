@@ -16,7 +16,7 @@ import copier
 import pytest
 import yaml
 from answer_sets import ANSWER_SETS
-from rendering import REPO_ROOT, load_extensions
+from rendering import EXISTING_APPS, REPO_ROOT, load_extensions
 
 
 class BadInput(NamedTuple):
@@ -423,7 +423,7 @@ def test_good_data_is_accepted(template: Path, destination: Path) -> None:
 
 # ── Adopting never writes outside the project ─────────────────────────────────
 
-FLAT_APP = Path(__file__).parent / "existing_apps" / "flat"
+FLAT_APP = EXISTING_APPS / "flat"
 
 
 def adopt(template: Path, project: Path) -> subprocess.CompletedProcess[str]:

@@ -29,7 +29,9 @@ from urllib.parse import urlsplit
 import copier
 import pytest
 import redis
+from adoption import ENV_ENGINE_ANSWERS, adopt
 from rendering import (
+    EXISTING_APPS,
     REPO_ROOT,
     database_url_for,
     generated_suites_redis_urls,
@@ -44,9 +46,7 @@ from rendering import (
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
-from test_adopt import adopt
 
-EXISTING_APPS = Path(__file__).parent / "existing_apps"
 SMOKE_TESTS = 2
 
 # The stockroom team's tests with the harness (prefixed: its conftest has its
@@ -556,15 +556,7 @@ class EnvLayout:
 
 LAYOUTS = {
     "env_engine": EnvLayout(
-        answers={
-            "app_import": "app.main:app",
-            "async_db": "postgresql",
-            "db_session_dependency": "app.db:get_db",
-            "db_metadata": "app.db:Base",
-            "database_url_env": "DATABASE_URL",
-            "websockets": True,
-            "concurrency": True,
-        },
+        answers=ENV_ENGINE_ANSWERS,
         schema="CREATE TABLE items (id serial PRIMARY KEY, name varchar NOT NULL)",
         kept_row="INSERT INTO items (name) VALUES ('kept by the app')",
         team_tests={"tests/test_with_the_harness.py": STOCKROOM_TEAM_TESTS},

@@ -5,8 +5,8 @@ single file is written.
   floor, would resolve (at lowest-direct, or in an old lock) to a release the
   harness cannot import. Adopting raises such floors where it edits
   (pyproject.toml), and refuses, naming the file, the line and the floor, where
-  it does not (requirements files, setup.cfg). tests/test_floors.py resolves a
-  raised project at lowest-direct.
+  it does not (requirements files, setup.cfg). tests/generation/test_floors.py
+  resolves a raised project at lowest-direct.
 - Dependencies the harness cannot override (a synchronous sessionmaker handed
   out instead of an async session or async_sessionmaker; a dependency no route
   uses) are refused by the questions' validators, which import them in the
@@ -29,9 +29,7 @@ from typing import Any
 
 import pytest
 import tomlkit
-from rendering import REPO_ROOT, ruff, run_suite, suite_environment
-from test_adopt import (
-    EXISTING_APPS,
+from adoption import (
     SHOP_WITH_UNFIT_DEPENDENCIES,
     STRICT_ANSWERS,
     copier_cli,
@@ -40,7 +38,8 @@ from test_adopt import (
     run_hook,
     snapshot,
 )
-from test_quickstart import copier_command_lines
+from documents import copier_command_lines
+from rendering import EXISTING_APPS, REPO_ROOT, ruff, run_suite, suite_environment
 
 # ── Floors below the harness's ────────────────────────────────────────────────
 

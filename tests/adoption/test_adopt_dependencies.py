@@ -10,7 +10,7 @@ adopting says.
   people append; nothing already declared anywhere is declared again.
 - Said: a successful adoption ends with what it wrote and why, and the command
   installing the test dependencies; a refusal is one message, no traceback.
-  (tests/test_adopt.py adopts the layouts src_requirements and pep735_groups
+  (tests/adoption/test_adopt.py adopts the layouts src_requirements and pep735_groups
   and runs their suites.)
 """
 
@@ -24,15 +24,8 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from test_adopt import (
-    EXISTING_APPS,
-    HOOKS,
-    STRICT_ANSWERS,
-    copier_cli,
-    hook_module,
-    refused_output,
-    run_hook,
-)
+from adoption import STRICT_ANSWERS, copier_cli, hook_module, refused_output, run_hook
+from rendering import EXISTING_APPS, HOOKS
 
 survey_module = hook_module("project_survey")
 

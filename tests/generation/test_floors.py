@@ -7,21 +7,22 @@ exercises them, follows from its answers value by value (the runner, the asyncio
 mode, the database, the cache, WebSockets, concurrency). So the answer sets are
 folded into FLOOR_PROJECTS: each merges answer sets that do not contradict each
 other, and together they hold every answer value of every set in
-tests/answer_sets.py (an answer set with a value none of them holds becomes a
+tests/support/answer_sets.py (an answer set with a value none of them holds becomes a
 floor project of its own, so a new answer is never left out). Each is resolved
 with `uv sync --resolution lowest-direct` on the oldest supported Python, where
 every direct requirement must land exactly on its declared floor (a floor that
 the other requirements make unreachable is no floor) and the suite must pass
 with warnings as errors. The newest versions are proven by every answer set in
-tests/test_generation.py (a fresh environment resolves them) and by the fresh
-`uv sync` of tests/test_minimal_and_fresh_env.py.
+tests/generation/test_generation.py (a fresh environment resolves them) and by the fresh
+`uv sync` of tests/generation/test_minimal_and_fresh_env.py.
 
 Pythons: the supported ones are `python_versions` in copier.yml (the generated
 CI's matrix). The all-features project (every async client, both servers) runs
 at the newest versions on every supported Python and every other one from the
 oldest supported up that this machine has, except the one running these tests:
-tests/test_minimal_and_fresh_env.py runs it there, and tests/test_generation.py
-every answer set. A supported Python missing from the machine fails on CI.
+tests/generation/test_minimal_and_fresh_env.py runs it there, and
+tests/generation/test_generation.py every answer set. A supported Python missing
+from the machine fails on CI.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from answer_sets import ALL_FEATURES, ANSWER_SETS
 from packaging.requirements import Requirement
 from packaging.version import Version
 from rendering import (
+    EXISTING_APPS,
     ON_CI,
     REPO_ROOT,
     assert_suite_passes,
@@ -287,7 +289,7 @@ def test_all_features_suite_passes_on_every_python(
 # itself, with floors below the harness's (at which the harness cannot import:
 # redis 5.0 has no redis.parsers), and nothing else the harness brings, so that
 # every floor the harness adds or raises is the one resolved.
-ADOPTING_APP = Path(__file__).parent / "existing_apps" / "async_resources"
+ADOPTING_APP = EXISTING_APPS / "async_resources"
 ADOPTING_PYPROJECT = """\
 [project]
 name = "ledger"

@@ -24,7 +24,7 @@ def _enabled(answers: dict[str, object], feature: str) -> bool:
     return value not in (False, "none")
 
 
-# Harness mode renders into existing projects: tests/test_adopt.py covers it.
+# Harness mode renders into existing projects: tests/adoption/test_adopt.py covers it.
 COVERED_BY_ADOPTION_TESTS = {"scaffold"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import hashlib
 import importlib.machinery
@@ -19,12 +20,16 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import copier
 import pytest
 import redis
 from sqlalchemy import URL, make_url
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The example projects the adoption tests copy, and the template's hook scripts.
+EXISTING_APPS = REPO_ROOT / "tests" / "existing_apps"
+HOOKS = REPO_ROOT / "hooks"
 # What a template checkout consists of, as far as Copier is concerned.
 TEMPLATE_PARTS = ("copier.yml", "extensions.py", "template", "hooks")
 # A new service records its answers under Copier's default name; the harness
@@ -102,7 +107,7 @@ def suite_environment(project: Path, **extra: str) -> dict[str, str]:
     # Like `-p no:cacheprovider` below: a test's run of the suite leaves no
     # files behind, so the project's git state is what the test made it, whether
     # or not the shell sets this. Whether a project ignores the bytecode its own
-    # runs write is tested as a user meets it, in tests/test_quickstart.py.
+    # runs write is tested as a user meets it, in tests/generation/test_quickstart.py.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("PYTEST_ADDOPTS", None)
@@ -520,3 +525,17 @@ def run_own_suite(
         text=True,
         timeout=600,
     )
+
+
+def admin(sql: str, *args: Any, database: str = "postgres") -> list[asyncpg.Record]:
+    """Run one statement on the template tests' PostgreSQL server."""
+
+    async def run() -> list[asyncpg.Record]:
+        server = postgres_server_url().set(drivername="postgresql", database=database)
+        connection = await asyncpg.connect(server.render_as_string(hide_password=False))
+        try:
+            return await connection.fetch(sql, *args)
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())

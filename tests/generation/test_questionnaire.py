@@ -21,10 +21,12 @@ import pexpect
 import pyte
 import pytest
 import yaml
+from adoption import LAYOUTS, snapshot
 from answer_sets import ASYNC_FEATURES
 from jinja2.sandbox import SandboxedEnvironment
 from releases import commit_everything
 from rendering import (
+    EXISTING_APPS,
     HARNESS_ANSWERS_FILE,
     REPO_ROOT,
     assert_suite_passes,
@@ -32,7 +34,6 @@ from rendering import (
     read_answers,
     run_suite,
 )
-from test_adopt import EXISTING_APPS, LAYOUTS, snapshot
 
 ENTER = "\r"
 DOWN = "\x1b[B"

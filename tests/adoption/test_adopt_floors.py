@@ -3,7 +3,7 @@
 An adopted harness runs on the releases an existing project keeps, so its
 floors (hooks/dependencies.py, `adopted=`) sit far below a new service's. Each
 is the lowest release on which the adopted layouts pass, proven here, never
-read off a changelog: the old-stack layouts of tests/test_adopt.py are adopted,
+read off a changelog: the old-stack layouts of tests/adoption/test_adopt.py are adopted,
 then their .venv is rebuilt with `uv pip install --resolution lowest-direct`
 from what the harness requires (each at its floor) and the project's own pins
 for everything else; every requirement of the harness's must land exactly on
@@ -25,12 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging.requirements import Requirement
-from packaging.version import Version
-from rendering import install_own_pins, outcome_counts, read_answers
-from rendering import run_own_suite as run_in_own_environment
-from test_adopt import (
-    EXISTING_APPS,
+from adoption import (
     LAYOUTS,
     NO_ASYNC_ANSWERS,
     adopt,
@@ -38,6 +33,10 @@ from test_adopt import (
     install_pins,
     passed_tests,
 )
+from packaging.requirements import Requirement
+from packaging.version import Version
+from rendering import EXISTING_APPS, install_own_pins, outcome_counts, read_answers
+from rendering import run_own_suite as run_in_own_environment
 
 FLOOR_LAYOUTS = ("poetry_old_stack", "anyio_old_stack")
 

@@ -30,14 +30,14 @@ from releases import (
 )
 from rendering import (
     ANSWERS_FILE,
+    HOOKS,
     assert_suite_passes,
     read_answers,
     run_suite,
 )
 
-HOOKS = Path(__file__).resolve().parent.parent / "hooks"
 sys.path.insert(0, str(HOOKS))
-from dependencies import package_name, service_requirements  # noqa: E402
+from dependencies import package_name, service_requirements
 
 sys.path.remove(str(HOOKS))
 

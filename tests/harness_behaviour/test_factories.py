@@ -12,6 +12,7 @@ from pathlib import Path
 import copier
 import pytest
 from rendering import (
+    EXISTING_APPS,
     assert_suite_passes,
     outcome_counts,
     read_answers,
@@ -102,7 +103,7 @@ def test_factories_under_xdist_and_their_binding_never_outlives_a_test(
     ), output
 
 
-LEDGER = Path(__file__).parent / "existing_apps" / "async_resources"
+LEDGER = EXISTING_APPS / "async_resources"
 LEDGER_FACTORY_TESTS = '''"""The ledger team's factory, on the harness's base."""
 
 import pytest

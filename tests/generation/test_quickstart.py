@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from documents import console_blocks, copier_command_lines
 from releases import commit_everything, git
 from rendering import (
     ANSWERS_FILE,
@@ -39,15 +40,6 @@ MACHINE_SETTINGS = re.compile(
     r"|_proxy$|_PROXY$"
 )
 CHANGE_IN_NEWER_COMMIT = "A line a newer commit of the template adds."
-RUNS_COPIER = re.compile(r"(^|\s)copier (copy|update|recopy)\b")
-
-
-def console_blocks(markdown: str) -> list[list[str]]:
-    """The command lines of each ```console block, in order."""
-    return [
-        [line for line in block.splitlines() if line.strip()]
-        for block in re.findall(r"^```console\n(.*?)^```", markdown, re.M | re.S)
-    ]
 
 
 def quickstart_commands() -> list[str]:
@@ -214,15 +206,6 @@ def test_the_readme_opens_with_what_it_is_and_both_commands() -> None:
     assert "copier copy" in " ".join(render)
     assert "pytest" in " ".join(run_tests)
     assert "FastAPI" in first_screen
-
-
-def copier_command_lines(markdown: str) -> list[str]:
-    """Lines of console blocks that run Copier (continuations joined)."""
-    commands = []
-    for block in console_blocks(markdown):
-        joined = "\n".join(block).replace("\\\n", " ")
-        commands += [line for line in joined.splitlines() if RUNS_COPIER.search(line)]
-    return commands
 
 
 def test_every_copier_command_in_the_docs_loads_the_templates_extensions() -> None:
