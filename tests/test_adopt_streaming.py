@@ -104,10 +104,30 @@ async def test_headlines_published_while_the_test_reads(
                 break
     assert events == ["latest", "new 1", "new 2"]
     assert (feed.listeners, feed.closed) == (set(), 2)
+
+
+def test_a_get_of_the_endless_feed_fails_instead_of_hanging(
+    app: FastAPI, client: TestClient
+) -> None:
+    with pytest.raises(TimeoutError) as never_ended:
+        client.get("/headlines/events", timeout=0.2)
+
+    message = str(never_ended.value)
+    assert "GET http://testserver/headlines/events: read whole" in message
+    assert "still streaming 0.2 s later" in message
+    assert (app.state.feed.listeners, app.state.feed.closed) == (set(), 1)
+
+
+{runner}
+async def test_a_get_of_the_endless_feed_fails_through_async_client(
+    async_client: httpx.AsyncClient,
+) -> None:
+    with pytest.raises(TimeoutError, match="live: read whole.* 0.2 s later"):
+        await async_client.get("/headlines/live", timeout=0.2)
 '''
 TEAM_TESTS_PATH = "tests/test_live_with_the_harness.py"
-# Two endpoints, a test through each client.
-TEAM_TEST_COUNT = 4
+# Two endpoints, a test through each client; a get of the feed through each.
+TEAM_TEST_COUNT = 6
 SMOKE_TESTS = 2
 
 
