@@ -342,6 +342,7 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
         answers.get("websockets")
         or answers.get("concurrency")
         or answers.get("streaming")
+        or answers.get("outbound_http")
         or answers.get("async_db", "none") != "none"
         or answers.get("cache", "none") != "none"
     )
@@ -356,6 +357,8 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
     if answers.get("auth", "none") != "none":
         # No `user`: adopted, the project constructs its own.
         names += ["as_user", "authenticated_as"]
+    if answers.get("outbound_http"):
+        names.append("outbound")
     assert set(names) <= set(HARNESS_FIXTURES)
     return names
 
@@ -598,6 +601,7 @@ _NO_FEATURES: dict[str, Any] = {
     "websockets": False,
     "concurrency": False,
     "streaming": False,
+    "outbound_http": False,
     "async_db": "none",
     "cache": "none",
 }

@@ -51,6 +51,7 @@ HARNESS_FIXTURES = (
     "test_redis_url",
     "as_user",
     "authenticated_as",
+    "outbound",
 )
 # Directories never searched for the project's tests and conftest files.
 NOT_SEARCHED = {

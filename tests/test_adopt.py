@@ -501,6 +501,27 @@ def adopt(
     )
 
 
+@dataclass(frozen=True)
+class AdoptedApp:
+    """An example app with the harness adopted, and its own suite's counts
+    before adopting."""
+
+    project: Path
+    own_counts: dict[str, int]
+
+
+def adopt_app(
+    template: Path, source: Path, project: Path, answers: dict[str, Any]
+) -> AdoptedApp:
+    """Copy the app at `source` to `project`, run its own suite as its team
+    does, then adopt the harness with `answers`."""
+    shutil.copytree(source, project)
+    own = run_own_suite(project)
+    assert own.returncode == 0, own.stdout + own.stderr
+    adopt(template, project, answers)
+    return AdoptedApp(project, outcome_counts(own.stdout))
+
+
 @pytest.fixture(scope="module")
 def tagged_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git copy of the template tagged 1.0.0, and 2.0.0 with a harness change."""

@@ -14,14 +14,13 @@ line.
 
 from __future__ import annotations
 
-import shutil
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from rendering import outcome_counts, read_answers, run_suite, suite_environment
-from test_adopt import adopt, hook_module, run_own_suite
+from test_adopt import AdoptedApp as Adopted
+from test_adopt import adopt_app, hook_module
 
 LIVE_FEED = Path(__file__).parent / "existing_apps" / "live_feed"
 
@@ -131,12 +130,6 @@ TEAM_TEST_COUNT = 6
 SMOKE_TESTS = 2
 
 
-@dataclass(frozen=True)
-class Adopted:
-    project: Path
-    own_counts: dict[str, int]
-
-
 @pytest.fixture(
     scope="module",
     params=[
@@ -152,11 +145,9 @@ def adopted(
     """The newsroom's own suite, then the harness adopted with streaming."""
     sync_client, runner = request.param
     project = tmp_path_factory.mktemp(f"live-feed-{sync_client}") / "project"
-    shutil.copytree(LIVE_FEED, project)
-    own = run_own_suite(project)
-    assert own.returncode == 0, own.stdout + own.stderr
-    adopt(
+    adopted = adopt_app(
         template,
+        LIVE_FEED,
         project,
         {
             "app_import": "newsroom.main:app",
@@ -171,7 +162,7 @@ def adopted(
         else '@pytest.mark.asyncio(loop_scope="session")'
     )
     (project / TEAM_TESTS_PATH).write_text(TEAM_TESTS.format(runner=marker))
-    return Adopted(project, outcome_counts(own.stdout))
+    return adopted
 
 
 def test_adopting_asks_for_streaming_and_declares_httpx_sse(adopted: Adopted) -> None:
