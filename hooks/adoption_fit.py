@@ -359,6 +359,8 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
         names += ["as_user", "authenticated_as"]
     if answers.get("outbound_http"):
         names.append("outbound")
+    if answers.get("background_work"):
+        names.append("background_work")
     assert set(names) <= set(HARNESS_FIXTURES)
     return names
 

@@ -52,6 +52,7 @@ HARNESS_FIXTURES = (
     "as_user",
     "authenticated_as",
     "outbound",
+    "background_work",
 )
 # Directories never searched for the project's tests and conftest files.
 NOT_SEARCHED = {
