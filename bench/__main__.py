@@ -25,6 +25,7 @@ from bench.common import Result
 
 BENCHMARKS = {
     "clients": "bench.clients",
+    "streaming": "bench.streaming",
     "harness": "bench.harness_overhead",
     "isolation": "bench.isolation",
     "database": "bench.database",
@@ -35,6 +36,7 @@ BENCHMARKS = {
 # The page's section for each.
 TITLES = {
     "clients": "Clients",
+    "streaming": "Streaming",
     "harness": "Harness overhead",
     "isolation": "Isolation strategies on a generated project",
     "database": "Database isolation alone",
@@ -70,7 +72,7 @@ installs what they need; the database benchmark also wants a PostgreSQL at
 ```console
 .venv/bin/python -m bench                  # everything, --size full
 .venv/bin/python -m bench --size small     # fewer repeats and per-test databases
-.venv/bin/python -m bench --only isolation # or clients, harness, database, ...
+.venv/bin/python -m bench --only isolation # or clients, streaming, harness, ...
 .venv/bin/python -m bench --size quick     # checks they run; numbers mean nothing
 ```
 

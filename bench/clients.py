@@ -10,14 +10,12 @@ client's own, in the caller's thread), for `async def` and for `def` endpoints.
 from __future__ import annotations
 
 import asyncio
-import importlib.machinery
-import importlib.util
 import statistics
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import ModuleType
+from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
@@ -25,14 +23,10 @@ from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 
 from bench.common import Result, median_per_call
-from bench.project import REPO_ROOT
+from bench.project import load_harness_module
 
 # The inline client exactly as the template ships it (a plain Python file).
-INLINE_CLIENT_SOURCE = (
-    REPO_ROOT
-    / "template/{{ harness_directory }}"
-    / "{% if sync_client == 'inline' %}inline_client.py{% endif %}"
-)
+INLINE_CLIENT_FILE = "{% if sync_client == 'inline' %}inline_client.py{% endif %}"
 # Per request, against AsyncClient for async endpoints.
 INLINE_TARGET_VERSUS_ASYNC_CLIENT = 1.5
 # Per request, against TestClient for `def` endpoints: "clearly below" it.
@@ -72,8 +66,9 @@ def build_app() -> FastAPI:
     return app
 
 
-async def _raw_asgi_get(app: FastAPI, path: str, query: bytes) -> int:
-    scope = {
+def get_scope(path: str, query: bytes = b"") -> dict[str, Any]:
+    """The ASGI scope of a plain GET, as a server would pass it."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -88,6 +83,10 @@ async def _raw_asgi_get(app: FastAPI, path: str, query: bytes) -> int:
         "server": ("test", 80),
         "state": {},
     }
+
+
+async def _raw_asgi_get(app: FastAPI, path: str, query: bytes) -> int:
+    scope = get_scope(path, query)
     status = 0
 
     async def receive() -> dict[str, object]:
@@ -117,17 +116,7 @@ def _per_call(total_seconds: float, calls: int) -> float:
 
 def load_inline_client() -> ModuleType:
     """Import the template's inline_client.py as the module `inline_client`."""
-    # Its file name is a Jinja condition, so the loader is named, not guessed.
-    loader = importlib.machinery.SourceFileLoader(
-        "inline_client", str(INLINE_CLIENT_SOURCE)
-    )
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_harness_module("inline_client", INLINE_CLIENT_FILE)
 
 
 def _sync_batch(client: httpx.Client, path: str, requests: int) -> float:

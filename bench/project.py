@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import cProfile
+import importlib.machinery
+import importlib.util
 import io
 import os
 import pstats
@@ -14,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import copier
@@ -21,6 +24,24 @@ import copier
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What a template checkout consists of, as far as Copier is concerned.
 TEMPLATE_PARTS = ("copier.yml", "extensions.py", "template", "hooks")
+
+
+# The harness's plain modules, as the template ships them.
+HARNESS = REPO_ROOT / "template/{{ harness_directory }}"
+
+
+def load_harness_module(name: str, file_name: str) -> ModuleType:
+    """Import the harness module in `file_name` as the module `name` (a
+    dotted name puts it in a package whose modules import each other)."""
+    # Its file name is a Jinja condition, so the loader is named, not guessed.
+    loader = importlib.machinery.SourceFileLoader(name, str(HARNESS / file_name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def copy_template(destination: Path) -> Path:

@@ -152,6 +152,8 @@ def verdict(
         judged["async_runner"] = _runner_refusal(survey, runner, answers)
         if runner == "pytest-asyncio":
             judged["asyncio_mode"] = _mode_refusal(survey, answers.get("asyncio_mode"))
+    if answers.get("streaming"):
+        judged["streaming"] = _streaming_refusal(survey)
     problems = [
         f"{question}={answers.get(question)}: {why}"
         for question, why in judged.items()
@@ -159,6 +161,18 @@ def verdict(
     ]
     versions = version_refusal(survey, dependencies(answers, survey))
     return [*problems, *([versions] if versions else [])]
+
+
+def _streaming_refusal(survey: Survey) -> str:
+    # The streaming clients build on TestClient over httpx2 (streaming.py).
+    older = conflict(survey, "starlette>=1.10") or conflict(survey, "fastapi>=0.133")
+    if not older:
+        return ""
+    return (
+        "the clients that stream build on the TestClient of Starlette 1.10, but "
+        f"{older}. Raise FastAPI to 0.133 or later (on Starlette 1.10), or answer "
+        "streaming=false."
+    )
 
 
 def _runner_refusal(survey: Survey, answer: str, answers: dict[str, Any]) -> str:
@@ -327,6 +341,8 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
     needs_async = (
         answers.get("websockets")
         or answers.get("concurrency")
+        or answers.get("streaming")
+        or answers.get("outbound_http")
         or answers.get("async_db", "none") != "none"
         or answers.get("cache", "none") != "none"
     )
@@ -341,6 +357,10 @@ def harness_fixture_names(answers: dict[str, Any]) -> list[str]:
     if answers.get("auth", "none") != "none":
         # No `user`: adopted, the project constructs its own.
         names += ["as_user", "authenticated_as"]
+    if answers.get("outbound_http"):
+        names.append("outbound")
+    if answers.get("background_work"):
+        names.append("background_work")
     assert set(names) <= set(HARNESS_FIXTURES)
     return names
 
@@ -582,6 +602,8 @@ _NO_FEATURES: dict[str, Any] = {
     "async_runner": "pytest-asyncio",
     "websockets": False,
     "concurrency": False,
+    "streaming": False,
+    "outbound_http": False,
     "async_db": "none",
     "cache": "none",
 }

@@ -51,6 +51,8 @@ HARNESS_FIXTURES = (
     "test_redis_url",
     "as_user",
     "authenticated_as",
+    "outbound",
+    "background_work",
 )
 # Directories never searched for the project's tests and conftest files.
 NOT_SEARCHED = {

@@ -54,7 +54,7 @@ def _modules() -> list[str]:
         "cache": _project.CACHE,
         "outbound": _project.OUTBOUND_HTTP,
         # After database: its waits end before the database is put back.
-        "background_work": bool(_project.BACKGROUND_TASKS),
+        "background_work": _project.BACKGROUND_WORK,
         "user": bool(_project.CURRENT_USER_DEPENDENCY)
         and _project.SCAFFOLD == "service",
         "signed_in": bool(_project.CURRENT_USER_DEPENDENCY),

@@ -13,6 +13,7 @@ TABLES = {
     "Clients: cost of one request": "clients_per_request.png",
     "Clients: cost of one test": "clients_per_test.png",
     "Clients: 50 requests in one test": "clients_concurrency.png",
+    "Streaming: the first event of an endless stream": "streaming_first_event.png",
     "Harness overhead": "harness_overhead.png",
     "Isolation strategies": "isolation.png",
     "Database isolation on PostgreSQL": "database.png",

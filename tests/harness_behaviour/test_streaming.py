@@ -39,8 +39,10 @@ from httpx_sse import aconnect_sse
 
 from tests.harness.inline_client import InlineClient
 from tests.harness.streaming import (
+    StreamingAsyncClient,
     StreamingTestClient,
     StreamingTransport,
+    StreamNeverEnded,
     StreamStalled,
 )
 
@@ -147,6 +149,20 @@ def test_an_endless_stream_closed_unread_is_cleaned_up(kind):
 
 
 @SYNC_KINDS
+def test_an_endless_stream_read_whole_fails_naming_the_request_and_timeout(kind):
+    with sync_client(kind) as client:
+        url = f"/endless?name=whole-{kind}"
+        with pytest.raises(StreamNeverEnded) as never_ended:
+            client.get(url, timeout=0.3)
+        # Its response closed: the app saw the client leave.
+        assert cleaned_up[-1] == f"whole-{kind}"
+    message = str(never_ended.value)
+    assert f"GET http://testserver{url}: read whole" in message
+    assert "still streaming 0.3 s later" in message
+    assert "client.stream(...)" in message
+
+
+@SYNC_KINDS
 def test_a_stream_left_open_ends_with_its_client(kind):
     with sync_client(kind) as client:
         response = client.send(
@@ -175,7 +191,7 @@ def test_an_error_after_the_headers_reaches_the_test(kind):
 
 def async_client() -> httpx.AsyncClient:
     transport = StreamingTransport(stalls, httpx.ASGITransport(app=stalls))
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
+    return StreamingAsyncClient(transport=transport, base_url="http://test")
 
 
 @pytest.mark.anyio
@@ -196,6 +212,18 @@ async def test_async_an_app_that_never_answers_fails_naming_the_request():
     async with async_client() as client:
         with pytest.raises(StreamStalled, match=r"never-answers: waited 0\\.2 s"):
             await client.get("/never-answers", timeout=0.2)
+
+
+@pytest.mark.anyio
+async def test_async_an_endless_stream_read_whole_fails_naming_it():
+    async with async_client() as client:
+        with pytest.raises(StreamNeverEnded) as never_ended:
+            await client.get("/endless?name=async-whole", timeout=0.3)
+        assert cleaned_up[-1] == "async-whole"
+    assert (
+        "GET http://test/endless?name=async-whole: read whole, but the response "
+        "was still streaming 0.3 s later"
+    ) in str(never_ended.value)
 
 
 @pytest.mark.anyio
@@ -220,6 +248,20 @@ async def test_the_tickers_cleanup_has_run_after_every_close(app, async_client):
                 if event.id == "3":
                     break
         assert streams.open == 0
+
+
+def test_the_ticker_read_whole_through_client_fails_in_time(client):
+    with pytest.raises(StreamNeverEnded, match=r"ticker\\?every=0.01: read whole"):
+        client.get("/ticker?every=0.01", timeout=0.3)
+
+
+@pytest.mark.anyio
+async def test_the_ticker_read_whole_through_async_client_fails_in_time(
+    app, async_client
+):
+    with pytest.raises(StreamNeverEnded, match=r"ticker\\?every=0.01: read whole"):
+        await async_client.get("/ticker?every=0.01", timeout=0.3)
+    assert app.state.open_streams.open == 0
 
 
 @pytest.mark.anyio

@@ -12,6 +12,7 @@ import ast
 import importlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from rendering import (
     HOOKS,
     database_url_for,
     install_own_pins,
+    outcome_counts,
     private_redis_url,
     redis_url_for_generated_suites,
     run_suite,
@@ -636,3 +638,24 @@ ENV_ENGINE_ANSWERS = {
     "websockets": True,
     "concurrency": True,
 }
+
+
+@dataclass(frozen=True)
+class AdoptedApp:
+    """An example app with the harness adopted, and its own suite's counts
+    before adopting."""
+
+    project: Path
+    own_counts: dict[str, int]
+
+
+def adopt_app(
+    template: Path, source: Path, project: Path, answers: dict[str, Any]
+) -> AdoptedApp:
+    """Copy the app at `source` to `project`, run its own suite as its team
+    does, then adopt the harness with `answers`."""
+    shutil.copytree(source, project)
+    own = run_own_suite(project)
+    assert own.returncode == 0, own.stdout + own.stderr
+    adopt(template, project, answers)
+    return AdoptedApp(project, outcome_counts(own.stdout))
