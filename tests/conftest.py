@@ -10,6 +10,7 @@ from rendering import (
     copy_template,
     embedded_postgres,
     postgres_server_url,
+    quick_tier,
 )
 
 
@@ -40,6 +41,21 @@ def embedded_postgres_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     yield
     if "leave" in embedded_postgres:
         embedded_postgres.pop("leave")()
+
+
+@pytest.fixture(autouse=True)
+def _quick_tier_needs_no_server(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test marked `quick` (`pytest -m quick`, the tier to run while working)
+    fails if it reaches for PostgreSQL or Redis, in every run: the mark stays
+    true as tests change."""
+    if request.node.get_closest_marker("quick") is None:
+        yield
+        return
+    quick_tier["test"] = request.node.nodeid
+    try:
+        yield
+    finally:
+        quick_tier.clear()
 
 
 @pytest.fixture

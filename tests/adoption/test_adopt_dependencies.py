@@ -43,6 +43,7 @@ def home_of(project: Path) -> str:
 # ── Read: every place ─────────────────────────────────────────────────────────
 
 
+@pytest.mark.quick
 def test_requirements_files_anywhere_in_the_tree_are_read(tmp_path: Path) -> None:
     write(
         tmp_path,

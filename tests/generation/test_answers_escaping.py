@@ -74,6 +74,7 @@ NASTY_STRINGS = [
 ]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("text", NASTY_STRINGS)
 def test_python_string_is_a_literal_of_the_text(text: str) -> None:
     literal = extensions.python_string(text)
@@ -82,6 +83,7 @@ def test_python_string_is_a_literal_of_the_text(text: str) -> None:
     assert "\n" not in literal
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("text", NASTY_STRINGS)
 def test_docstring_text_is_the_docstring(text: str) -> None:
     source = f'"""{extensions.docstring_text(text)}: a FastAPI service."""\n'
@@ -90,11 +92,13 @@ def test_docstring_text_is_the_docstring(text: str) -> None:
     assert ast.get_docstring(module, clean=False) == f"{text}: a FastAPI service."
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("text", NASTY_STRINGS)
 def test_toml_string_is_a_basic_string_of_the_text(text: str) -> None:
     assert tomllib.loads(f"value = {extensions.toml_string(text)}\n") == {"value": text}
 
 
+@pytest.mark.quick
 def test_python_filters_write_what_ruff_keeps(tmp_path: Path) -> None:
     """ruff format leaves every literal as rendered and ruff check flags none
     (look-alike characters, RUF001/RUF002, are escaped)."""
@@ -121,6 +125,7 @@ MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 MARKDOWN_MARKUP = re.compile(r"(?<!\\)(?:\\\\)*[`*_\[\]<>#&!|~{}]")
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("text", [t for t in NASTY_STRINGS if "\n" not in t])
 def test_markdown_text_is_literal_text(text: str) -> None:
     escaped = extensions.markdown_text(text)

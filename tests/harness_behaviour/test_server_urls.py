@@ -44,6 +44,7 @@ def redis_database(tmp_path: Path) -> ModuleType:
     return harness_module(tmp_path, REDIS_DATABASE, "redis_database.py")
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize(
     ("configured", "worker", "expected", "database"),
     [
@@ -73,6 +74,7 @@ def test_each_worker_gets_the_next_database_where_the_url_names_it(
     assert redis.connection.parse_url(url).get("db", 0) == database
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize(
     ("configured", "reason"),
     [
@@ -90,6 +92,7 @@ def test_an_ambiguous_or_unreadable_index_is_refused_naming_the_form(
     assert "redis://host:6379/2" in str(refused.value)
 
 
+@pytest.mark.quick
 def test_libpq_options_in_test_database_url_are_refused_naming_the_form(
     tmp_path: Path,
 ) -> None:

@@ -62,6 +62,7 @@ def listed(text: str) -> tuple[list[str], list[str]]:
     return document["project"]["dependencies"], document["dependency-groups"]["dev"]
 
 
+@pytest.mark.quick
 def test_missing_requirements_are_appended_and_the_teams_entries_left_alone() -> None:
     text, changes = sync(
         TEAM_PYPROJECT,
@@ -84,6 +85,7 @@ def test_missing_requirements_are_appended_and_the_teams_entries_left_alone() ->
     )
 
 
+@pytest.mark.quick
 def test_only_recorded_entries_are_raised_or_removed() -> None:
     text, _ = sync(
         TEAM_PYPROJECT,
@@ -116,6 +118,7 @@ def test_only_recorded_entries_are_raised_or_removed() -> None:
     assert "copier-fastapi-harness" not in off
 
 
+@pytest.mark.quick
 def test_an_entry_of_the_templates_moves_where_the_answers_want_it() -> None:
     async_client = {"needs_async_client": True, "async_runner": "pytest-asyncio"}
     answers = {**_NO_FEATURES, **async_client, "concurrency": True}
@@ -137,6 +140,7 @@ def test_an_entry_of_the_templates_moves_where_the_answers_want_it() -> None:
     assert sorted(listed(back)[1]) == sorted(listed(text)[1])
 
 
+@pytest.mark.quick
 def test_settings_are_set_changed_and_removed_only_while_as_set() -> None:
     document = tomlkit.parse(TEAM_PYPROJECT)
     table = document["tool"]["pytest"]["ini_options"]
@@ -157,6 +161,7 @@ def test_settings_are_set_changed_and_removed_only_while_as_set() -> None:
     assert table["markers"] == ["slow: takes more than a second"]
 
 
+@pytest.mark.quick
 def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
     answers = {
         "websockets": True,
@@ -181,6 +186,7 @@ def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
     assert len(names) == len(set(names)), "a package listed twice"
 
 
+@pytest.mark.quick
 def test_streaming_raises_fastapis_floor_and_adds_httpx_sse_only_while_on() -> None:
     answers = {**_NO_FEATURES, "needs_async_client": True, "async_runner": "anyio"}
 
@@ -231,6 +237,7 @@ def test_every_floor_an_adopted_harness_adds_is_the_tables(
         assert not {"httpx2>=2.16", "starlette>=1.10"} & set(adopted)
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("variable", ["database_url_env", "redis_url_env"])
 def test_pytest_84_where_the_harness_is_loaded_with_p(variable: str) -> None:
     """With an app that reads its variables at import, `-p tests.harness` loads

@@ -325,6 +325,7 @@ def private_redis_url(purpose: str) -> str:
     generated suites; a project whose own tests FLUSHALL theirs): no data is
     kept, and it stops when the process ends. Needs the `redis-server`
     binary: skipped without it, a failure on CI."""
+    refuse_in_quick_tier(f"a redis-server ({purpose})")
     if purpose not in _private_redis:
         server = shutil.which("redis-server")
         if server is None:
@@ -375,6 +376,7 @@ embedded_postgres: dict[str, Any] = {}
 
 def postgres_server_url() -> URL:
     """The PostgreSQL server for the template's tests, no database named."""
+    refuse_in_quick_tier("PostgreSQL")
     if MACHINE_POSTGRES_URL:
         url = make_url(MACHINE_POSTGRES_URL)
         require_server(url.host or "127.0.0.1", url.port or 5432, "PostgreSQL")
@@ -452,8 +454,23 @@ def server_environment(
     return suite_environment(project, **extra)
 
 
+# Set while a test of the quick tier runs (tests/conftest.py): such a test
+# needs no server, and one that reaches for a server fails saying so.
+quick_tier: dict[str, str] = {}
+
+
+def refuse_in_quick_tier(what: str) -> None:
+    if quick_tier:
+        pytest.fail(
+            f"{quick_tier['test']} is marked quick but needs {what}: quick tests "
+            "run with no server. Remove its `quick` mark.",
+            pytrace=False,
+        )
+
+
 def require_server(host: str, port: int, what: str) -> None:
     """Skip when no server listens at host:port, except on CI where it fails."""
+    refuse_in_quick_tier(f"{what} at {host}:{port}")
     try:
         socket.create_connection((host, port), timeout=2).close()
     except OSError as error:
