@@ -902,8 +902,10 @@ def adoption_refusal(
         return ""
     survey = _hooks_module("project_survey").survey(project)
     dependencies = _hooks_module("merge_pyproject").harness_dependencies
+    data = conf.get("data") if isinstance(conf, Mapping) else None
+    typed = question not in (data or {})
     return _hooks_module("adoption_fit").refusal(
-        survey, question, answers, dependencies
+        survey, question, answers, dependencies, typed
     )
 
 

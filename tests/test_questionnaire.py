@@ -426,7 +426,7 @@ def typed_refusal(
     name: str,
     value: str,
     destination: Path,
-    answers: dict[str, str] | None = None,
+    answers: dict[str, Any] | None = None,
 ) -> str:
     """The validator's message for `value` typed at the prompt, rendered as
     Copier renders it (no --data, no --defaults), after `answers` to the
@@ -659,3 +659,38 @@ def test_the_questions_table_lists_every_question_in_the_order_asked() -> None:
     guide = (REPO_ROOT / "docs/guide.md").read_text()
 
     assert documented_questions(guide) == list(questions())
+
+
+@pytest.mark.parametrize(
+    ("existing", "name", "answers", "fix", "clashing"),
+    [
+        # own_fixtures' tests/conftest.py defines app and client.
+        ("own_fixtures", "fixture_prefix", {}, "answer harness_", "app, client"),
+        # src_tests' conftest reads TEST_REDIS_URL (and FLUSHALLs it).
+        (
+            "src_tests",
+            "environment_prefix",
+            LAYOUTS["src_tests"].answers,
+            "answer HARNESS_",
+            "TEST_REDIS_URL",
+        ),
+    ],
+)
+def test_a_clashing_prefix_typed_at_the_prompt_is_refused_fix_first(
+    existing: str,
+    name: str,
+    answers: dict[str, Any],
+    fix: str,
+    clashing: str,
+    tmp_path: Path,
+) -> None:
+    """An empty prefix typed beside the project's own names: the prefix that
+    fits comes first, within Copier's 80-column line, then what clashes."""
+    project = tmp_path / existing
+    shutil.copytree(EXISTING_APPS / existing, project)
+
+    message = typed_refusal(name, "", project, {**answers, name: ""})
+
+    assert message.startswith(f"{fix} ("), message
+    assert len(REFUSAL_PREFIX.format(name) + fix) < COLUMNS, message
+    assert clashing in message, message
