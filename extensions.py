@@ -308,6 +308,7 @@ PROJECT_NAME_MAX = 60
 # error for question 'NAME': ", cut at the terminal's edge. Messages for answers
 # typed at the prompt put the fix first and fit 80 columns with that prefix;
 # what follows the fix is detail a narrow terminal may cut.
+REFUSAL_PREFIX = "Validation error for question '{}': "
 
 
 def project_name_problem(value: Any) -> str:
@@ -388,7 +389,11 @@ def package_name_problem(value: Any) -> str:
         return f"try {value.strip('_') or 'orders_api'} (no outer underscores)"
     reason = _reserved_because(value)
     if reason:
-        return f"try {value}_service ({reason})"
+        suggestion = f"try {value}_service ({reason})"
+        if len(REFUSAL_PREFIX.format("package_name") + suggestion) < 80:
+            return suggestion
+        # A long name (multiprocessing): the fix without it, the reason in full.
+        return f"append _service ({reason})"
     if len(value.encode()) > PACKAGE_NAME_MAX:
         return (
             f"shorten to {PACKAGE_NAME_MAX} characters or fewer (e.g. "

@@ -462,6 +462,8 @@ TYPED_BY_A_NEWCOMER = {
         *["1abc", "2fa", "Orders-API", "main.app", "", "class", "json"],
         # Names the project has: tests/, src/, pytest's conftest, the stdlib's test.
         *["tests", "src", "conftest", "test"],
+        # Taken, and too long for "try NAME_service (why)" on the line.
+        *["multiprocessing", "typing_extensions", "pytest_asyncio"],
     ],
     "coverage_fail_under": ["abc", "92.5", "101", "-1", "90%", "", "true"],
     "ci_shards": ["two", "0", "33", "1.5", ""],
