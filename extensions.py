@@ -235,9 +235,18 @@ INSTALLED_IMPORT_NAMES = frozenset(
 # click's colour support on Windows; async-timeout, which redis and asyncpg
 # install on Python before 3.11.3 (Debian 12's python3 is 3.11.2).
 OTHER_PLATFORM_IMPORT_NAMES = frozenset({"colorama", "async_timeout"})
-# The project's own top-level names, and those pytest's rootdir import puts
-# first on sys.path.
-PROJECT_NAMES = frozenset({"test", "tests", "conftest", "src", "app"})
+# Top-level names the project already has, with why, in words short enough
+# for "try NAME_service (WHY)" to fit Copier's 80-column line: the package
+# tests/ and the src/ folder (pytest's rootdir import puts the project first
+# on sys.path), pytest's conftest modules, CPython's own test package. Not
+# app: a service named app renders, passes its tests and ruff (the harness's
+# app fixture and tests/harness/app.py are never imported as a top-level app).
+PROJECT_NAMES = {
+    "test": "in the stdlib",
+    "tests": "tests/ folder",
+    "src": "src/ folder",
+    "conftest": "pytest's",
+}
 # Modules that left the standard library in Python 3.12 and 3.13 (PEP 594):
 # still importable on the oldest Python a generated project supports.
 REMOVED_STDLIB_NAMES = frozenset(
@@ -299,6 +308,7 @@ PROJECT_NAME_MAX = 60
 # error for question 'NAME': ", cut at the terminal's edge. Messages for answers
 # typed at the prompt put the fix first and fit 80 columns with that prefix;
 # what follows the fix is detail a narrow terminal may cut.
+REFUSAL_PREFIX = "Validation error for question '{}': "
 
 
 def project_name_problem(value: Any) -> str:
@@ -358,7 +368,7 @@ def _reserved_because(name: str) -> str:
     if name in STDLIB_NAMES:
         return "in the stdlib"
     if name in PROJECT_NAMES:
-        return f"the project's own {name} would clash with it"
+        return PROJECT_NAMES[name]
     if name in INSTALLED_IMPORT_NAMES | OTHER_PLATFORM_IMPORT_NAMES:
         return "a dependency"
     return ""
@@ -379,7 +389,11 @@ def package_name_problem(value: Any) -> str:
         return f"try {value.strip('_') or 'orders_api'} (no outer underscores)"
     reason = _reserved_because(value)
     if reason:
-        return f"try {value}_service ({reason})"
+        suggestion = f"try {value}_service ({reason})"
+        if len(REFUSAL_PREFIX.format("package_name") + suggestion) < 80:
+            return suggestion
+        # A long name (multiprocessing): the fix without it, the reason in full.
+        return f"append _service ({reason})"
     if len(value.encode()) > PACKAGE_NAME_MAX:
         return (
             f"shorten to {PACKAGE_NAME_MAX} characters or fewer (e.g. "
@@ -456,20 +470,16 @@ def environment_variable_problem(
     if not isinstance(value, str) or not _ENVIRONMENT_VARIABLE.fullmatch(value):
         if isinstance(value, str) and value.strip() != value:
             return "remove the whitespace"
-        return (
-            f"use e.g. {example} (the variable's name as your app reads it: "
-            f"letters, digits and _, not starting with a digit), not {text!r}"
-        )
-    if value.upper() in HARNESS_ENVIRONMENT or value.upper().startswith("PYTEST_"):
-        return (
-            f"use the variable your app reads, e.g. {example}: {value} is the "
-            "harness's (or pytest's) own"
-        )
+        if not isinstance(value, str):
+            return f"use a name, e.g. {example}, not {text!r}"
+        return f"use a name, e.g. {example}"
+    if value.upper() in HARNESS_ENVIRONMENT:
+        return "yours, not the harness's"
+    if value.upper().startswith("PYTEST_"):
+        return "yours, not pytest's"
     if taken and value == taken:
-        return (
-            f"use another variable than database_url_env's {value}: one variable "
-            "cannot name both the test database and the test Redis"
-        )
+        # One variable cannot name both the test database and the test Redis.
+        return "use another: database_url_env's"
     return ""
 
 
@@ -485,7 +495,7 @@ ENVIRONMENT_PARTS = {
 }
 # One variable, for the messages about one.
 ENVIRONMENT_PART_EXAMPLE = {
-    "database_env_parts": "POSTGRES_HOST",
+    "database_env_parts": "PGHOST",
     "redis_env_parts": "REDIS_HOST",
 }
 ENVIRONMENT_PARTS_EXAMPLES = {
@@ -495,17 +505,23 @@ ENVIRONMENT_PARTS_EXAMPLES = {
 }
 
 
-def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
+def environment_parts_problem(
+    value: Any, question: str, *taken: Any, data: Mapping[str, Any] | None = None
+) -> str:
     """Refuse anything but `part=VARIABLE` pairs separated by commas (or empty).
 
     Each part once, each a part the harness knows, the required ones present;
     each variable a name no other answer (`taken`: the URL variables, the
-    other service's parts) already gives the harness.
+    other service's parts) already gives the harness. Typed at the prompt,
+    below the help listing the parts, the message fits Copier's one line;
+    given in `data` (Copier's `_copier_conf.data`, no help shown), it names
+    the parts and an example.
     """
     if value == "":
         return ""
     known, required = ENVIRONMENT_PARTS[question]
     example = ENVIRONMENT_PARTS_EXAMPLES[question]
+    typed = isinstance(value, str) and not (data and question in data)
     form = (
         f"use part=VARIABLE pairs: e.g. {example}, separated by commas "
         f"(parts: {', '.join(known)})"
@@ -513,14 +529,18 @@ def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
     if not isinstance(value, str):
         return f"{form}, not {value!r}"
     if value != value.strip() or " " in value:
-        return f"remove the whitespace ({form})"
+        return "remove the whitespace" if typed else f"remove the whitespace ({form})"
     parts: dict[str, str] = {}
     for pair in value.split(","):
         part, equals, variable = pair.partition("=")
         if not equals or part not in known:
-            return f"{form}, not {pair!r}"
+            if not typed:
+                return f"{form}, not {pair!r}"
+            if not equals:
+                return "use part=VARIABLE pairs"
+            return "use a part the help lists"
         if part in parts:
-            return f"name each part once: {part} is {parts[part]} and {variable}"
+            return f"name {part} once"
         problem = environment_variable_problem(
             variable, question, ENVIRONMENT_PART_EXAMPLE[question]
         )
@@ -529,9 +549,17 @@ def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
         parts[part] = variable
     missing = [part for part in required if part not in parts]
     if missing:
+        added = (
+            f"add {missing[0]} and {missing[1]} parts"
+            if len(missing) > 1
+            else f"add the {missing[0]} part"
+        )
+        if typed:
+            # The help says why: without them the app would reach its own
+            # server, or xdist workers would share a database.
+            return added
         return (
-            f"add the {' and '.join(missing)} part{'s' if len(missing) > 1 else ''}"
-            f" (e.g. {example}): without them the app would reach its own "
+            f"{added} (e.g. {example}): without them the app would reach its own "
             "server, or xdist workers share a database"
         )
     others = {
@@ -542,12 +570,10 @@ def environment_parts_problem(value: Any, question: str, *taken: Any) -> str:
     }
     shared = [variable for variable in parts.values() if variable in others]
     duplicated = {v for v in parts.values() if list(parts.values()).count(v) > 1}
-    if shared or duplicated:
-        named_twice = (shared or sorted(duplicated))[0]
-        return (
-            f"use a variable of its own for each part: {named_twice} is named "
-            "by another part or answer"
-        )
+    if duplicated:
+        return "use one variable per part"
+    if shared:
+        return "use a variable of its own"
     return ""
 
 
@@ -562,15 +588,14 @@ def cache_attribute_problem(value: Any) -> str:
     if not isinstance(value, str) or not _ATTRIBUTE_PATH.fullmatch(value):
         if isinstance(value, str) and value.strip() != value:
             return "remove the whitespace"
-        return (
-            "use e.g. state.redis: the attribute from the app (state.redis for "
-            f"app.state.redis, redis for app.redis), not {text!r}"
-        )
+        if not isinstance(value, str):
+            return f"use a path like state.redis, not {text!r}"
+        # The help says which: state.redis for app.state.redis.
+        return "use a path like state.redis"
     if value.startswith("app."):
-        return f"leave out the app itself: {value.removeprefix('app.')}"
-    keywords = [name for name in value.split(".") if keyword.iskeyword(name)]
-    if keywords:
-        return f"use e.g. state.redis ({keywords[0]!r} is a keyword)"
+        return "leave out the leading app."
+    if any(keyword.iskeyword(name) for name in value.split(".")):
+        return "no keywords, e.g. state.redis"
     return ""
 
 
@@ -652,7 +677,7 @@ def fixture_prefix_problem(value: Any) -> str:
         isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9]*_", value)
     ):
         return ""
-    return f'use a word ending in "_" (e.g. harness_), not {python_string(str(value))}.'
+    return "use e.g. harness_ (a-z + _)"
 
 
 def environment_prefix_problem(value: Any) -> str:
@@ -662,8 +687,7 @@ def environment_prefix_problem(value: Any) -> str:
         isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z0-9]*_", value)
     ):
         return ""
-    shown = python_string(str(value))
-    return f'use e.g. HARNESS_ (an uppercase word ending in "_"), not {shown}.'
+    return "use e.g. HARNESS_ (A-Z + _)"
 
 
 # ── Adoption writes only inside the project ───────────────────────────────────
@@ -720,41 +744,42 @@ def alembic_config_problem(value: Any, destination: Any) -> str:
     if not relative:
         return ""
     path = PurePosixPath(relative)
-    if path.is_absolute() or ".." in path.parts or "\\" in relative:
-        return (
-            'use a relative path (inside the project, with "/", e.g. '
-            f'db/alembic.ini), not "{relative}".'
-        )
+    if "\\" in relative:
+        return "use /, e.g. db/alembic.ini"
+    if path.is_absolute() or ".." in path.parts:
+        return "relative, e.g. db/alembic.ini"
     if not relative.isprintable():
-        return "use a plain path (without control characters)."
+        return "remove the control characters"
     project = _judged(destination)
     if project is not None and not (project / path).is_file():
-        return (
-            f'name your alembic.ini (there is no file "{relative}" in the '
-            "project), or leave alembic_config empty to build the test schema "
-            "from db_metadata."
-        )
+        # Empty: the test schema is built from db_metadata (the help says so).
+        return "no such file (or leave empty)"
     return ""
 
 
 _TESTS_DIR = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*")
 
 
-def tests_dir_problem(value: Any, destination: Any) -> str:
+def tests_dir_problem(
+    value: Any,
+    destination: Any,
+    data: Mapping[str, Any] | None,
+    defaults: bool,
+) -> str:
     """Refuse a tests directory that is not a plain relative path inside the
-    project, or whose harness/ holds files that are not the harness's."""
+    project, or whose harness/ holds files that are not the harness's.
+
+    Typed at the prompt (not in `data`, not under `defaults`), a harness/
+    that is the project's own is refused in words that fit Copier's line."""
     relative = str(value or "")
     path = PurePosixPath(relative)
     if not _TESTS_DIR.fullmatch(relative) or ".." in path.parts or "." in path.parts:
-        return (
-            "use e.g. src/tests (the directory your tests live in, relative to the "
-            f'project, "/" between its parts), not "{relative}".'
-        )
+        return "use e.g. src/tests (relative path)"
     project = _judged(destination)
     if project is None:
         return ""
     if (project / relative).exists() and not (project / relative).is_dir():
-        return f'name a directory: "{relative}" is a file.'
+        return "name a directory, not a file"
     outside_target = _hooks_module("adopt_support").outside_target
     for written in ("", "/harness", "/conftest.py", "/test_harness_smoke.py"):
         outside = outside_target(project, relative + written)
@@ -767,6 +792,9 @@ def tests_dir_problem(value: Any, destination: Any) -> str:
     harness = project / relative / "harness"
     ours = [harness / "fastapi_harness" / "_project.py", harness / "_project.py"]
     if harness.is_dir() and not any(marker.is_file() for marker in ours):
+        if not defaults and "tests_dir" not in (data or {}):
+            # The help says the harness goes into its harness/ directory.
+            return "its harness/ is yours: move it"
         return (
             f"{relative}/harness is yours, and the harness goes there: move it (or "
             "answer another tests_dir); nothing was written."
@@ -879,8 +907,10 @@ def adoption_refusal(
         return ""
     survey = _hooks_module("project_survey").survey(project)
     dependencies = _hooks_module("merge_pyproject").harness_dependencies
+    data = conf.get("data") if isinstance(conf, Mapping) else None
+    typed = question not in (data or {})
     return _hooks_module("adoption_fit").refusal(
-        survey, question, answers, dependencies
+        survey, question, answers, dependencies, typed
     )
 
 

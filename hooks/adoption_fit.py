@@ -113,12 +113,17 @@ def refusal(
     question: str,
     answers: dict[str, Any],
     dependencies: Callable[..., list[str]],
+    typed: bool = False,
 ) -> str:
     """Why `answers[question]` cannot fit the project, naming the fix; or ''.
 
     `dependencies(answers, survey)` lists what the harness declares for answers.
+    `typed`: the answer was typed at the prompt, where Copier shows the message
+    on one line cut at 80 columns: the fix comes first, what clashes after.
     """
     answer = answers.get(question)
+    if typed and question in ("fixture_prefix", "environment_prefix"):
+        return _typed_prefix_refusal(survey, question, answer or "", answers)
     # Versions are judged once every answer is in (verdict): every conflict
     # then comes in one message, never one Copier run at a time.
     if question == "async_runner":
@@ -263,14 +268,9 @@ def _variable_clashes(
     return clashes
 
 
-def _variable_refusal(survey: Survey, prefix: str, answers: dict[str, Any]) -> str:
-    clashes = _variable_clashes(survey, prefix, answers)
-    if not clashes:
-        return ""
-    listed = "; ".join(
-        f"{name} ({', '.join(files[:3])})" for name, files in clashes.items()
-    )
-    fits = next(
+def _free_environment_prefix(survey: Survey, answers: dict[str, Any]) -> str:
+    """The first prefix whose variables no file of the project reads."""
+    return next(
         (
             candidate
             for candidate in (ENVIRONMENT_PREFIX, "FASTAPI_HARNESS_")
@@ -278,6 +278,16 @@ def _variable_refusal(survey: Survey, prefix: str, answers: dict[str, Any]) -> s
         ),
         "FASTAPI_HARNESS_",
     )
+
+
+def _variable_refusal(survey: Survey, prefix: str, answers: dict[str, Any]) -> str:
+    clashes = _variable_clashes(survey, prefix, answers)
+    if not clashes:
+        return ""
+    listed = "; ".join(
+        f"{name} ({', '.join(files[:3])})" for name, files in clashes.items()
+    )
+    fits = _free_environment_prefix(survey, answers)
     return (
         f"your project reads {listed} itself: the harness would point that "
         "variable at its own test services (and refuse a Redis holding your keys). "
@@ -333,6 +343,25 @@ def _collision_refusal(survey: Survey, prefix: str, answers: dict[str, Any]) -> 
         f"the harness's fixtures {suggestion}client, {suggestion}app and so on "
         "(the default), or rename yours."
     )
+
+
+def _typed_prefix_refusal(
+    survey: Survey, question: str, prefix: str, answers: dict[str, Any]
+) -> str:
+    """A clashing prefix typed at the prompt: the prefix that fits, then the
+    names that clash (their files are in the refusal --defaults prints)."""
+    if question == "fixture_prefix":
+        clashing = [fixture.name for fixture in _clashes(survey, prefix, answers)]
+        fits = _free_prefix(survey, answers)
+        own = "yours define"
+    else:
+        clashing = list(_variable_clashes(survey, prefix, answers))
+        fits = _free_environment_prefix(survey, answers)
+        own = "yours read"
+    if not clashing:
+        return ""
+    fix = f"answer {fits}" if fits else "leave it empty"
+    return f"{fix} ({own} {', '.join(clashing)})"
 
 
 def harness_fixture_names(answers: dict[str, Any]) -> list[str]:

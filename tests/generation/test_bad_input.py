@@ -59,8 +59,8 @@ ADOPTED_PG_SCHEMA = (
     ("async_db", "postgresql"),
     *ADOPTED_DB_SCHEMA[len(ADOPTED_APP) + 1 :],
 )
-VARIABLE_NAME = "letters, digits and _, not starting with a digit"
-HARNESS_VARIABLE = "is the harness's (or pytest's) own"
+VARIABLE_NAME = "use a name, e.g."
+HARNESS_VARIABLE = "yours, not "
 ONE_LINE = "remove the whitespace"
 
 BAD_INPUTS: dict[str, BadInput] = {
@@ -77,7 +77,7 @@ BAD_INPUTS: dict[str, BadInput] = {
     "package-stdlib-asyncio": BadInput("package_name", "asyncio", RENAME),
     "package-test-tool": BadInput("package_name", "pytest", RENAME),
     "package-tests-dir": BadInput(
-        "package_name", "tests", "project's own tests would clash"
+        "package_name", "tests", "try tests_service (tests/ folder)"
     ),
     "package-framework": BadInput("package_name", "fastapi", RENAME),
     "package-leading-underscore": BadInput("package_name", "_orders", "try orders "),
@@ -151,12 +151,15 @@ BAD_INPUTS: dict[str, BadInput] = {
         "redis_url_env", "PYTEST_ADDOPTS", HARNESS_VARIABLE, ADOPTED_CACHE_DEPENDENCY
     ),
     "redis-url-env-the-database-one": BadInput(
-        "redis_url_env", "APP_URL", "cannot name both", ADOPTED_DB_AND_CACHE
+        "redis_url_env",
+        "APP_URL",
+        "use another: database_url_env's",
+        ADOPTED_DB_AND_CACHE,
     ),
     "cache-attribute-called": BadInput(
         "cache_attribute",
         "state.redis()",
-        "state.redis for app.state.redis",
+        "use a path like state.redis",
         ADOPTED_CACHE,
     ),
     "cache-attribute-and-dependency": BadInput(
@@ -202,10 +205,10 @@ BAD_INPUTS: dict[str, BadInput] = {
         ADOPTED_CACHE_DEPENDENCY,
     ),
     "fixture-prefix-no-underscore": BadInput(
-        "fixture_prefix", "harness", 'use a word ending in "_"', ADOPTED_APP
+        "fixture_prefix", "harness", "use e.g. harness_ (a-z + _)", ADOPTED_APP
     ),
     "fixture-prefix-trailing-newline": BadInput(
-        "fixture_prefix", "harness_\n", 'use a word ending in "_"', ADOPTED_APP
+        "fixture_prefix", "harness_\n", "use e.g. harness_ (a-z + _)", ADOPTED_APP
     ),
     "derived-needs-async-client": BadInput(
         "needs_async_client", "false", "answer websockets, concurrency", ASYNC

@@ -423,9 +423,15 @@ def test_every_refusal_puts_its_fix_within_80_columns(
     assert refused, f"{name}: none of {TYPED_BADLY} was refused"
 
 
-def typed_refusal(name: str, value: str, destination: Path) -> str:
+def typed_refusal(
+    name: str,
+    value: str,
+    destination: Path,
+    answers: dict[str, Any] | None = None,
+) -> str:
     """The validator's message for `value` typed at the prompt, rendered as
-    Copier renders it (no --data, no --defaults); "" when it is accepted."""
+    Copier renders it (no --data, no --defaults), after `answers` to the
+    questions asked before; "" when it is accepted."""
     extensions = load_extensions()
     environment = SandboxedEnvironment(
         extensions=[
@@ -436,7 +442,10 @@ def typed_refusal(name: str, value: str, destination: Path) -> str:
     )
     validator = environment.from_string(questions()[name]["validator"])
     context = {
-        "scaffold": "harness" if name in ADOPT_REFUSALS else "service",
+        "scaffold": "harness"
+        if name in ADOPT_REFUSALS or name in TYPED_WHILE_ADOPTING
+        else "service",
+        **(answers or {}),
         "_copier_conf": {
             "defaults": False,
             "data": {},
@@ -450,7 +459,13 @@ def typed_refusal(name: str, value: str, destination: Path) -> str:
 # What a newcomer types at a new service's prompts: each refusal is shown in
 # full on the one line Copier gives it, so nothing of the reason is cut.
 TYPED_BY_A_NEWCOMER = {
-    "package_name": ["1abc", "2fa", "Orders-API", "main.app", "", "class", "json"],
+    "package_name": [
+        *["1abc", "2fa", "Orders-API", "main.app", "", "class", "json"],
+        # Names the project has: tests/, src/, pytest's conftest, the stdlib's test.
+        *["tests", "src", "conftest", "test"],
+        # Taken, and too long for "try NAME_service (why)" on the line.
+        *["multiprocessing", "typing_extensions", "pytest_asyncio"],
+    ],
     "coverage_fail_under": ["abc", "92.5", "101", "-1", "90%", "", "true"],
     "ci_shards": ["two", "0", "33", "1.5", ""],
 }
@@ -470,6 +485,95 @@ def test_a_new_services_refusals_fit_80_columns_in_full(
     # A line filling every column cannot be told from one cut at the edge.
     assert len(line) < COLUMNS, f"{value!r}: cut at {COLUMNS} columns: {line}"
     # Typed at the prompt: there is no --data to change.
+    assert "--data" not in message, message
+
+
+def test_a_new_service_may_be_named_app(tmp_path: Path) -> None:
+    """FastAPI's own tutorials name the package app; nothing of the project
+    or the harness is imported as a top-level app, so the name is free."""
+    assert typed_refusal("package_name", "app", tmp_path) == ""
+    assert load_extensions().package_name_from("App") == "app"
+
+
+# What a person adopting the harness types at its prompts, with the answers
+# given before (the database's variable for the Redis questions). The project
+# in the destination has a README.md, a tests/harness/ of its own and no
+# db/alembic.ini.
+TYPED_WHILE_ADOPTING: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "tests_dir": [
+        ("a b", {}),
+        ("/srv/tests", {}),
+        ("../tests", {}),
+        ("README.md", {}),
+        # The project's own tests/harness/, where the harness would go.
+        ("tests", {}),
+    ],
+    "database_url_env": [
+        ("database-url", {}),
+        ("1DATABASE_URL", {}),
+        ("HARNESS_TEST_DATABASE_URL", {}),
+        ("PYTEST_ADDOPTS", {}),
+    ],
+    "redis_url_env": [
+        ("redis url", {}),
+        ("harness_test_redis_url", {}),
+        ("APP_URL", {"database_url_env": "APP_URL"}),
+    ],
+    "database_env_parts": [
+        ("DATABASE_URL", {}),
+        ("server=PGHOST,database=PGDATABASE", {}),
+        ("host=PGHOST,port=PGPORT", {}),
+        ("host=PGHOST,host=DB_HOST,database=PGDATABASE", {}),
+        ("host=pg-host,database=PGDATABASE", {}),
+        ("host=HARNESS_TEST_DATABASE_URL,database=PGDATABASE", {}),
+        ("host=PG,database=PG", {}),
+        ("host=PGHOST,database=APP_URL", {"database_url_env": "APP_URL"}),
+        ("host=PGHOST, database=PGDATABASE", {}),
+    ],
+    "redis_env_parts": [
+        ("REDIS_URL", {}),
+        ("server=REDIS_HOST,db=REDIS_DB", {}),
+        ("port=REDIS_PORT", {}),
+        ("host=REDIS_HOST,db=REDIS_HOST", {}),
+        ("host=APP_URL,db=REDIS_DB", {"database_url_env": "APP_URL"}),
+    ],
+    "alembic_config": [
+        ("/etc/alembic.ini", {}),
+        ("../alembic.ini", {}),
+        ("db\\alembic.ini", {}),
+        ("db/\talembic.ini", {}),
+        ("db/alembic.ini", {}),
+    ],
+    "cache_attribute": [
+        ("state.redis()", {}),
+        ("app.state.redis", {}),
+        ("state.class", {}),
+    ],
+    "fixture_prefix": [("harness", {}), ("Harness_", {}), ("a b", {})],
+    "environment_prefix": [("harness_", {}), ("HARNESS", {}), ("A B", {})],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "answers"),
+    [
+        (name, value, answers)
+        for name, typed in TYPED_WHILE_ADOPTING.items()
+        for value, answers in typed
+    ],
+)
+def test_adoptions_refusals_fit_80_columns_in_full(
+    name: str, value: str, answers: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "README.md").write_text("The ledger service.\n")
+    (tmp_path / "tests" / "harness").mkdir(parents=True)
+    (tmp_path / "tests" / "harness" / "fixtures.py").write_text("")
+
+    message = typed_refusal(name, value, tmp_path, answers)
+
+    assert message, f"{value!r} was not refused"
+    line = REFUSAL_PREFIX.format(name) + message
+    assert len(line) < COLUMNS, f"{value!r}: cut at {COLUMNS} columns: {line}"
     assert "--data" not in message, message
 
 
@@ -558,3 +662,38 @@ def test_the_questions_table_lists_every_question_in_the_order_asked() -> None:
     guide = (REPO_ROOT / "docs/guide.md").read_text()
 
     assert documented_questions(guide) == list(questions())
+
+
+@pytest.mark.parametrize(
+    ("existing", "name", "answers", "fix", "clashing"),
+    [
+        # own_fixtures' tests/conftest.py defines app and client.
+        ("own_fixtures", "fixture_prefix", {}, "answer harness_", "app, client"),
+        # src_tests' conftest reads TEST_REDIS_URL (and FLUSHALLs it).
+        (
+            "src_tests",
+            "environment_prefix",
+            LAYOUTS["src_tests"].answers,
+            "answer HARNESS_",
+            "TEST_REDIS_URL",
+        ),
+    ],
+)
+def test_a_clashing_prefix_typed_at_the_prompt_is_refused_fix_first(
+    existing: str,
+    name: str,
+    answers: dict[str, Any],
+    fix: str,
+    clashing: str,
+    tmp_path: Path,
+) -> None:
+    """An empty prefix typed beside the project's own names: the prefix that
+    fits comes first, within Copier's 80-column line, then what clashes."""
+    project = tmp_path / existing
+    shutil.copytree(EXISTING_APPS / existing, project)
+
+    message = typed_refusal(name, "", project, {**answers, name: ""})
+
+    assert message.startswith(f"{fix} ("), message
+    assert len(REFUSAL_PREFIX.format(name) + fix) < COLUMNS, message
+    assert clashing in message, message
