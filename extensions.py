@@ -857,7 +857,11 @@ _loaded: dict[str, Any] = {}
 def _hooks_module(name: str) -> Any:
     """hooks/<name>.py of this very template copy (a process may render several)."""
     if not _loaded:
-        saved = {module: sys.modules.pop(module, None) for module in HOOK_MODULES}
+        # Every module of hooks/, not only those named: they import each other
+        # by plain name, and a `dependencies` another template copy left in
+        # sys.modules would be found instead of this copy's.
+        names = {path.stem for path in HOOKS.glob("*.py")}
+        saved = {module: sys.modules.pop(module, None) for module in names}
         sys.path.insert(0, str(HOOKS))
         try:
             for module in HOOK_MODULES:
