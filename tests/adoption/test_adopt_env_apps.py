@@ -37,6 +37,7 @@ from rendering import (
     generated_suites_redis_urls,
     outcome_counts,
     postgres_server_url,
+    private_redis_url,
     redis_url_for_generated_suites,
     ruff,
     run_suite,
@@ -786,7 +787,7 @@ def adopted_environment(
 ) -> dict[str, str]:
     """The adopted suite's environment, as the team's CI sets it: the app's
     variables naming its own database and Redis, the harness's test services
-    (without TEST_REDIS_URL: a developer without Redis, the app's unset)."""
+    (without TEST_REDIS_URL: a developer without Redis, the app's URL unset)."""
     variables = adopted.layout.variables(adopted.app_url, app_redis())
     environment = suite_environment(
         adopted.project,
@@ -795,11 +796,16 @@ def adopted_environment(
     )
     if test_redis:
         environment["HARNESS_TEST_REDIS_URL"] = redis_url_for_generated_suites()
-    else:
-        environment.pop("HARNESS_TEST_REDIS_URL", None)
-        for name in variables:
-            if name.startswith("REDIS_"):
-                environment.pop(name)
+        return environment
+    environment.pop("HARNESS_TEST_REDIS_URL", None)
+    for name in variables:
+        if name.startswith("REDIS_"):
+            environment.pop(name)
+    if adopted.layout.variables is part_variables:
+        # Unset, the parts default to redis://localhost:6379/0, which the app's
+        # own tests write to: a server of this worker's, never the machine's.
+        parts = part_variables(adopted.app_url, private_redis_url("the apps"))
+        environment |= {k: v for k, v in parts.items() if k.startswith("REDIS_")}
     return environment
 
 
