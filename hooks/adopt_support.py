@@ -1,8 +1,25 @@
 """Shared by the hooks that adopt the harness into an existing project."""
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+# The answers naming how the app reads its servers from the environment. With
+# any of them, the harness must load before any conftest.py imports the app.
+ENVIRONMENT_ANSWERS = (
+    "database_url_env",
+    "redis_url_env",
+    "database_env_parts",
+    "redis_env_parts",
+)
+
+
+def package_name(requirement: str) -> str:
+    """The normalized distribution name of a PEP 508 requirement."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+
 
 # `copier update` replays the old and the new template version into scratch
 # directories and runs the tasks there too; the project's own files are not

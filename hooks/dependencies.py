@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import tomlkit
-from adopt_support import registered_in_conftest
+from adopt_support import ENVIRONMENT_ANSWERS, package_name, registered_in_conftest
 from tomlkit.items import Array, Table
 
 Answers = Mapping[str, Any]
@@ -121,13 +121,7 @@ def _no_plugin_option(answers: Answers) -> bool:
     # finds it on `pythonpath` from pytest 8.4 on.
     tests_dir = str(answers.get("tests_dir") or "tests")
     return registered_in_conftest(tests_dir) and not any(
-        answers.get(answer)
-        for answer in (
-            "database_url_env",
-            "redis_url_env",
-            "database_env_parts",
-            "redis_env_parts",
-        )
+        answers.get(answer) for answer in ENVIRONMENT_ANSWERS
     )
 
 
@@ -399,12 +393,6 @@ RECORD_COMMENT = (
     "What the template added for its answers (.copier-answers.yml). `copier update`",
     "changes or removes these entries only, and only while they are as added.",
 )
-
-
-def package_name(requirement: str) -> str:
-    """The normalized distribution name of a PEP 508 requirement."""
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
 
 
 def dependency_arrays(document: tomlkit.TOMLDocument) -> Iterator[Array]:

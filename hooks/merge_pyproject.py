@@ -21,6 +21,7 @@ from typing import Any
 
 import tomlkit
 from adopt_support import (
+    ENVIRONMENT_ANSWERS,
     HARNESS_MODULE,
     harness_import_root,
     in_copier_scratch_copy,
@@ -89,13 +90,7 @@ def harness_pytest_settings(
     if testpaths is not None and not covers_harness_tests(testpaths, smoke_tests):
         settings["testpaths"] = [*testpaths, smoke_tests]
     if not registered_in_conftest(tests_dir) or any(
-        answers.get(answer)
-        for answer in (
-            "database_url_env",
-            "redis_url_env",
-            "database_env_parts",
-            "redis_env_parts",
-        )
+        answers.get(answer) for answer in ENVIRONMENT_ANSWERS
     ):
         # The harness loaded before any conftest.py, its environment module
         # first: the app's variables are set before anything imports the app.

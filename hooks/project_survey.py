@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from adopt_support import package_name
 from packaging.requirements import InvalidRequirement, Requirement
 
 try:
@@ -126,11 +127,6 @@ class Survey:
             or bool(self.asyncio_marked)
             or self.asyncio_mode is not None
         )
-
-
-def package_name(requirement: str) -> str:
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
