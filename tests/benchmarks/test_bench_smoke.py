@@ -3,6 +3,7 @@ writes every chart, and writes the results page from that one run. Timings are
 not checked here; quick mode's numbers mean nothing.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,11 @@ TABLES = {
 
 
 def test_quick_bench_prints_every_table_and_writes_its_chart(tmp_path: Path) -> None:
+    # The bench imports the harness's modules from template/: as users run it,
+    # writing bytecode, it must leave none there.
+    bytecode = REPO_ROOT / "template" / "{{ harness_directory }}" / "__pycache__"
+    left_before = bytecode.exists()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     result = subprocess.run(
         [
             sys.executable,
@@ -38,12 +44,14 @@ def test_quick_bench_prints_every_table_and_writes_its_chart(tmp_path: Path) -> 
             str(tmp_path / "benchmarks.md"),
         ],
         cwd=REPO_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+    assert left_before or not bytecode.exists(), "the bench left bytecode in template/"
     output = result.stdout
     database_skipped = "skipped: no PostgreSQL reachable" in output
     assert not (database_skipped and ON_CI), output
