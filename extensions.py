@@ -8,9 +8,9 @@ message a refusal shows (naming the fix), or "" when the answer is fine.
 
 `AdoptionExtension`: adopting the harness (`scaffold=harness`) reads the
 existing project before a single file is written: questions default to what fits
-it, and validators refuse answers that contradict it. The logic lives in hooks/
-(project_survey.py, adoption_fit.py), shared with the adopt hooks that later
-write into the project.
+it, and validators refuse answers that contradict it. The logic lives in the
+package hooks/harness_template_hooks/ (project_survey.py, adoption_fit.py),
+shared with the adopt hooks that later write into the project.
 """
 
 from __future__ import annotations
@@ -839,39 +839,49 @@ HOOKS = Path(__file__).resolve().parent / "hooks"
 # `copier update` renders the old and the new template version into scratch
 # directories; those are empty, never the project, so nothing is judged there.
 SCRATCH_PREFIXES = ("copier._main.old_copy.", "copier._main.new_copy.")
-
-
-# Imported in this order; merge_pyproject (which imports the others) holds the
-# requirements the harness declares.
-HOOK_MODULES = (
+# The package in hooks/ that holds the hooks' logic: imported as the hook
+# scripts import it, with hooks/ on sys.path.
+LIBRARY = "harness_template_hooks"
+# Its modules these functions call.
+LIBRARY_MODULES = (
     "adopt_support",
-    "check_imports",
-    "project_survey",
     "adoption_fit",
-    "pytest_settings",
+    "check_imports",
     "merge_pyproject",
+    "project_survey",
 )
+# This copy's library, imported once, in one go: a process may render several
+# template copies (`copier update`: the old and the new version), each loading
+# its own copy of this file.
 _loaded: dict[str, Any] = {}
 
 
+def _library_module_names() -> list[str]:
+    return [
+        name
+        for name in sys.modules
+        if name == LIBRARY or name.startswith(f"{LIBRARY}.")
+    ]
+
+
 def _hooks_module(name: str) -> Any:
-    """hooks/<name>.py of this very template copy (a process may render several)."""
+    """harness_template_hooks.<name> from this very template copy's hooks/."""
     if not _loaded:
-        # Every module of hooks/, not only those named: they import each other
-        # by plain name, and a `dependencies` another template copy left in
-        # sys.modules would be found instead of this copy's.
-        names = {path.stem for path in HOOKS.glob("*.py")}
-        saved = {module: sys.modules.pop(module, None) for module in names}
+        # Another copy's library (or the tests' own) leaves sys.modules while
+        # this one is imported, so that none of its modules is found instead of
+        # this copy's, and returns after, for whoever imports it next. The
+        # library's modules import each other only when imported themselves,
+        # so this copy's keep working once out of sys.modules.
+        saved = {module: sys.modules.pop(module) for module in _library_module_names()}
         sys.path.insert(0, str(HOOKS))
         try:
-            for module in HOOK_MODULES:
-                _loaded[module] = importlib.import_module(module)
+            for module in LIBRARY_MODULES:
+                _loaded[module] = importlib.import_module(f"{LIBRARY}.{module}")
         finally:
             sys.path.remove(str(HOOKS))
-            for module, previous in saved.items():
-                sys.modules.pop(module, None)
-                if previous is not None:
-                    sys.modules[module] = previous
+            for module in _library_module_names():
+                del sys.modules[module]
+            sys.modules.update(saved)
     return _loaded[name]
 
 
@@ -959,7 +969,7 @@ def import_refusal(dst_path: Any, question: str, answers: dict[str, Any]) -> str
     """Why the import path answering `question` names the wrong object (a
     synchronous sessionmaker for db_session_dependency, a dependency no route
     uses), with the fix; or ''. The project's own Python imports it
-    (hooks/check_imports.py)."""
+    (hooks/harness_template_hooks/check_imports.py)."""
     project = _judged(dst_path)
     if project is None:
         return ""

@@ -37,7 +37,6 @@ from adoption import (
     adopt,
     copier_cli,
     harness_owned,
-    hook_module,
     install_pins,
     merged_into,
     passed_tests,
@@ -45,6 +44,12 @@ from adoption import (
     run_hook,
     run_own_suite,
     snapshot,
+)
+from harness_template_hooks import (
+    adoption_fit,
+    merge_pyproject,
+    project_survey,
+    pytest_settings,
 )
 from releases import commit_everything, git, replace_in, versioned_template
 from rendering import (
@@ -186,14 +191,13 @@ def test_pyproject_keeps_what_it_had_and_gains_the_test_setup(
         shutil.copytree(
             EXISTING_APPS / (adopted.layout.source or adopted.name), pristine
         )
-        merging = hook_module("merge_pyproject")
         document = tomlkit.parse(adopted.before["pyproject.toml"].decode())
         answers = {**NO_ASYNC_ANSWERS, **read_answers(adopted.project)}
         answers["needs_async_client"] = adopted.layout.async_client
-        merging.raise_floors(
+        merge_pyproject.raise_floors(
             document,
-            merging.harness_dependencies(
-                answers, hook_module("project_survey").survey(pristine)
+            merge_pyproject.harness_dependencies(
+                answers, project_survey.survey(pristine)
             ),
         )
         original = tomlkit.dumps(document)
@@ -212,21 +216,20 @@ def test_requirements_land_where_the_project_keeps_its_own(
     """Every requirement the harness needs is declared once: those the project
     lacked all in the one place it keeps its test dependencies (a requirements
     file anywhere in its tree, a group, an extra), none it had declared again."""
-    surveying = hook_module("project_survey")
     pristine = tmp_path / "pristine"
     shutil.copytree(EXISTING_APPS / (adopted.layout.source or adopted.name), pristine)
-    before = surveying.survey(pristine)
-    home = surveying.dependency_home(before)
+    before = project_survey.survey(pristine)
+    home = project_survey.dependency_home(before)
     if adopted.layout.dependency_home:
         assert home.where() == adopted.layout.dependency_home
-    after = surveying.survey(adopted.project)
+    after = project_survey.survey(adopted.project)
     answers = {**NO_ASYNC_ANSWERS, **read_answers(adopted.project)}
     answers["needs_async_client"] = adopted.layout.async_client
     # Judged on what the adopted project has installed (its own .venv, where
     # a layout keeps one), as adopting judged it.
-    wanted = hook_module("merge_pyproject").harness_dependencies(answers, after)
+    wanted = merge_pyproject.harness_dependencies(answers, after)
 
-    assert {surveying.package_name(r) for r in wanted} <= set(after.declared)
+    assert {project_survey.package_name(r) for r in wanted} <= set(after.declared)
     had = {(d.name, d.file, d.table) for d in before.declarations}
     new = [d for d in after.declarations if (d.name, d.file, d.table) not in had]
     assert {(d.file, d.table) for d in new} <= {(home.file, home.table)}, new
@@ -240,11 +243,10 @@ def test_requirements_land_where_the_project_keeps_its_own(
 def test_pytest_settings_go_where_the_project_keeps_them(
     adopted: Adopted, tmp_path: Path
 ) -> None:
-    survey = hook_module("project_survey")
-    after = survey.pytest_config(adopted.project)
+    after = project_survey.pytest_config(adopted.project)
     pristine = tmp_path / "pristine"
     shutil.copytree(EXISTING_APPS / (adopted.layout.source or adopted.name), pristine)
-    before = survey.pytest_config(pristine)
+    before = project_survey.pytest_config(pristine)
 
     if before.exists:
         assert (after.file, after.section) == (before.file, before.section)
@@ -265,10 +267,10 @@ def test_pytest_settings_go_where_the_project_keeps_them(
     assert not (native and "ini_options" in pytest_tables), "pytest would refuse"
     settings = {key: survey_value(after, key) for key in after.settings}
     assert "." in settings["pythonpath"]
-    found = survey.survey(pristine)
-    runner = adopted.layout.answers.get("async_runner") or hook_module(
-        "adoption_fit"
-    ).fitting(found, "async_runner")
+    found = project_survey.survey(pristine)
+    runner = adopted.layout.answers.get("async_runner") or adoption_fit.fitting(
+        found, "async_runner"
+    )
     assert read_answers(adopted.project).get("async_runner", runner) == runner
     if adopted.layout.async_client and runner == "pytest-asyncio":
         if found.uses_pytest_asyncio:
@@ -280,7 +282,7 @@ def test_pytest_settings_go_where_the_project_keeps_them(
 
 
 def survey_value(config: Any, key: str) -> Any:
-    return hook_module("pytest_settings").current_value(config, key)
+    return pytest_settings.current_value(config, key)
 
 
 def assert_only_extended(original: Any, merged: Any, where: str = "") -> None:
@@ -333,7 +335,7 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
     own_passed = counts["passed"] - len(layout.smoke_tests()) - len(added)
     assert {**counts, "passed": own_passed} == adopted.own_counts, output
     if layout.answers.get("async_db") == "postgresql":
-        survey = hook_module("project_survey").survey(adopted.project)
+        survey = project_survey.survey(adopted.project)
         assert "asyncpg" in survey.declared
 
 
@@ -482,18 +484,19 @@ def test_the_harness_reads_variables_of_its_own_beside_the_projects(
 def test_fixtures_a_conftest_star_imports_are_seen(tmp_path: Path) -> None:
     """pytest is asked what the conftest files bring in: a `client` star-imported
     from another module collides, which parsing the conftest never saw."""
-    survey = hook_module("project_survey")
     found = {
         (fixture.name, fixture.file)
-        for fixture in survey.project_fixtures(EXISTING_APPS / "src_tests")
+        for fixture in project_survey.project_fixtures(EXISTING_APPS / "src_tests")
     }
-    parsed = {f.name for f in survey.conftest_fixtures(EXISTING_APPS / "src_tests")}
+    parsed = {
+        f.name for f in project_survey.conftest_fixtures(EXISTING_APPS / "src_tests")
+    }
 
     assert ("client", "src/tests/fixtures/client.py") in found
     assert "client" not in parsed
     assert (
-        hook_module("adoption_fit").fitting(
-            survey.survey(EXISTING_APPS / "src_tests"), "fixture_prefix", {}
+        adoption_fit.fitting(
+            project_survey.survey(EXISTING_APPS / "src_tests"), "fixture_prefix", {}
         )
         == "harness_"
     )
@@ -504,10 +507,12 @@ def test_fixtures_a_conftest_star_imports_are_seen(tmp_path: Path) -> None:
     [("src_tests", "src/tests"), ("flat", "tests"), ("pytest_ini", "tests")],
 )
 def test_the_harness_goes_where_the_tests_live(layout: str, tests_dir: str) -> None:
-    survey = hook_module("project_survey")
     project = EXISTING_APPS / layout
 
-    assert survey.tests_directory(project, survey.pytest_config(project)) == tests_dir
+    assert (
+        project_survey.tests_directory(project, project_survey.pytest_config(project))
+        == tests_dir
+    )
 
 
 # ── The hooks on their own ────────────────────────────────────────────────────
@@ -640,7 +645,6 @@ def test_the_merged_dependencies_are_a_new_services_own(
     template: Path, tmp_path: Path
 ) -> None:
     """The hook's list mirrors template/pyproject.toml.jinja: same names, same pins."""
-    merge_pyproject = hook_module("merge_pyproject")
     answers = {
         "websockets": True,
         "concurrency": True,
@@ -856,11 +860,10 @@ def test_a_pytest_asyncio_pin_decides_the_runner(
     tmp_path: Path, pyproject: str, runner: str, conflict: str
 ) -> None:
     (tmp_path / "pyproject.toml").write_text(pyproject)
-    survey = hook_module("project_survey").survey(tmp_path)
-    fit = hook_module("adoption_fit")
-    dependencies = hook_module("merge_pyproject").harness_dependencies
+    survey = project_survey.survey(tmp_path)
+    dependencies = merge_pyproject.harness_dependencies
 
-    assert fit.fitting(survey, "async_runner") == runner
+    assert adoption_fit.fitting(survey, "async_runner") == runner
     answers = {
         **NO_ASYNC_ANSWERS,
         "async_runner": "pytest-asyncio",
@@ -868,7 +871,7 @@ def test_a_pytest_asyncio_pin_decides_the_runner(
         "concurrency": True,
         "needs_async_client": True,
     }
-    problems = " ".join(fit.verdict(survey, answers, dependencies))
+    problems = " ".join(adoption_fit.verdict(survey, answers, dependencies))
     if conflict:
         assert conflict in problems
         assert "answer async_runner=anyio" in problems
@@ -880,9 +883,9 @@ def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
     site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
     # Before 1.10, and from 0.37 on, whose TestClient runs on httpx 0.28.
     (site / "starlette-0.46.2.dist-info").mkdir(parents=True)
-    survey = hook_module("project_survey").survey(tmp_path)
+    survey = project_survey.survey(tmp_path)
 
-    wanted = hook_module("merge_pyproject").harness_dependencies(
+    wanted = merge_pyproject.harness_dependencies(
         {
             "needs_async_client": False,
             "websockets": False,
@@ -903,9 +906,9 @@ def test_a_pin_in_any_file_the_project_declares_counts(tmp_path: Path) -> None:
         '[project.optional-dependencies]\ntest = ["pytest>=7"]\n'
     )
     (tmp_path / "requirements-dev.txt").write_text("pytest==7.1.3\n")
-    survey = hook_module("project_survey").survey(tmp_path)
+    survey = project_survey.survey(tmp_path)
 
-    found = hook_module("adoption_fit").conflict(survey, "pytest>=7.2")
+    found = adoption_fit.conflict(survey, "pytest>=7.2")
 
     assert found == "you declare pytest==7.1.3"
 
@@ -917,9 +920,9 @@ def test_a_fastapi_pinned_before_starlette_1_10_keeps_its_starlette(
     predates 1.10, so neither httpx2 nor starlette>=1.10 is added (FastAPI
     before 0.133 cannot install beside Starlette 1.10)."""
     (tmp_path / "requirements.txt").write_text("fastapi==0.95.2\n")
-    survey = hook_module("project_survey").survey(tmp_path)
+    survey = project_survey.survey(tmp_path)
 
-    wanted = hook_module("merge_pyproject").harness_dependencies(
+    wanted = merge_pyproject.harness_dependencies(
         {
             "needs_async_client": False,
             "websockets": False,

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from adoption import STRICT_ANSWERS, copier_cli, hook_module, refused_output, run_hook
+from adoption import STRICT_ANSWERS, copier_cli, refused_output, run_hook
+from harness_template_hooks import project_survey
 from rendering import EXISTING_APPS, HOOKS
-
-survey_module = hook_module("project_survey")
 
 
 def write(project: Path, files: dict[str, str]) -> None:
@@ -37,7 +36,7 @@ def write(project: Path, files: dict[str, str]) -> None:
 
 
 def home_of(project: Path) -> str:
-    return survey_module.dependency_home(survey_module.survey(project)).where()
+    return project_survey.dependency_home(project_survey.survey(project)).where()
 
 
 # ── Read: every place ─────────────────────────────────────────────────────────
@@ -61,7 +60,7 @@ def test_requirements_files_anywhere_in_the_tree_are_read(tmp_path: Path) -> Non
         },
     )
 
-    found = {d.name: d.where for d in survey_module.declarations(tmp_path)}
+    found = {d.name: d.where for d in project_survey.declarations(tmp_path)}
 
     assert found == {
         "fastapi": "src/requirements.txt line 1",
@@ -245,7 +244,7 @@ def test_the_requirements_are_appended_there_once(
     if "pyproject.toml" in {p.name for p in tmp_path.iterdir()}:
         created = tomlkit.parse((tmp_path / "pyproject.toml").read_text())
         assert set(created) == {"tool"}, "dependencies went into pyproject.toml"
-    declared = [d.name for d in survey_module.declarations(tmp_path)]
+    declared = [d.name for d in project_survey.declarations(tmp_path)]
     assert len(declared) == len(set(declared)), declared
     assert "sqlalchemy" in declared
     assert "aiosqlite" in declared

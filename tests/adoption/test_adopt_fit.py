@@ -33,21 +33,22 @@ from adoption import (
     SHOP_WITH_UNFIT_DEPENDENCIES,
     STRICT_ANSWERS,
     copier_cli,
-    hook_module,
     refused_output,
     run_hook,
     snapshot,
 )
 from documents import copier_command_lines
+from harness_template_hooks import dependencies
 from rendering import EXISTING_APPS, REPO_ROOT, ruff, run_suite, suite_environment
 
 # ── Floors below the harness's ────────────────────────────────────────────────
 
 REDIS_ANSWERS = {**STRICT_ANSWERS, "cache": "redis"}
-# The harness's pytest requirement, from the one table (hooks/dependencies.py).
+# The harness's pytest requirement, from the one table
+# (hooks/harness_template_hooks/dependencies.py).
 PYTEST = next(
     spec
-    for spec in hook_module("dependencies").harness_requirements(REDIS_ANSWERS)
+    for spec in dependencies.harness_requirements(REDIS_ANSWERS)
     if spec.startswith("pytest>=")
 )
 

@@ -1,10 +1,11 @@
 """The floors an adopted harness declares are true: the lowest-direct matrix.
 
 An adopted harness runs on the releases an existing project keeps, so its
-floors (hooks/dependencies.py, `adopted=`) sit far below a new service's. Each
-is the lowest release on which the adopted layouts pass, proven here, never
-read off a changelog: the old-stack layouts of tests/adoption/test_adopt.py are adopted,
-then their .venv is rebuilt with `uv pip install --resolution lowest-direct`
+floors (hooks/harness_template_hooks/dependencies.py, `adopted=`) sit far below
+a new service's. Each is the lowest release on which the adopted layouts pass,
+proven here, never read off a changelog: the old-stack layouts of
+tests/adoption/test_adopt.py are adopted, then their .venv is rebuilt with
+`uv pip install --resolution lowest-direct`
 from what the harness requires (each at its floor) and the project's own pins
 for everything else; every requirement of the harness's must land exactly on
 its floor, and the project's own suite, the harness's smoke tests and the
@@ -29,10 +30,10 @@ from adoption import (
     LAYOUTS,
     NO_ASYNC_ANSWERS,
     adopt,
-    hook_module,
     install_pins,
     passed_tests,
 )
+from harness_template_hooks import adoption_fit, dependencies, project_survey
 from packaging.requirements import Requirement
 from packaging.version import Version
 from rendering import EXISTING_APPS, install_own_pins, outcome_counts, read_answers
@@ -47,10 +48,10 @@ def harness_floors(project: Path, name: str) -> list[str]:
     old Starlette is seen in the .venv its pins installed."""
     answers: dict[str, Any] = {**NO_ASYNC_ANSWERS, **read_answers(project)}
     answers["needs_async_client"] = LAYOUTS[name].async_client
-    survey = hook_module("project_survey").survey(project)
-    needed: list[str] = hook_module("dependencies").harness_requirements(
+    survey = project_survey.survey(project)
+    needed: list[str] = dependencies.harness_requirements(
         answers,
-        old_starlette=hook_module("adoption_fit").old_starlette(survey),
+        old_starlette=adoption_fit.old_starlette(survey),
         excluded=lambda spec: True,
     )
     return needed
@@ -60,10 +61,9 @@ def lowest_direct(project: Path, floors: list[str]) -> None:
     """The project's .venv anew: the harness's requirements at their lowest,
     the project's own pins for every other package."""
     harness = {Requirement(spec).name.lower() for spec in floors}
-    survey = hook_module("project_survey")
     pins = [
         declaration.text
-        for declaration in survey.declarations(project)
+        for declaration in project_survey.declarations(project)
         if declaration.name not in harness | {"python"}
     ]
     shutil.rmtree(project / ".venv")
@@ -93,13 +93,13 @@ def test_every_adopt_mode_floor_passes_the_layout(
 
     lowest_direct(project, floors)
 
-    installed = hook_module("project_survey").installed_versions(project)
+    installed = project_survey.installed_versions(project)
     for spec in floors:
         requirement = Requirement(spec)
         if requirement.marker and not requirement.marker.evaluate():
             continue
         floor = next(s.version for s in requirement.specifier if s.operator == ">=")
-        name_ = hook_module("dependencies").package_name(spec)
+        name_ = dependencies.package_name(spec)
         assert Version(installed[name_]) == Version(floor), (spec, installed[name_])
     for path, source in layout.added_tests.items():
         (project / path).write_text(source)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 from adoption import AdoptedApp as Adopted
-from adoption import adopt_app, hook_module
+from adoption import adopt_app
+from harness_template_hooks import adoption_fit, project_survey
 from rendering import (
     EXISTING_APPS,
     outcome_counts,
@@ -159,8 +160,12 @@ def test_a_project_with_its_own_outbound_fixture_gets_the_prefix(
     (tmp_path / "tests" / "conftest.py").write_text(
         "import pytest\n\n\n@pytest.fixture\ndef outbound():\n    return []\n"
     )
-    fit = hook_module("adoption_fit")
-    survey = hook_module("project_survey").survey(tmp_path)
+    survey = project_survey.survey(tmp_path)
 
-    assert fit.fitting(survey, "fixture_prefix", {"outbound_http": False}) == ""
-    assert fit.fitting(survey, "fixture_prefix", {"outbound_http": True}) == "harness_"
+    assert (
+        adoption_fit.fitting(survey, "fixture_prefix", {"outbound_http": False}) == ""
+    )
+    assert (
+        adoption_fit.fitting(survey, "fixture_prefix", {"outbound_http": True})
+        == "harness_"
+    )

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 from adoption import AdoptedApp as Adopted
-from adoption import adopt_app, hook_module
+from adoption import adopt_app
+from harness_template_hooks import adoption_fit, merge_pyproject, project_survey
 from rendering import (
     EXISTING_APPS,
     outcome_counts,
@@ -211,9 +212,8 @@ def test_streaming_on_a_fastapi_before_starlette_1_10_is_refused_naming_the_fix(
     a project pinning an older FastAPI is told what to raise, before anything
     is written; without streaming, it keeps its Starlette."""
     (tmp_path / "requirements.txt").write_text("fastapi==0.95.2\n")
-    survey = hook_module("project_survey").survey(tmp_path)
-    fit = hook_module("adoption_fit")
-    dependencies = hook_module("merge_pyproject").harness_dependencies
+    survey = project_survey.survey(tmp_path)
+    dependencies = merge_pyproject.harness_dependencies
     answers = {
         "needs_async_client": True,
         "async_runner": "anyio",
@@ -223,8 +223,13 @@ def test_streaming_on_a_fastapi_before_starlette_1_10_is_refused_naming_the_fix(
         "cache": "none",
     }
 
-    assert fit.verdict(survey, {**answers, "streaming": False}, dependencies) == []
-    problems = fit.verdict(survey, {**answers, "streaming": True}, dependencies)
+    assert (
+        adoption_fit.verdict(survey, {**answers, "streaming": False}, dependencies)
+        == []
+    )
+    problems = adoption_fit.verdict(
+        survey, {**answers, "streaming": True}, dependencies
+    )
     assert problems == [
         "streaming=True: the clients that stream build on the TestClient of "
         "Starlette 1.10, but you declare fastapi==0.95.2. Raise FastAPI to 0.133 "

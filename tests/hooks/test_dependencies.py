@@ -1,19 +1,16 @@
-"""hooks/dependencies.py on its own: the semantic sync of requirements and
-settings into a pyproject.toml, on files shaped as `uv add` and teams leave them."""
+"""harness_template_hooks/dependencies.py on its own: the semantic sync of
+requirements and settings into a pyproject.toml, on files shaped as `uv add` and
+teams leave them."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import tomlkit
 from answer_sets import ANSWER_SETS
-from rendering import HOOKS
-
-sys.path.insert(0, str(HOOKS))
-from adoption_fit import _NO_FEATURES, harness_fixture_names
-from dependencies import (
+from harness_template_hooks.adoption_fit import _NO_FEATURES, harness_fixture_names
+from harness_template_hooks.dependencies import (
     REQUIREMENTS,
     harness_requirements,
     package_name,
@@ -21,10 +18,8 @@ from dependencies import (
     sync_requirements,
     sync_settings,
 )
-from merge_pyproject import harness_dependencies
-from project_survey import survey
-
-sys.path.remove(str(HOOKS))
+from harness_template_hooks.merge_pyproject import harness_dependencies
+from harness_template_hooks.project_survey import survey
 
 # As `uv add` leaves a project: its entries appended, one per line.
 TEAM_PYPROJECT = """\

@@ -9,7 +9,6 @@ and check what a team would see.
 from __future__ import annotations
 
 import ast
-import importlib
 import os
 import re
 import shutil
@@ -21,6 +20,7 @@ from typing import Any
 
 import copier
 import team_tests
+from harness_template_hooks import project_survey
 from rendering import (
     HARNESS_ANSWERS_FILE,
     HOOKS,
@@ -500,10 +500,9 @@ def passed_tests(output: str) -> set[str]:
 def install_pins(project: Path) -> dict[str, str]:
     """Install everything the project declares into its .venv; return the
     installed version of each package it declares with `==`."""
-    survey = hook_module("project_survey")
-    declared = [d for d in survey.declarations(project) if d.name != "python"]
+    declared = [d for d in project_survey.declarations(project) if d.name != "python"]
     install_own_pins(project, [d.text for d in declared], os.environ)
-    installed = survey.installed_versions(project)
+    installed = project_survey.installed_versions(project)
     return {d.name: installed[d.name] for d in declared if "==" in d.text}
 
 
@@ -511,7 +510,7 @@ def run_own_suite(
     project: Path, environment: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The project's own suite as its team runs it, before adopting anything."""
-    declared = hook_module("project_survey").declared_requirements(project)
+    declared = project_survey.declared_requirements(project)
     plugins = [] if "pytest-asyncio" in declared else ["-p", "no:asyncio"]
     command = [sys.executable, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider"]
     return subprocess.run(
@@ -522,15 +521,6 @@ def run_own_suite(
         text=True,
         timeout=600,
     )
-
-
-def hook_module(name: str) -> Any:
-    """A module of hooks/, imported as the hooks import each other."""
-    sys.path.insert(0, str(HOOKS))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(HOOKS))
 
 
 def run_hook(project: Path, script: str, *args: str) -> str:

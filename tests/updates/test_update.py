@@ -22,6 +22,7 @@ from typing import Any
 import copier
 import pytest
 from answer_sets import ASYNC_FEATURES
+from harness_template_hooks.dependencies import package_name, service_requirements
 from releases import (
     commit_everything,
     git,
@@ -35,11 +36,6 @@ from rendering import (
     read_answers,
     run_suite,
 )
-
-sys.path.insert(0, str(HOOKS))
-from dependencies import package_name, service_requirements
-
-sys.path.remove(str(HOOKS))
 
 CONFLICT_START = "<<<<<<< before updating"
 CONFLICT_END = ">>>>>>> after updating"

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import tomlkit
-from adopt_support import ENVIRONMENT_ANSWERS, package_name, registered_in_conftest
 from tomlkit.items import Array, Table
+
+from .adopt_support import ENVIRONMENT_ANSWERS, package_name, registered_in_conftest
 
 Answers = Mapping[str, Any]
 

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from adopt_support import FORMER_HARNESS_MODULE, HARNESS_MODULE, inside_project
-from project_survey import PytestConfig
 from tomlkit.items import Table
+
+from .adopt_support import FORMER_HARNESS_MODULE, HARNESS_MODULE, inside_project
+from .project_survey import PytestConfig
 
 # pytest's INI settings that are lists: written space-separated, one line.
 LIST_SETTINGS = {"pythonpath", "testpaths", "addopts"}

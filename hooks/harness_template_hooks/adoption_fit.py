@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dependencies import REQUIREMENTS
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
-from project_survey import (
+
+from .dependencies import REQUIREMENTS
+from .project_survey import (
     HARNESS_FIXTURES,
     HARNESS_VARIABLES,
     Survey,

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from adopt_support import package_name
 from packaging.requirements import InvalidRequirement, Requirement
+
+from .adopt_support import package_name
 
 try:
     import tomllib
