@@ -28,6 +28,7 @@ from .adopt_support import (
     harness_import_root,
     in_copier_scratch_copy,
     inside_project,
+    package_name,
     registered_in_conftest,
 )
 from .adoption_fit import (
@@ -37,7 +38,7 @@ from .adoption_fit import (
     old_starlette,
     raised_floor,
 )
-from .dependencies import declared_packages, harness_requirements, package_name
+from .dependencies import declared_packages, harness_requirements
 from .project_survey import (
     DependencyHome,
     Survey,
