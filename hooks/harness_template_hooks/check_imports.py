@@ -2,12 +2,12 @@
 name real objects; `refusal` judges one answer at the prompt (extensions.py).
 
 `main` takes `question=package.module:name` arguments, empty answers skipped,
-and `--environment=<JSON>`, which names the environment
-variables the app reads at import (database_url_env, redis_url_env, and the
-part=VARIABLE pairs of database_env_parts, redis_env_parts): each gets a
-placeholder when unset, as the harness sets them in tests. The import
-runs in the project's own interpreter (.venv/bin/python when there is one),
-with the project root and src/ on the path.
+and `--environment=<JSON>`, which names the environment variables the app reads
+at import (database_url_env, redis_url_env, and the part=VARIABLE pairs of
+database_env_parts, redis_env_parts): each gets a placeholder when unset, as
+the harness sets them in tests. The import runs in the project's own
+interpreter (.venv/bin/python when there is one), with the project root and
+src/ on the path.
 A module of the project that cannot be found, or a missing name, fails with
 which answer, what failed and how to fix it; a third-party package missing from
 the interpreter only warns, since it proves nothing about the answer.
