@@ -3,9 +3,11 @@
 The app sends its first event as soon as the stream opens, then one every
 10 ms, forever: through FastAPI's `EventSourceResponse` (`fastapi.sse`), and
 as a `StreamingResponse` of `text/event-stream`. The floor is the app alone,
-called as an ASGI app with no client. Each measurement opens the
-stream and reads up to its first event: the time a test waits before its first
-assertion (closing the stream after it is not timed). The reference is the app
+called as an ASGI app with no client, and the client alone: an
+`httpx.AsyncClient` whose transport answers at once with one event, no app
+behind it. Each measurement opens the stream and reads up to its first event:
+the time a test waits before its first assertion (closing the stream after it
+is not timed). The reference is the app
 served by uvicorn on a local socket, read by an `httpx.Client` (a new
 connection each time, as a closed stream cannot be reused); against it, the
 harness's streaming clients with `streaming=true`, exactly as the template
@@ -152,6 +154,15 @@ def served(app: FastAPI) -> Iterator[str]:
         listening.close()
 
 
+def _answered_at_once(request: httpx.Request) -> httpx.Response:
+    """One event, with no app behind it: what the client itself costs."""
+    return httpx.Response(
+        200,
+        headers={"content-type": "text/event-stream"},
+        content=b'id: 1\ndata: {"tick": 1}\n\n',
+    )
+
+
 def _per_event(client: httpx.Client | Any, path: str, events: int) -> float:
     return statistics.median(first_event(client, path) for _ in range(events))
 
@@ -162,6 +173,7 @@ ENDPOINTS = {
 }
 CLIENTS = {
     "floor": "raw ASGI call (floor)",
+    "client_floor": "httpx.AsyncClient alone, answered at once (no app)",
     "socket": "uvicorn + httpx.Client over a socket",
     "testclient": "client (TestClient)",
     "inline": "client (inline client)",
@@ -181,6 +193,9 @@ def run(quick: bool) -> list[Result]:
 
     samples: dict[tuple[str, str], list[float]] = {}
     transport = streaming.StreamingTransport(app, httpx.ASGITransport(app=app))
+    client_alone = httpx.AsyncClient(
+        transport=httpx.MockTransport(_answered_at_once), base_url="http://test"
+    )
     with (
         served(app) as server_url,
         httpx.Client(base_url=server_url) as over_socket,
@@ -200,6 +215,11 @@ def run(quick: bool) -> list[Result]:
                         "floor": runner.run(
                             async_batch(functools.partial(_raw_first_event, app, path))
                         ),
+                        "client_floor": runner.run(
+                            async_batch(
+                                functools.partial(first_event_async, client_alone, path)
+                            )
+                        ),
                         "socket": _per_event(over_socket, path, events),
                         "testclient": _per_event(test_client, path, events),
                         "inline": _per_event(inline_client, path, events),
@@ -214,6 +234,7 @@ def run(quick: bool) -> list[Result]:
                             samples.setdefault((path, key), []).append(seconds)
         finally:
             runner.run(async_client.aclose())
+            runner.run(client_alone.aclose())
     median = {key: statistics.median(values) for key, values in samples.items()}
 
     result = Result(
@@ -224,6 +245,16 @@ def run(quick: bool) -> list[Result]:
         result.add(reference, median[(path, "socket")])
         floor = f"{endpoint}: {CLIENTS['floor']}"
         result.add(floor, median[(path, "floor")], reference)
+        client_floor = f"{endpoint}: {CLIENTS['client_floor']}"
+        result.add(client_floor, median[(path, "client_floor")], reference)
+        lowest = (median[(path, "floor")] + median[(path, "client_floor")]) / median[
+            (path, "socket")
+        ]
+        result.notes.append(
+            f"{endpoint}: the app alone and an httpx client alone add up to "
+            f"{lowest:.2f}x the socket's time: no client that runs the app in "
+            "process and reads it through httpx can take less"
+        )
         for key in ("testclient", "inline", "async"):
             label = f"{endpoint}: {CLIENTS[key]}"
             result.add(label, median[(path, key)], reference)
