@@ -97,7 +97,6 @@ class Survey:
     project: Path
     pytest_config: PytestConfig
     declared: dict[str, str]  # normalized package name -> requirement text
-    fixtures: list[Fixture]
     anyio_marked: list[str]  # test files that mark tests with anyio
     asyncio_marked: list[str]  # test files that mark tests with asyncio
     installed: dict[str, str] = field(default_factory=dict)  # in .venv, if any
@@ -108,6 +107,13 @@ class Survey:
     redis_attributes: list[str] = field(default_factory=list)
     # Test files that hand httpx the app itself (`AsyncClient(app=app)`).
     app_clients: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def fixtures(self) -> list[Fixture]:
+        """The fixtures the project's tests see (project_fixtures), collected
+        the first time they are asked for: that runs the project's pytest, which
+        most of what reads a survey never needs."""
+        return project_fixtures(self.project)
 
     @property
     def asyncio_mode(self) -> str | None:
@@ -806,7 +812,6 @@ def survey(project: Path | str) -> Survey:
         pytest_config=pytest_config(project),
         declared=declared_requirements(project),
         declarations=declarations(project),
-        fixtures=project_fixtures(project),
         anyio_marked=marked_test_files(project, "anyio"),
         asyncio_marked=marked_test_files(project, "asyncio"),
         installed=installed_versions(project),
