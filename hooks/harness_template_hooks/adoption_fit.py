@@ -316,8 +316,10 @@ def _free_prefix(survey: Survey, answers: dict[str, Any]) -> str:
 
 def collision_report(survey: Survey, prefix: str, answers: dict[str, Any]) -> str:
     """What the prefix steered clear of, for the adoption's report; or ''."""
+    if not prefix:
+        return ""  # nothing steered clear of: no need to collect the fixtures
     clashes = _clashes(survey, "", answers)
-    if not prefix or not clashes:
+    if not clashes:
         return ""
     listed = ", ".join(f"{f.name} ({f.file})" for f in clashes)
     return (
