@@ -13,11 +13,14 @@ which answer, what failed and how to fix it; a third-party package missing from
 the interpreter only warns, since it proves nothing about the answer.
 """
 
+import atexit
+import contextlib
 import functools
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from .adopt_support import import_roots, in_copier_scratch_copy
@@ -79,64 +82,80 @@ def hands_out_a_sync_sessionmaker(function):
         for node in ast.walk(tree)
     )
 
-application = None
+def reports_for(answers):
+    application = None
+    reports = []
+    for question, path in answers.items():
+        module_name, _, name = path.partition(":")
+        factory = name.endswith("()")
+        name = name.removesuffix("()")
+        report = {"question": question, "path": path}
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            missing = error.name or ""
+            ours = module_name == missing or module_name.startswith(missing + ".")
+            report.update(status="not_found" if ours else "dependency_missing",
+                          detail=missing)
+        except Exception as error:
+            names = missing_environment(error)
+            if names:
+                report.update(status="environment", detail=" ".join(names))
+            else:
+                report.update(
+                    status="import_error", detail=f"{type(error).__name__}: {error}"
+                )
+        else:
+            obj = getattr(module, name, None)
+            if obj is None:
+                report.update(status="no_name", detail=name)
+            elif question == "app_import" and factory and not callable(obj):
+                report.update(status="wrong_kind", detail=f"{name} is not callable")
+            elif question == "app_import" and not factory and (
+                "Starlette" not in kind_of(obj)
+            ):
+                kind = type(obj).__name__
+                report.update(status="wrong_kind",
+                              detail=f"{name} is a {kind}, not an ASGI app")
+            elif question == "db_metadata" and "MetaData" not in kind_of(
+                getattr(obj, "metadata", obj)
+            ):
+                report.update(
+                    status="wrong_kind",
+                    detail=f"{name} is neither a MetaData nor a declarative Base",
+                )
+            elif question.endswith(("_dependency", "_function")) and not callable(obj):
+                report.update(status="wrong_kind", detail=f"{name} is not callable")
+            elif question == "db_session_dependency" and hands_out_a_sync_sessionmaker(
+                obj
+            ):
+                report.update(status="sync_factory", detail=name)
+            elif (
+                question.endswith("_dependency")
+                and application is not None
+                and obj not in calls_of_routes(application)
+            ):
+                report.update(status="unused", detail=name)
+            else:
+                report.update(status="ok")
+                if question == "app_import":
+                    try:
+                        application = obj() if factory else obj
+                    except Exception:
+                        application = None
+        reports.append(report)
+    return reports
 
-for question, path in json.loads(sys.argv[1]).items():
-    module_name, _, name = path.partition(":")
-    factory = name.endswith("()")
-    name = name.removesuffix("()")
-    report = {"question": question, "path": path}
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        missing = error.name or ""
-        ours = module_name == missing or module_name.startswith(missing + ".")
-        report.update(status="not_found" if ours else "dependency_missing",
-                      detail=missing)
-    except Exception as error:
-        names = missing_environment(error)
-        if names:
-            report.update(status="environment", detail=" ".join(names))
-        else:
-            report.update(
-                status="import_error", detail=f"{type(error).__name__}: {error}"
-            )
-    else:
-        obj = getattr(module, name, None)
-        if obj is None:
-            report.update(status="no_name", detail=name)
-        elif question == "app_import" and factory and not callable(obj):
-            report.update(status="wrong_kind", detail=f"{name} is not callable")
-        elif question == "app_import" and not factory and (
-            "Starlette" not in kind_of(obj)
-        ):
-            report.update(status="wrong_kind",
-                          detail=f"{name} is a {type(obj).__name__}, not an ASGI app")
-        elif question == "db_metadata" and "MetaData" not in kind_of(
-            getattr(obj, "metadata", obj)
-        ):
-            report.update(status="wrong_kind",
-                          detail=f"{name} is neither a MetaData nor a declarative Base")
-        elif question.endswith(("_dependency", "_function")) and not callable(obj):
-            report.update(status="wrong_kind", detail=f"{name} is not callable")
-        elif question == "db_session_dependency" and hands_out_a_sync_sessionmaker(
-            obj
-        ):
-            report.update(status="sync_factory", detail=name)
-        elif (
-            question.endswith("_dependency")
-            and application is not None
-            and obj not in calls_of_routes(application)
-        ):
-            report.update(status="unused", detail=name)
-        else:
-            report.update(status="ok")
-            if question == "app_import":
-                try:
-                    application = obj() if factory else obj
-                except Exception:
-                    application = None
-    print(json.dumps(report))
+# Reports go to the stdout this process started with; whatever the project
+# prints while it is imported goes to stderr with the rest of its output.
+channel = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+# One request in the arguments, or one per line on stdin (a kept prober).
+requests = sys.argv[1:] or iter(sys.stdin.readline, "")
+for request in requests:
+    channel.write(json.dumps(reports_for(json.loads(request))) + "\n")
+    channel.flush()
 """
 
 FIXES = {
@@ -300,32 +319,124 @@ def project_python(project: Path) -> str:
     return sys.executable
 
 
+def _probe_command(
+    project: Path, variables: dict[str, str] | None
+) -> tuple[list[str], dict[str, str]]:
+    """The project's interpreter running PROBE, and its environment: the
+    project root and src/ on the path, `variables` set where the environment
+    lacks them."""
+    env = {**(variables or {}), **os.environ}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [*map(str, import_roots(project)), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    # -B: importing the project must not leave __pycache__ in its tree, which
+    # would then be dirty for the next `copier update`.
+    return [project_python(project), "-B", "-c", PROBE], env
+
+
 def probe(
     project: Path, answers: dict[str, str], variables: dict[str, str] | None = None
 ) -> list[dict[str, str]]:
     """One report per answered import path, from the project's own interpreter;
     `variables` are set where the environment lacks them."""
-    roots = import_roots(project)
-    python = project_python(project)
-    env = {**(variables or {}), **os.environ}
-    env["PYTHONPATH"] = os.pathsep.join(
-        [*map(str, roots), *filter(None, [env.get("PYTHONPATH")])]
-    )
-    # -B: importing the project must not leave __pycache__ in its tree, which
-    # would then be dirty for the next `copier update`.
+    command, env = _probe_command(project, variables)
     result = subprocess.run(
-        [python, "-B", "-c", PROBE, json.dumps(answers)],
+        [*command, json.dumps(answers)],
         cwd=project,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    if result.returncode:
+    if result.returncode or not result.stdout:
         raise ProbeError(
-            f"Could not run the import check with {python}:\n{result.stderr}"
+            f"Could not run the import check with {command[0]}:\n{result.stderr}"
         )
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    reports: list[dict[str, str]] = json.loads(result.stdout)
+    return reports
+
+
+class Prober:
+    """The project's interpreter kept running, answering one import check after
+    another: Copier judges each import answer as it is given, and each check
+    would otherwise start Python and import the app again (about half a second
+    on a small app). Its modules stay imported between checks, so it is only
+    kept while the project's sources are unchanged (`_prober`)."""
+
+    def __init__(self, project: Path) -> None:
+        command, env = _probe_command(project, None)
+        self._python = command[0]
+        # Why it stopped answering, once it has (it is not restarted).
+        self._failure: str | None = None
+        # stderr to a file: a pipe nobody reads fills up and stalls the app.
+        # It lives as long as the process, closed by close().
+        self._errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            command,
+            cwd=project,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            text=True,
+        )
+
+    def reports(self, answers: dict[str, str]) -> list[dict[str, str]]:
+        if self._failure is not None:
+            raise ProbeError(self._failure)
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None
+        assert stdout is not None
+        try:
+            stdin.write(json.dumps(answers) + "\n")
+            stdin.flush()
+            line = stdout.readline()
+        except OSError:
+            line = ""
+        if not line:
+            self._errors.seek(0)
+            self._failure = (
+                f"Could not run the import check with {self._python}:\n"
+                f"{self._errors.read()}"
+            )
+            self.close()
+            raise ProbeError(self._failure)
+        reports: list[dict[str, str]] = json.loads(line)
+        return reports
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._errors.close()
+
+
+# The kept prober of each project, with the sources state it was started on.
+_probers: dict[Path, tuple[object, Prober]] = {}
+
+
+def _prober(project: Path, state: object) -> Prober:
+    kept = _probers.get(project)
+    if kept is not None and kept[0] == state:
+        return kept[1]
+    if kept is not None:
+        kept[1].close()  # a source changed: its imports are stale
+    prober = Prober(project)
+    _probers[project] = (state, prober)
+    return prober
+
+
+@atexit.register
+def _close_probers() -> None:
+    while _probers:
+        _probers.popitem()[1][1].close()
 
 
 class ProbeError(Exception):
@@ -373,9 +484,9 @@ def refusal(project: Path, question: str, answers: dict[str, str]) -> str:
 
 @functools.cache
 def _probed(project: Path, answers: str, state: object) -> list[dict[str, str]]:
-    # Copier renders a validator several times per answer: import once, until
+    # Copier renders a validator several times per answer: check once, until
     # a source file changes.
-    return probe(project, json.loads(answers))
+    return _prober(project, state).reports(json.loads(answers))
 
 
 def _sources_state(project: Path) -> tuple[tuple[str, int], ...]:
