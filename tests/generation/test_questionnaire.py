@@ -14,6 +14,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,12 @@ class Screen:
         self.screen = pyte.Screen(COLUMNS, ROWS)
         self.stream = pyte.Stream(self.screen)
 
+    def answer_with(self, reply: Callable[[str], object]) -> None:
+        """Answer what the program asks of the terminal, as terminals do: the
+        cursor's position, which prompt_toolkit asks before each prompt and
+        otherwise waits a second for."""
+        self.screen.write_process_input = reply
+
     # pexpect copies everything it reads into this "log file".
     def write(self, text: str) -> None:
         self.stream.feed(text)
@@ -129,6 +136,9 @@ class Questionnaire:
             timeout=TIMEOUT,
         )
         self.terminal.logfile_read = self.screen
+        self.screen.answer_with(
+            lambda reply: os.write(self.terminal.child_fd, reply.encode())
+        )
 
     def next_question(self) -> str | None:
         """Wait for a question not yet asked; None once Copier has finished."""
