@@ -13,6 +13,11 @@ from rendering import (
     quick_tier,
 )
 
+# The `pytester` fixture: the harness's plain modules are tested in a pytest
+# run of their own (tests/support/plain_modules.py). Here, not in a conftest
+# further down: pytest reads `pytest_plugins` only from the first conftest.
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
