@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for name in options.only or BENCHMARKS:
         print(f"running {name} ...", file=sys.stderr, flush=True)
+        began = time.perf_counter()
         module = importlib.import_module(BENCHMARKS[name])
         sized = "size" in inspect.signature(module.run).parameters
         try:
@@ -198,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             failed.notes.append(f"{type(error).__name__}: {str(error)[-500:]}")
             module_results, failures = [failed], failures + 1
         results.append((name, module_results))
+        took = time.perf_counter() - began
+        print(f"{name}: {took:.0f} s", file=sys.stderr, flush=True)
         for result in module_results:
             table = result.table()
             chart = result.chart(options.out)

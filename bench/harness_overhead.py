@@ -162,8 +162,9 @@ def run(quick: bool, size: str = "full") -> list[Result]:
 
             fixture = "async_client" if answers.get("concurrency") else "client"
             suites = {"baseline": BASELINE_FILE, "harness": HARNESS_FILE}
-            for path in suites.values():
-                run_pytest(project, path)  # warm-up: compiled-module caches
+            if not quick:  # quick mode's numbers mean nothing: no warm-up
+                for path in suites.values():
+                    run_pytest(project, path)  # warm-up: compiled-module caches
             walls: dict[str, list[float]] = {which: [] for which in suites}
             cpus: dict[str, list[float]] = {which: [] for which in suites}
             # Alternate the two so machine noise falls on both alike.
