@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,6 +25,9 @@ import asyncpg
 import copier
 import pytest
 import redis
+from harness_template_hooks.project_survey import declared_requirements
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from sqlalchemy import URL, make_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -120,27 +124,56 @@ def suite_environment(project: Path, **extra: str) -> dict[str, str]:
 
 
 def pytest_plugin_flags(project: Path) -> list[str]:
-    """Disable plugins installed here that the project does not declare.
+    """Disable the pytest plugins installed here that the project would not have.
 
-    This environment holds every dependency any project can declare; a project
-    that does not use pytest-asyncio must not have it loaded (it would warn).
+    This environment holds every dependency any project can declare, and pytest
+    loads every plugin installed: a project that does not use pytest-asyncio
+    must not have it loaded (it would warn), and Faker's plugin, which only
+    polyfactory brings, costs every run half a second. A plugin loads when its
+    package is among what the project declares (pyproject.toml, setup.cfg,
+    requirements files, as the adopt hooks read them) or what those require,
+    as installed here; xdist always, for the tests that pass `-n`.
     """
-    # An adopted project may declare it outside pyproject.toml, in requirements
-    # files anywhere in its tree (src/requirements-dev.txt, requirements/test.txt).
-    files = [
-        "pyproject.toml",
-        "setup.cfg",
-        *(
-            path.relative_to(project)
-            for path in project.rglob("*.txt")
-            if "req" in path.relative_to(project).as_posix()
-            and ".venv" not in path.parts
-        ),
-    ]
-    declared = "".join(
-        (project / name).read_text() for name in files if (project / name).is_file()
-    )
-    return [] if "pytest-asyncio" in declared else ["-p", "no:asyncio"]
+    wanted = _required_closure(declared_requirements(project).values())
+    flags = []
+    for entry in metadata.entry_points(group="pytest11"):
+        distribution = entry.dist.name if entry.dist is not None else ""
+        if canonicalize_name(distribution) in wanted | {"pytest-xdist"}:
+            continue
+        flags += ["-p", f"no:{entry.name}"]
+    return flags
+
+
+def _required_closure(requirements: Iterable[str]) -> set[str]:
+    """The packages `requirements` name, and everything they require in turn
+    (their extras' too), as installed here."""
+    pending: list[tuple[str, frozenset[str]]] = []
+    for text in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        pending.append((requirement.name, frozenset(requirement.extras)))
+    seen: set[tuple[str, frozenset[str]]] = set()
+    found: set[str] = set()
+    while pending:
+        name, extras = pending.pop()
+        if (canonicalize_name(name), extras) in seen:
+            continue
+        seen.add((canonicalize_name(name), extras))
+        found.add(canonicalize_name(name))
+        try:
+            requires = metadata.distribution(name).requires or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            requirement = Requirement(text)
+            environments = [{"extra": extra} for extra in extras or {""}]
+            if requirement.marker is None or any(
+                requirement.marker.evaluate(environment) for environment in environments
+            ):
+                pending.append((requirement.name, frozenset(requirement.extras)))
+    return found
 
 
 # How every generated suite is run: warnings are errors, no cache left behind.
