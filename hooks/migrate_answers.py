@@ -1,9 +1,12 @@
-"""Rename answer keys in a project's answers file: `old=new` pairs.
+"""Rename answer keys in a project's answers file (`old=new`), and answer
+values of a renamed choice (`key:old=new`).
 
 Copier runs it as a `_migrations` entry before an update whose template renamed
-a question (copier.yml shows the entry to add), with the Python running Copier:
+a question or a choice (copier.yml shows the entries), with the Python running
+Copier:
 
     python hooks/migrate_answers.py .copier-answers.yml ws=websockets
+    python hooks/migrate_answers.py .copier-answers.yml scaffold:harness=adopt
 
 Standard library only. The logic is harness_template_hooks/migrate_answers.py.
 """

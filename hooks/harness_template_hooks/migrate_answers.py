@@ -1,13 +1,18 @@
-"""Rename answer keys in a project's answers file: `old=new` pairs.
+"""Rename answer keys in a project's answers file (`old=new`), and answer
+values of a renamed choice (`key:old=new`).
 
 Run by Copier as a `_migrations` entry before an update whose template renamed
-a question, so the answer the team gave under the old name is kept under the
-new one instead of being asked again or replaced by the default:
+a question or one of its choices, so the answer the team gave under the old
+name is kept under the new one instead of being asked again or replaced by the
+default:
 
     python hooks/migrate_answers.py .copier-answers.yml ws=websockets
+    python hooks/migrate_answers.py .copier-answers.yml scaffold:harness=adopt
 
-Idempotent: a key already renamed is left alone. Only top-level keys are renamed,
-line by line, so the file's comments and layout are kept. Standard library only.
+Keys are renamed first, then values, under the keys' new names. Idempotent: a
+key already renamed, or a value other than the old one, is left alone. Only
+top-level answers holding one plain word (quoted or not) are rewritten, line by
+line, so the file's comments and layout are kept. Standard library only.
 """
 
 from __future__ import annotations
@@ -16,15 +21,36 @@ import re
 import sys
 from pathlib import Path
 
+# A choice's value as Copier writes it: one word, no YAML syntax in it.
+WORD = re.compile(r"[A-Za-z0-9_][\w.-]*")
 
-def parse_renames(pairs: list[str]) -> dict[str, str]:
+
+def parse_arguments(
+    pairs: list[str],
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Split the arguments into key renames (`old=new`) and, by key, value
+    rewrites (`key:old=new`)."""
     renames: dict[str, str] = {}
+    rewrites: dict[str, dict[str, str]] = {}
     for pair in pairs:
-        old, separator, new = pair.partition("=")
-        if not (separator and old.isidentifier() and new.isidentifier()):
-            raise SystemExit(f"migrate_answers: expected old=new, got {pair!r}")
-        renames[old] = new
-    return renames
+        key, colon, value = pair.partition(":")
+        old, separator, new = (value if colon else pair).partition("=")
+        if colon:
+            if not (
+                separator
+                and key.isidentifier()
+                and WORD.fullmatch(old)
+                and WORD.fullmatch(new)
+            ):
+                raise SystemExit(f"migrate_answers: expected key:old=new, got {pair!r}")
+            rewrites.setdefault(key, {})[old] = new
+        elif separator and old.isidentifier() and new.isidentifier():
+            renames[old] = new
+        else:
+            raise SystemExit(
+                f"migrate_answers: expected old=new or key:old=new, got {pair!r}"
+            )
+    return renames, rewrites
 
 
 def top_level_blocks(text: str) -> list[tuple[str | None, str]]:
@@ -58,16 +84,39 @@ def rename_answers(text: str, renames: dict[str, str]) -> str:
     return "".join(migrated)
 
 
+def rewrite_values(text: str, rewrites: dict[str, dict[str, str]]) -> str:
+    """Return `text` with each top-level `key: old` answer made `key: new`,
+    quoted as it was, any comment after it kept."""
+    migrated = []
+    for name, lines in top_level_blocks(text):
+        values = rewrites.get(name or "", {})
+        pattern = (
+            rf"{name}:[ \t]+(?P<quote>['\"]?)(?P<value>[\w.-]+)(?P=quote)\s*(#.*)?$"
+        )
+        answer = re.match(pattern, lines.partition("\n")[0]) if values else None
+        if answer and answer.group("value") in values:
+            start, end = answer.span("value")
+            lines = lines[:start] + values[answer.group("value")] + lines[end:]
+        migrated.append(lines)
+    return "".join(migrated)
+
+
+def migrate(text: str, pairs: list[str]) -> str:
+    """`text` with the keys renamed, then the values rewritten, that `pairs` name."""
+    renames, rewrites = parse_arguments(pairs)
+    return rewrite_values(rename_answers(text, renames), rewrites)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     answers_file = Path(argv[0])
-    renames = parse_renames(argv[1:])
+    parse_arguments(argv[1:])
     if not answers_file.is_file():
         raise SystemExit(f"migrate_answers: no answers file at {answers_file}")
     original = answers_file.read_text()
-    migrated = rename_answers(original, renames)
+    migrated = migrate(original, argv[1:])
     if migrated != original:
         answers_file.write_text(migrated)
     return 0
