@@ -6,7 +6,7 @@ path, a package name, a yes/no) is checked by a validator here, in Python,
 rather than by logic typed into copier.yml. Each `*_problem` filter returns the
 message a refusal shows (naming the fix), or "" when the answer is fine.
 
-`AdoptionExtension`: adopting the harness (`scaffold=harness`) reads the
+`AdoptionExtension`: adopting the harness (`scaffold=adopt`) reads the
 existing project before a single file is written: questions default to what fits
 it, and validators refuse answers that contradict it. The logic lives in the
 package hooks/harness_template_hooks/ (project_survey.py, adoption_fit.py),

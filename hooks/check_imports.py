@@ -1,6 +1,6 @@
 """Adopt hook: check that the answered import paths name real objects.
 
-Copier runs it first of the adopt tasks (copier.yml `_tasks`, scaffold=harness),
+Copier runs it first of the adopt tasks (copier.yml `_tasks`, scaffold=adopt),
 in the project after rendering, with the Python running Copier:
     check_imports.py app_import=pkg.module:app db_metadata=pkg.models:Base ...
     --environment=<JSON of async_db, cache and the environment answers>

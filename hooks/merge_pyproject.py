@@ -2,7 +2,7 @@
 files the project keeps its own in.
 
 Copier runs it in the project after rendering (copier.yml `_tasks`,
-scaffold=harness), with the Python running Copier (which needs tomlkit), and a
+scaffold=adopt), with the Python running Copier (which needs tomlkit), and a
 JSON object of the answers as its one argument. The logic is
 harness_template_hooks/merge_pyproject.py.
 """

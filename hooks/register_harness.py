@@ -1,6 +1,6 @@
 """Adopt hook: register the harness (<tests_dir>/harness/) as a pytest plugin.
 
-Copier runs it last of the adopt tasks (copier.yml `_tasks`, scaffold=harness),
+Copier runs it last of the adopt tasks (copier.yml `_tasks`, scaffold=adopt),
 in the project after rendering, with the Python running Copier and a JSON object
 of the answers as its one argument. The logic is
 harness_template_hooks/register_harness.py.

@@ -1042,11 +1042,12 @@ def variable_readers(project: Path, names: list[str]) -> dict[str, list[str]]:
 
 def adopted_before_prefixes(project: Path) -> bool:
     """An earlier adoption, whose harness read the plain TEST_* names (its
-    answers file records no environment_prefix)."""
+    answers file records no environment_prefix). Its adopting answer is
+    `harness` until an update's migration renames it `adopt`."""
     answers = project / ANSWERS_FILE
     if not answers.is_file():
         return False
     text = answers.read_text(errors="replace")
     return "environment_prefix:" not in text and bool(
-        re.search(r"^scaffold: *harness\b", text, re.M)
+        re.search(r"^scaffold: *['\"]?(adopt|harness)\b", text, re.M)
     )

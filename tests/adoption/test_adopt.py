@@ -1,4 +1,4 @@
-"""Adopting the harness into an existing project (`scaffold=harness`).
+"""Adopting the harness into an existing project (`scaffold=adopt`).
 
 Each layout under tests/existing_apps/ is a small project a team already has,
 with tests of its own (see LAYOUTS). For each: adopting renders only the
@@ -72,7 +72,7 @@ from rendering import run_own_suite as run_in_own_environment
 # What v2 of the template changes in a harness-owned file.
 SMOKE_TEST = "tests/test_harness_smoke.py"
 SMOKE_TEST_SOURCE = (
-    "template/{{ tests_dir }}/{% if scaffold == 'harness' %}"
+    "template/{{ tests_dir }}/{% if scaffold == 'adopt' %}"
     "test_harness_smoke.py{% endif %}.jinja"
 )
 V2_CHANGE = ("The template owns this file", "The template owns this file, v2 too")
@@ -155,7 +155,7 @@ def test_adoption_adds_only_the_harness_and_merges_the_rest(adopted: Adopted) ->
     assert not any(path.startswith(("src/my_service", ".github/")) for path in added)
     assert "README.md" not in added
     answers = read_answers(adopted.project)
-    assert answers["scaffold"] == "harness"
+    assert answers["scaffold"] == "adopt"
     assert {key: answers[key] for key in adopted.layout.chosen} == (
         adopted.layout.chosen
     )
@@ -419,7 +419,7 @@ def test_a_project_adopted_as_tests_harness_updates_in_place(
     project = tmp_path / "project"
     shutil.copytree(EXISTING_APPS / name, project)
     commit_everything(project, "the team's project")
-    adopt(template, project, layout.answers, "1.0.0")
+    adopt(template, project, layout.answers, "1.0.0", scaffold="harness")
     commit_everything(project, "adopt the FastAPI test harness")
 
     copier.run_update(
@@ -433,6 +433,7 @@ def test_a_project_adopted_as_tests_harness_updates_in_place(
     )
 
     answers = read_answers(project)
+    assert answers["scaffold"] == "adopt"
     assert (answers["tests_dir"], answers["environment_prefix"]) == ("tests", "")
     assert not (project / "tests/harness/__init__.py").exists()
     assert (project / "tests/harness/fastapi_harness/_project.py").exists()

@@ -96,7 +96,7 @@ def adopted(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Adopted
 
 def test_background_work_is_asked_when_adopting(adopted: Adopted) -> None:
     answers = read_answers(adopted.project)
-    assert answers["scaffold"] == "harness"
+    assert answers["scaffold"] == "adopt"
     assert answers["background_work"] is True
 
 

@@ -947,7 +947,7 @@ def test_the_adopted_harness_passes_ruff(template: Path, tmp_path: Path) -> None
         copier.run_copy(
             str(template),
             str(project),
-            data={"scaffold": "harness", **answers},
+            data={"scaffold": "adopt", **answers},
             defaults=True,
             unsafe=True,
             quiet=True,

@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from adoption import (
     SHOP_WITH_UNFIT_DEPENDENCIES,
     STRICT_ANSWERS,
     copier_cli,
+    copier_in,
     refused_output,
     run_hook,
     snapshot,
@@ -279,14 +278,7 @@ def test_the_documented_adoption_command_runs_without_a_terminal(
     project = tmp_path / "flat"
     shutil.copytree(EXISTING_APPS / "flat", project)
 
-    result = subprocess.run(
-        [sys.executable, "-m", "copier", *arguments],
-        cwd=project,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = copier_in(project, *arguments)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (project / "tests/harness/fastapi_harness/__init__.py").exists()

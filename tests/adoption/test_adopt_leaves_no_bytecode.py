@@ -34,7 +34,7 @@ def test_adopting_writes_no_bytecode_into_the_project(
 
     adopted = subprocess.run(
         [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet",
-         "--data=scaffold=harness", *data, str(template), str(project)],
+         "--data=scaffold=adopt", *data, str(template), str(project)],
         env=env,
         capture_output=True,
         text=True,

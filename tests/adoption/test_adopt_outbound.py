@@ -118,7 +118,7 @@ def weather_service() -> Iterator[socket.socket]:
 
 def test_adopting_asks_for_outbound_http_and_declares_respx(adopted: Adopted) -> None:
     answers = read_answers(adopted.project)
-    assert answers["scaffold"] == "harness"
+    assert answers["scaffold"] == "adopt"
     assert answers["outbound_http"] is True
     assert '"respx>=' in (adopted.project / "pyproject.toml").read_text()
 

@@ -174,7 +174,7 @@ def adopted(
 
 def test_adopting_asks_for_streaming_and_declares_httpx_sse(adopted: Adopted) -> None:
     answers = read_answers(adopted.project)
-    assert answers["scaffold"] == "harness"
+    assert answers["scaffold"] == "adopt"
     assert answers["streaming"] is True
     pyproject = (adopted.project / "pyproject.toml").read_text()
     assert '"httpx-sse>=' in pyproject

@@ -37,8 +37,8 @@ class BadInput(NamedTuple):
 RENAME = "_service"
 IDENTIFIER = "(only a-z 0-9 _)"
 ASYNC = (("websockets", "true"),)
-HARNESS = (("scaffold", "harness"),)
-ADOPTED_APP = (*HARNESS, ("app_import", "main:app"))
+ADOPT = (("scaffold", "adopt"),)
+ADOPTED_APP = (*ADOPT, ("app_import", "main:app"))
 ADOPTED_DB = (
     *ADOPTED_APP,
     ("async_db", "sqlite"),
@@ -102,11 +102,11 @@ BAD_INPUTS: dict[str, BadInput] = {
     ),
     "project-too-long": BadInput("project_name", "x" * 61, "shorten to 60 characters"),
     "app-import-trailing-newline": BadInput(
-        "app_import", "main:app\n", ONE_LINE, HARNESS
+        "app_import", "main:app\n", ONE_LINE, ADOPT
     ),
-    "app-import-trailing-space": BadInput("app_import", "main:app ", ONE_LINE, HARNESS),
+    "app-import-trailing-space": BadInput("app_import", "main:app ", ONE_LINE, ADOPT),
     "app-import-keyword": BadInput(
-        "app_import", "orders.class:app", "'class' is a keyword", HARNESS
+        "app_import", "orders.class:app", "'class' is a keyword", ADOPT
     ),
     "db-session-trailing-newline": BadInput(
         "db_session_dependency", "main:get_session\n", ONE_LINE, ADOPTED_DB
@@ -431,7 +431,7 @@ FLAT_APP = EXISTING_APPS / "flat"
 
 def adopt(template: Path, project: Path) -> subprocess.CompletedProcess[str]:
     return copier_copy(
-        template, project, "--data=scaffold=harness", "--data=app_import=main:app"
+        template, project, "--data=scaffold=adopt", "--data=app_import=main:app"
     )
 
 

@@ -313,7 +313,7 @@ asyncio_default_fixture_loop_scope = "function"
 filterwarnings = ["error"]
 """
 ADOPTED_ANSWERS = {
-    "scaffold": "harness",
+    "scaffold": "adopt",
     "app_import": "ledger.main:app",
     "async_db": "sqlite",
     "db_session_dependency": "ledger.db:get_db",

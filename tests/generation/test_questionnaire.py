@@ -328,7 +328,7 @@ def test_adopting_through_the_questionnaire_renders_a_passing_harness(
     project = tmp_path / "ledger"
     shutil.copytree(EXISTING_APPS / ADOPTED, project)
     commit_everything(project, "The ledger service before adopting the harness")
-    plan = {"scaffold": "harness", **layout.answers}
+    plan = {"scaffold": "adopt", **layout.answers}
     session = Questionnaire(template, project)
 
     while (name := session.next_question()) is not None:
@@ -367,7 +367,7 @@ def test_a_choice_picked_at_the_prompt_that_contradicts_the_project_is_refused(
     project = tmp_path / "ledger"
     shutil.copytree(EXISTING_APPS / ADOPTED, project)
     before = snapshot(project)
-    plan = {"scaffold": "harness", **layout.answers}
+    plan = {"scaffold": "adopt", **layout.answers}
     session = Questionnaire(template, project)
 
     while (name := session.next_question()) is not None:
@@ -452,7 +452,7 @@ def typed_refusal(
     )
     validator = environment.from_string(questions()[name]["validator"])
     context = {
-        "scaffold": "harness"
+        "scaffold": "adopt"
         if name in ADOPT_REFUSALS or name in TYPED_WHILE_ADOPTING
         else "service",
         **(answers or {}),

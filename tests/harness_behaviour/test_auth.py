@@ -290,7 +290,7 @@ def test_adopted_harness_signs_in_through_the_projects_own_auth(
     project = tmp_path / "accounts"
     shutil.copytree(EXISTING_APPS / "accounts", project)
     answers = {
-        "scaffold": "harness",
+        "scaffold": "adopt",
         "app_import": "accounts.main:app",
         "auth": "bearer",
         "current_user_dependency": "accounts.main:current_account",

@@ -152,7 +152,7 @@ def test_an_adopted_harness_binds_the_projects_own_factories(
         str(template),
         str(project),
         data={
-            "scaffold": "harness",
+            "scaffold": "adopt",
             "app_import": "ledger.main:app",
             "async_db": "sqlite",
             "db_session_dependency": "ledger.db:get_db",

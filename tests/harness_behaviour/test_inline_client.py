@@ -470,7 +470,7 @@ def test_an_adopted_app_object_with_websockets_passes_with_inline(
         str(template),
         str(project),
         data={
-            "scaffold": "harness",
+            "scaffold": "adopt",
             "app_import": "shop.app:app",
             "websockets": True,
             "sync_client": "inline",

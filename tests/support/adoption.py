@@ -463,13 +463,19 @@ def merged_into(path: str) -> bool:
 
 
 def adopt(
-    template: Path, project: Path, answers: dict[str, Any], ref: str | None = None
+    template: Path,
+    project: Path,
+    answers: dict[str, Any],
+    ref: str | None = None,
+    *,
+    scaffold: str = "adopt",
 ) -> None:
-    """Adopt the harness into `project` with `answers`, as `copier copy` does."""
+    """Adopt the harness into `project` with `answers`, as `copier copy` does.
+    Versions before the answer was renamed take `scaffold="harness"`."""
     copier.run_copy(
         str(template),
         str(project),
-        data={"scaffold": "harness", **answers},
+        data={"scaffold": scaffold, **answers},
         vcs_ref=ref,
         defaults=True,
         overwrite=True,
@@ -546,6 +552,19 @@ STRICT_ANSWERS = {
 }
 
 
+def copier_in(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`copier ARGUMENTS`, run by this Python in `project` with no terminal to
+    ask on: a question it asks fails it."""
+    return subprocess.run(
+        [sys.executable, "-m", "copier", *arguments],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def copier_cli(
     template: Path, project: Path, *answers: str
 ) -> subprocess.CompletedProcess[str]:
@@ -553,7 +572,7 @@ def copier_cli(
     return subprocess.run(
         [
             *(sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "-q"),
-            *("-d", "scaffold=harness", *data, str(template), str(project)),
+            *("-d", "scaffold=adopt", *data, str(template), str(project)),
         ],
         capture_output=True,
         text=True,
