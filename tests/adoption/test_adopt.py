@@ -36,6 +36,7 @@ from adoption import (
     Layout,
     adopt,
     copier_cli,
+    copier_in,
     harness_owned,
     install_pins,
     merged_into,
@@ -445,6 +446,55 @@ def test_a_project_adopted_as_tests_harness_updates_in_place(
     if layout.answers.get("async_db") == "postgresql":
         env["TEST_DATABASE_URL"] = database_url_for(f"{name}_from_tests_harness")
     assert_suite_passes(run_suite(project, env=env))
+
+
+# The last version whose adopting answer was `scaffold=harness`, now `adopt`.
+HARNESS_ANSWER_VERSION = "6a9e797"
+
+
+def test_an_adoption_answered_scaffold_harness_updates_without_a_question(
+    tmp_path: Path,
+) -> None:
+    """Adopted when the answer was `harness`: `copier update`, asking nothing,
+    records it as `adopt` and changes nothing else of the project's, and of
+    its harness only what the new version changes."""
+    template = versioned_template(
+        tmp_path / "template",
+        v1=released_at(HARNESS_ANSWER_VERSION),
+        v2=lambda repo: replace_in(repo / SMOKE_TEST_SOURCE, *V2_CHANGE),
+    )
+    layout = LAYOUTS["flat"]
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "flat", project)
+    commit_everything(project, "the team's project")
+    adopt(template, project, layout.answers, "1.0.0", scaffold="harness")
+    commit_everything(project, "adopt the FastAPI test harness")
+    assert read_answers(project)["scaffold"] == "harness"
+    before = snapshot(project)
+
+    # As the team runs it, with every answer on record: no terminal to ask on.
+    updated = copier_in(
+        project,
+        *("update", "--trust", "--skip-answered", "--vcs-ref", "2.0.0"),
+        *("--answers-file", HARNESS_ANSWERS_FILE),
+    )
+
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    after = snapshot(project)
+    assert not [path for path, data in after.items() if b"<<<<<<< " in data]
+    assert read_answers(project)["scaffold"] == "adopt"
+    assert {path: data for path, data in after.items() if not harness_owned(path)} == {
+        path: data for path, data in before.items() if not harness_owned(path)
+    }
+    # The harness, and the answers, are what adopting 2.0.0 renders.
+    fresh = tmp_path / "fresh"
+    shutil.copytree(EXISTING_APPS / "flat", fresh)
+    commit_everything(fresh, "the team's project")
+    adopt(template, fresh, layout.answers, "2.0.0")
+    assert after == snapshot(fresh)
+    assert V2_CHANGE[1] in (project / layout.smoke_test).read_text()
+    env = layout.environment(project, "flat_from_scaffold_harness")
+    assert_suite_passes(layout.run(project, env=env))
 
 
 def test_an_empty_prefix_beside_colliding_fixtures_is_refused(
