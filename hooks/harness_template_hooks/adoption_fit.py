@@ -298,12 +298,9 @@ def _variable_refusal(survey: Survey, prefix: str, answers: dict[str, Any]) -> s
 
 
 def _clashes(survey: Survey, prefix: str, answers: dict[str, Any]) -> list[Any]:
-    own = {f.name: f for f in survey.fixtures}
-    return [
-        own[prefix + name]
-        for name in harness_fixture_names(answers)
-        if prefix + name in own
-    ]
+    names = [prefix + name for name in harness_fixture_names(answers)]
+    own = {f.name: f for f in survey.fixtures_named(names)}
+    return [own[name] for name in names if name in own]
 
 
 def _free_prefix(survey: Survey, answers: dict[str, Any]) -> str:

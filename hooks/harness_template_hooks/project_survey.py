@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -120,8 +121,24 @@ class Survey:
         mode = self.pytest_config.settings.get("asyncio_mode")
         return str(mode).strip() if mode is not None else None
 
+    @functools.cached_property
+    def fixture_name_candidates(self) -> frozenset[str] | None:
+        """Every name a fixture of the project's could have (possible_fixture_names);
+        None when a file cannot be parsed, and so any name could be one."""
+        return possible_fixture_names(self.project)
+
+    def fixtures_named(self, names: Iterable[str]) -> list[Fixture]:
+        """The project's fixtures among `names`. Its pytest is run (fixtures)
+        only when one of them is written in its code as a fixture's name can be:
+        most adoptions ask only after names the project never defines."""
+        wanted = set(names)
+        candidates = self.fixture_name_candidates
+        if candidates is not None and not wanted & candidates:
+            return []
+        return [f for f in self.fixtures if f.name in wanted]
+
     def fixture(self, name: str) -> Fixture | None:
-        return next((f for f in self.fixtures if f.name == name), None)
+        return next(iter(self.fixtures_named([name])), None)
 
     @property
     def uses_anyio(self) -> bool:
@@ -466,6 +483,26 @@ def harness_owned(parts: tuple[str, ...]) -> bool:
         or parts[:2] == ("tests", "harness")
         or parts[-1:] == ("test_harness_smoke.py",)
     )
+
+
+def possible_fixture_names(project: Path) -> frozenset[str] | None:
+    """The names a fixture kept by project_fixtures can have: it is defined in
+    a conftest.py or another module of the project that is not a test module,
+    and named after its function (a `def` there) or by `name=` (a string
+    written somewhere in the project). None when a file does not parse."""
+    names: set[str] = set()
+    for path in _searched_files(project, "*.py"):
+        try:
+            tree = ast.parse(path.read_text(errors="replace"))
+        except (SyntaxError, ValueError):
+            return None
+        defines = path.name == "conftest.py" or not _is_test_file(path.name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.add(node.value)
+            elif defines and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                names.add(node.name)
+    return frozenset(names)
 
 
 def _is_test_file(name: str) -> bool:
