@@ -74,9 +74,22 @@ def test_plain_modules_pass_ruff_as_written() -> None:
     ruff("format", "--check")
 
 
-@pytest.mark.parametrize("answer_set", [ALL_FEATURES, "default"])
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for both runs: the second rechecks the harness, not the
+    libraries it imports (most of mypy's time)."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
+@pytest.mark.parametrize(
+    "answer_set",
+    [
+        pytest.param(answers, marks=pytest.mark.xdist_group("mypy"))
+        for answers in (ALL_FEATURES, "default")
+    ],
+)
 def test_every_module_passes_mypy_strict(
-    template: Path, tmp_path: Path, answer_set: str
+    template: Path, tmp_path: Path, mypy_cache: Path, answer_set: str
 ) -> None:
     """Every plain module beside the _project.py a project renders: all the
     features' (the loaded modules import one another), and none."""
@@ -85,7 +98,10 @@ def test_every_module_passes_mypy_strict(
     for name, path in plain_modules().items():
         (harness / name).write_text(path.read_text())
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "tests/harness"],
+        [
+            *(sys.executable, "-m", "mypy", "--strict"),
+            *("--cache-dir", str(mypy_cache), "tests/harness"),
+        ],
         cwd=project,
         capture_output=True,
         text=True,
