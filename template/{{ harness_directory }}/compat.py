@@ -1,8 +1,9 @@
 """The one place the harness bends to the older releases an adopted project keeps.
 
 An adopted harness runs on the versions the project declares and has
-installed (docs/adoption.md lists them); every switch on a version is here,
-decided when the tests start from what is installed:
+installed, down to the lowest its answers file's adoption accepted; every
+switch on a version is here, decided when the tests start from what is
+installed:
 
 - pytest-asyncio before 0.24 has no `loop_scope`: the harness's async fixtures
   run as plain fixtures on an event loop of the harness's own, one for the
