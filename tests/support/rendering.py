@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import ctypes
 import hashlib
 import importlib.machinery
 import importlib.util
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -349,6 +351,17 @@ def _refusal_of(url: str, configured: str | None) -> str | None:
         client.close()
 
 
+# prctl(2): the signal a child gets when the thread that started it dies.
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_this_process() -> None:
+    """Run in a child before it starts: Linux sends it SIGTERM when this
+    process dies, a killed run's included (atexit runs only on a clean exit)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 # This process's own redis-server for each purpose, started on first use.
 _private_redis: dict[str, str] = {}
 
@@ -377,6 +390,7 @@ def private_redis_url(purpose: str) -> str:
         process = subprocess.Popen(
             [server, "--port", str(port), *options],
             stdout=subprocess.DEVNULL,
+            preexec_fn=_stop_with_this_process if sys.platform == "linux" else None,
         )
         atexit.register(process.terminate)
         for _ in range(100):
