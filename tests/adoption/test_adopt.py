@@ -299,8 +299,9 @@ def assert_only_extended(original: Any, merged: Any, where: str = "") -> None:
         assert merged == original, f"{where} was changed"
 
 
-@pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
-def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) -> None:
+def assert_own_smoke_and_team_tests_pass(
+    adopted: Adopted, project: Path, workers: str | None, label: str
+) -> None:
     """The acceptance of adopting: the project's own suite as before, the
     harness's smoke tests, and the tests its team writes with the harness
     (team_tests.py), on real PostgreSQL and Redis where the app has them."""
@@ -309,15 +310,15 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
     # two workers at once (each wipes the other's keys): under xdist, one.
     workers = "1" if workers and layout.own_redis else workers
     args = ["-n", workers] if workers else ["-p", "no:xdist"]
-    env = layout.environment(adopted.project, f"{adopted.name}_{workers or 'serial'}")
+    env = layout.environment(project, f"{adopted.name}_{label}")
     for path, (source, _) in layout.refused_tests.items():
-        (adopted.project / path).write_text(source)
+        (project / path).write_text(source)
     try:
         # -vv: one line per test even where the project's addopts has -q.
-        result = layout.run(adopted.project, "-vv", *args, env=env)
+        result = layout.run(project, "-vv", *args, env=env)
     finally:
         for path in layout.refused_tests:
-            (adopted.project / path).unlink()
+            (project / path).unlink()
 
     output = result.stdout + result.stderr
     counts = outcome_counts(result.stdout)
@@ -336,8 +337,14 @@ def test_own_smoke_and_team_tests_pass(adopted: Adopted, workers: str | None) ->
     own_passed = counts["passed"] - len(layout.smoke_tests()) - len(added)
     assert {**counts, "passed": own_passed} == adopted.own_counts, output
     if layout.answers.get("async_db") == "postgresql":
-        survey = project_survey.survey(adopted.project)
+        survey = project_survey.survey(project)
         assert "asyncpg" in survey.declared
+
+
+def test_own_smoke_and_team_tests_pass_under_xdist(adopted: Adopted) -> None:
+    """Right after adopting, on two xdist workers; serially after the update
+    below (test_update_to_a_newer_tag_keeps_the_projects_files)."""
+    assert_own_smoke_and_team_tests_pass(adopted, adopted.project, "2", "xdist")
 
 
 def test_adopting_again_changes_nothing(
@@ -375,8 +382,9 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     }
     assert V2_CHANGE[1] in (project / adopted.layout.smoke_test).read_text()
     assert read_answers(project)["_commit"] == "2.0.0"
-    env = adopted.layout.environment(project, f"{adopted.name}_update")
-    assert_suite_passes(adopted.layout.run(project, env=env))
+    # The whole acceptance again, serially: without xdist, as a team runs a
+    # single test while it works.
+    assert_own_smoke_and_team_tests_pass(adopted, project, None, "update_serial")
 
 
 # The last version whose adopted harness was the package tests.harness in
