@@ -52,14 +52,17 @@ from harness_template_hooks import (
     project_survey,
     pytest_settings,
 )
-from releases import commit_everything, git, replace_in, versioned_template
+from releases import (
+    commit_everything,
+    git,
+    released_at,
+    replace_in,
+    versioned_template,
+)
 from rendering import (
     EXISTING_APPS,
     HARNESS_ANSWERS_FILE,
     HOOKS,
-    ON_CI,
-    REPO_ROOT,
-    TEMPLATE_PARTS,
     assert_suite_passes,
     database_url_for,
     outcome_counts,
@@ -390,28 +393,6 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
 # The last version whose adopted harness was the package tests.harness in
 # tests/harness/, reading TEST_DATABASE_URL and TEST_REDIS_URL.
 TESTS_HARNESS_VERSION = "688ad7b"
-
-
-def released_at(commit: str) -> Any:
-    """versioned_template's `v1`: the template's parts as they were at `commit`."""
-
-    def v1(repo: Path) -> None:
-        archive = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "archive", commit, *TEMPLATE_PARTS],
-            capture_output=True,
-            check=False,
-        )
-        if archive.returncode:
-            message = f"this checkout's history lacks {commit}"
-            if ON_CI:
-                pytest.fail(f"{message}; CI clones main whole, so this is a failure")
-            pytest.skip(message)
-        for part in TEMPLATE_PARTS:
-            target = repo / part
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
-
-    return v1
 
 
 @pytest.mark.parametrize("name", ["own_fixtures", "flat"])

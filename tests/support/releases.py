@@ -9,7 +9,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from rendering import TEMPLATE_PARTS, copy_template
+import pytest
+from rendering import ON_CI, REPO_ROOT, TEMPLATE_PARTS, copy_template
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Template Tests",
@@ -78,3 +79,25 @@ def versioned_template(
     commit_everything(repo, "release 2.0.0")
     git(repo, "tag", "2.0.0")
     return repo
+
+
+def released_at(commit: str) -> Callable[[Path], None]:
+    """versioned_template's `v1`: the template's parts as they were at `commit`."""
+
+    def v1(repo: Path) -> None:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "archive", commit, *TEMPLATE_PARTS],
+            capture_output=True,
+            check=False,
+        )
+        if archive.returncode:
+            message = f"this checkout's history lacks {commit}"
+            if ON_CI:
+                pytest.fail(f"{message}; CI clones main whole, so this is a failure")
+            pytest.skip(message)
+        for part in TEMPLATE_PARTS:
+            target = repo / part
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
+
+    return v1

@@ -21,11 +21,12 @@ from typing import Any
 
 import copier
 import pytest
-from answer_sets import ASYNC_FEATURES
+from answer_sets import ANSWER_SETS, ASYNC_FEATURES
 from harness_template_hooks.dependencies import package_name, service_requirements
 from releases import (
     commit_everything,
     git,
+    released_at,
     replace_in,
     versioned_template,
 )
@@ -223,6 +224,35 @@ def test_project_at_older_tag_updates_cleanly_and_keeps_team_work(
     assert EXAMPLE_TEST_CHANGE[1] in (project / EXAMPLE_TEST).read_text()
     assert_team_work_present(project)
     assert_same_as_fresh_render(project, two_releases, tmp_path)
+    assert_suite_passes(run_suite(project), at_least=4)
+
+
+# The template before its harness modules were plain Python, every answer
+# woven through them with Jinja; since 688ad7b one rendered _project.py holds
+# what the answers change.
+BEFORE_PLAIN_MODULES = "688ad7b~1"
+
+
+def test_a_project_rendered_before_the_plain_modules_updates_without_conflicts(
+    tmp_path: Path,
+) -> None:
+    """A team's project from the template as it was, with a database and
+    WebSockets, updates to this one: no conflict, the team's work kept, and
+    the result is what this template renders."""
+    template = versioned_template(
+        tmp_path / "template", v1=released_at(BEFORE_PLAIN_MODULES)
+    )
+    answers = ANSWER_SETS["sqlite-websockets-strict"]
+    project = render_at(template, tmp_path / "project", answers, "1.0.0")
+    add_team_work(project)
+    commit_everything(project, "project from the template before plain modules")
+
+    update(project)
+
+    assert read_answers(project)["_commit"] == "2.0.0"
+    assert conflicted_files(project) == []
+    assert_team_work_present(project)
+    assert_same_as_fresh_render(project, template, tmp_path)
     assert_suite_passes(run_suite(project), at_least=4)
 
 
