@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import pytest
 import tomlkit
 from adoption import STRICT_ANSWERS, copier_cli, refused_output, run_hook
 from harness_template_hooks import project_survey
-from rendering import EXISTING_APPS, HOOKS
+from rendering import EXISTING_APPS, HOOKS, copy_of_existing_app, run_captured
 
 
 def write(project: Path, files: dict[str, str]) -> None:
@@ -289,8 +288,7 @@ def test_an_old_testclient_keeps_an_httpx_it_runs_on(
 def test_adopting_ends_with_what_it_wrote_and_why(
     template: Path, tmp_path: Path
 ) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(EXISTING_APPS / "src_requirements", project)
+    project = copy_of_existing_app("src_requirements", tmp_path / "project")
 
     result = copier_cli(
         template, project, "app_import=catalog.main:app", "concurrency=true"
@@ -329,8 +327,7 @@ def test_a_refusal_is_one_message_with_every_conflict_and_no_traceback(
     together: the runner's pin, each other pin below the adopted harness's
     floors and a feature needing newer releases come in the one message (they
     came a Copier run at a time, under a traceback)."""
-    project = tmp_path / "project"
-    shutil.copytree(EXISTING_APPS / "pinned_old_stack", project)
+    project = copy_of_existing_app("pinned_old_stack", tmp_path / "project")
     requirements = project / "requirements-dev.txt"
     for old, new in (
         ("pytest==8.1.1", "pytest==7.1.3"),
@@ -392,12 +389,8 @@ def test_a_pyproject_that_does_not_parse_is_refused_before_writing(
 def test_a_failing_hook_prints_one_message_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "tests" / "conftest.py").mkdir(parents=True)
 
-    result = subprocess.run(
-        [sys.executable, str(HOOKS / "register_harness.py"), "{}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_captured(
+        [sys.executable, str(HOOKS / "register_harness.py"), "{}"], cwd=tmp_path
     )
 
     assert result.returncode == 1

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -183,7 +184,16 @@ async def test_then_through_the_async_client(harness_async_client):
 
     assert response.json() == {"visits": 1}
 """
-ON_REAL_REDIS = """\
+
+
+def on_the_test_redis(
+    write: str, checks: list[str], stored: str, key: str, *fixtures: str
+) -> str:
+    """Team tests on a real Redis: the request `write` lands in this worker's
+    test Redis, after `checks` (lines) where `stored` (a command on it) reads it
+    back, and `key` is gone again for the next test. `fixtures`: any more the
+    first test takes."""
+    return Template("""\
 import os
 
 import pytest
@@ -192,14 +202,14 @@ from redis.asyncio import Redis
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_writes_land_in_this_workers_test_redis(
-    harness_async_client, harness_test_redis_url
+    ${fixtures}
 ):
-    await harness_async_client.post("/links/landed/visits")
+    ${write}
 
-    assert os.environ["REDIS_URL"] == harness_test_redis_url
+${checks}
     direct = Redis.from_url(harness_test_redis_url, decode_responses=True)
     try:
-        assert await direct.get("visits:landed") == "1"
+        assert await direct.${stored}
     finally:
         await direct.aclose()
 
@@ -208,10 +218,26 @@ async def test_writes_land_in_this_workers_test_redis(
 async def test_and_are_gone_after_it(harness_test_redis_url):
     direct = Redis.from_url(harness_test_redis_url, decode_responses=True)
     try:
-        assert await direct.exists("visits:landed") == 0
+        assert await direct.exists("${key}") == 0
     finally:
         await direct.aclose()
-"""
+""").substitute(
+        fixtures=", ".join(
+            ("harness_async_client", "harness_test_redis_url", *fixtures)
+        ),
+        write=write,
+        checks="\n".join(f"    {line}" for line in checks),
+        stored=stored,
+        key=key,
+    )
+
+
+ON_REAL_REDIS = on_the_test_redis(
+    'await harness_async_client.post("/links/landed/visits")',
+    ['assert os.environ["REDIS_URL"] == harness_test_redis_url'],
+    'get("visits:landed") == "1"',
+    "visits:landed",
+)
 ON_FAKEREDIS = """\
 import os
 
@@ -315,37 +341,17 @@ async def test_then_through_the_async_client(harness_async_client, harness_db_en
         count = await connection.scalar(select(func.count()).select_from(Score))
     assert count == 1
 """
-SCOREBOARD_ON_REAL_REDIS = """\
-import os
-
-import pytest
-from redis.asyncio import Redis
-
-
-@pytest.mark.asyncio(loop_scope="session")
-async def test_writes_land_in_this_workers_test_redis(
-    harness_async_client, harness_test_redis_url, harness_app
-):
-    await harness_async_client.post("/scores", json={"player": "real", "points": 6})
-
-    parts = (os.environ["REDIS_HOST"], os.environ["REDIS_PORT"], os.environ["REDIS_DB"])
-    assert "redis://{}:{}/{}".format(*parts) == harness_test_redis_url
-    assert isinstance(harness_app.state.redis, Redis)
-    direct = Redis.from_url(harness_test_redis_url, decode_responses=True)
-    try:
-        assert await direct.zscore("leaderboard", "real") == 6
-    finally:
-        await direct.aclose()
-
-
-@pytest.mark.asyncio(loop_scope="session")
-async def test_and_are_gone_after_it(harness_test_redis_url):
-    direct = Redis.from_url(harness_test_redis_url, decode_responses=True)
-    try:
-        assert await direct.exists("leaderboard") == 0
-    finally:
-        await direct.aclose()
-"""
+SCOREBOARD_ON_REAL_REDIS = on_the_test_redis(
+    'await harness_async_client.post("/scores", json={"player": "real", "points": 6})',
+    [
+        'parts = [os.environ[f"REDIS_{part}"] for part in ("HOST", "PORT", "DB")]',
+        'assert "redis://{}:{}/{}".format(*parts) == harness_test_redis_url',
+        "assert isinstance(harness_app.state.redis, Redis)",
+    ],
+    'zscore("leaderboard", "real") == 6',
+    "leaderboard",
+    "harness_app",
+)
 SCOREBOARD_ON_FAKEREDIS = """\
 import pytest
 from fakeredis import FakeAsyncRedis
@@ -555,6 +561,32 @@ class EnvLayout:
     variables: Callable[[str, str], dict[str, str]] = url_variables
 
 
+def on_either_redis(
+    real: tuple[str, int], fake: tuple[str, int]
+) -> dict[str, tuple[str, str, int]]:
+    """EnvLayout.redis_team_tests: the team tests (source, count) that hold on
+    a real Redis and those that hold on fakeredis, each in its file."""
+    return {
+        "real": ("tests/test_on_the_test_redis.py", *real),
+        "fake": ("tests/test_on_fakeredis.py", *fake),
+    }
+
+
+def reading_database_url(package: str, dependency: str, **more: Any) -> dict[str, Any]:
+    """The answers for `<package>.main:app` on PostgreSQL, its engine built from
+    DATABASE_URL, its sessions from `dependency`, its models' Base in
+    `<package>.db`; and `more`."""
+    return {
+        "app_import": f"{package}.main:app",
+        "async_db": "postgresql",
+        "db_session_dependency": dependency,
+        "db_metadata": f"{package}.db:Base",
+        "database_url_env": "DATABASE_URL",
+        "concurrency": True,
+        **more,
+    }
+
+
 LAYOUTS = {
     "env_engine": EnvLayout(
         answers=ENV_ENGINE_ANSWERS,
@@ -564,37 +596,23 @@ LAYOUTS = {
         team_test_count=7,
     ),
     "env_settings": EnvLayout(
-        answers={
-            "app_import": "app.main:app",
-            "async_db": "postgresql",
-            "db_session_dependency": "app.db:get_db",
-            "db_metadata": "app.db:Base",
-            "database_url_env": "DATABASE_URL",
-            "cache": "redis",
-            "cache_dependency": "app.cache:get_redis",
-            "redis_url_env": "REDIS_URL",
-            "concurrency": True,
-        },
+        answers=reading_database_url(
+            "app",
+            "app.db:get_db",
+            cache="redis",
+            cache_dependency="app.cache:get_redis",
+            redis_url_env="REDIS_URL",
+        ),
         schema="CREATE TABLE links (code varchar PRIMARY KEY, target varchar NOT NULL)",
         kept_row="INSERT INTO links VALUES ('kept', 'https://example.com/app')",
         team_tests={"tests/test_with_the_harness.py": SHORTLINKS_TEAM_TESTS},
         team_test_count=4,
-        redis_team_tests={
-            "real": ("tests/test_on_the_test_redis.py", ON_REAL_REDIS, 2),
-            "fake": ("tests/test_on_fakeredis.py", ON_FAKEREDIS, 1),
-        },
+        redis_team_tests=on_either_redis((ON_REAL_REDIS, 2), (ON_FAKEREDIS, 1)),
     ),
     # A dependency handing out the app's async_sessionmaker: db_session
     # overrides it with a factory whose sessions are the test's.
     "env_sessionmaker": EnvLayout(
-        answers={
-            "app_import": "pantry.main:app",
-            "async_db": "postgresql",
-            "db_session_dependency": "pantry.main:get_sessionmaker",
-            "db_metadata": "pantry.db:Base",
-            "database_url_env": "DATABASE_URL",
-            "concurrency": True,
-        },
+        answers=reading_database_url("pantry", "pantry.main:get_sessionmaker"),
         schema=(
             "CREATE TABLE jars (id serial PRIMARY KEY, name varchar NOT NULL,"
             " count integer NOT NULL DEFAULT 0)"
@@ -628,10 +646,9 @@ LAYOUTS = {
         kept_row="INSERT INTO scores (player, points) VALUES ('kept by the app', 1)",
         team_tests={"tests/test_with_the_harness.py": SCOREBOARD_TEAM_TESTS},
         team_test_count=6,
-        redis_team_tests={
-            "real": ("tests/test_on_the_test_redis.py", SCOREBOARD_ON_REAL_REDIS, 2),
-            "fake": ("tests/test_on_fakeredis.py", SCOREBOARD_ON_FAKEREDIS, 1),
-        },
+        redis_team_tests=on_either_redis(
+            (SCOREBOARD_ON_REAL_REDIS, 2), (SCOREBOARD_ON_FAKEREDIS, 1)
+        ),
         variables=part_variables,
     ),
 }

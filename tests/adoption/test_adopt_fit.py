@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,13 @@ from adoption import (
 )
 from documents import copier_command_lines
 from harness_template_hooks import dependencies
-from rendering import EXISTING_APPS, REPO_ROOT, ruff, run_suite, suite_environment
+from rendering import (
+    REPO_ROOT,
+    copy_of_existing_app,
+    ruff,
+    run_suite,
+    suite_environment,
+)
 
 # ── Floors below the harness's ────────────────────────────────────────────────
 
@@ -139,8 +144,7 @@ def test_a_floor_below_the_harnesss_is_raised_where_it_is_declared(
 def test_a_low_floor_adopting_cannot_edit_is_refused_before_writing(
     template: Path, tmp_path: Path, files: dict[str, str], message: str
 ) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(EXISTING_APPS / "flat", project)
+    project = copy_of_existing_app("flat", tmp_path / "project")
     for name, text in files.items():
         (project / name).write_text(text)
 
@@ -188,8 +192,7 @@ def test_a_dependency_the_override_cannot_reach_is_refused_before_writing(
 def test_an_adopted_harness_never_points_at_a_compose_file(
     template: Path, tmp_path: Path
 ) -> None:
-    project = tmp_path / "ledger"
-    shutil.copytree(EXISTING_APPS / "async_resources", project)
+    project = copy_of_existing_app("async_resources", tmp_path / "ledger")
     before = set(snapshot(project))
 
     result = copier_cli(
@@ -275,8 +278,7 @@ def test_the_documented_adoption_command_runs_without_a_terminal(
         }.get(word, word)
         for word in words[words.index("copier") + 1 :]
     ]
-    project = tmp_path / "flat"
-    shutil.copytree(EXISTING_APPS / "flat", project)
+    project = copy_of_existing_app("flat", tmp_path / "flat")
 
     result = copier_in(project, *arguments)
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from adoption import LAYOUTS, MERGED_INTO, harness_owned
 from releases import commit_everything, git
-from rendering import EXISTING_APPS
+from rendering import EXISTING_APPS, run_captured
 
 # Every answer the import check probes is a module of this project's: the app,
 # its session dependency, its metadata and its cache dependency.
@@ -32,14 +31,11 @@ def test_adopting_writes_no_bytecode_into_the_project(
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     data = [f"--data={question}={value}" for question, value in LEDGER.answers.items()]
 
-    adopted = subprocess.run(
+    adopted = run_captured(
         [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet",
          "--data=scaffold=adopt", *data, str(template), str(project)],
-        env=env,
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
+        env=env,
     )  # fmt: skip
 
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr

@@ -32,6 +32,7 @@ from rendering import (
     load_extensions,
     render,
     ruff,
+    run_captured,
     run_suite,
     suite_environment,
 )
@@ -208,14 +209,11 @@ def test_hostile_project_name_builds(template: Path, tmp_path: Path) -> None:
     carries the name as given."""
     name = HOSTILE_NAMES["lookalikes-markup"]
     project = render(template, tmp_path / "service", {"project_name": name})
-    build = subprocess.run(
+    build = run_captured(
         [sys.executable, "-m", "uv", "build", "--wheel", "--quiet",
          "--out-dir", str(tmp_path / "dist")],
-        cwd=project,
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
+        cwd=project,
     )  # fmt: skip
     assert build.returncode == 0, build.stderr
     (wheel,) = (tmp_path / "dist").glob("*.whl")

@@ -37,7 +37,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 import yaml
 from answer_sets import ALL_FEATURES, ANSWER_SETS
@@ -49,6 +48,7 @@ from rendering import (
     REPO_ROOT,
     assert_suite_passes,
     harness_variable,
+    pyproject_of,
     read_answers,
     render,
     required_redis_url,
@@ -224,8 +224,7 @@ def sync_at_lowest_direct(project: Path, env: dict[str, str]) -> None:
 def test_supported_pythons_match_what_generated_projects_declare(
     template: Path, tmp_path: Path
 ) -> None:
-    project = render(template, tmp_path / "plain")
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    pyproject = pyproject_of(render(template, tmp_path / "plain"))
 
     assert sorted(SUPPORTED_PYTHONS, key=Version) == SUPPORTED_PYTHONS
     assert pyproject["project"]["requires-python"] == f">={OLDEST_PYTHON}"
@@ -333,15 +332,7 @@ def test_an_adopted_harness_passes_with_what_it_adds_at_its_floors(
     project = tmp_path / "ledger"
     shutil.copytree(ADOPTING_APP, project)
     (project / "pyproject.toml").write_text(ADOPTING_PYPROJECT)
-    copier.run_copy(
-        str(template),
-        str(project),
-        data=ADOPTED_ANSWERS,
-        defaults=True,
-        overwrite=True,
-        unsafe=True,
-        quiet=True,
-    )
+    render(template, project, ADOPTED_ANSWERS, overwrite=True)
     added = {
         package: floor
         for package, floor in declared_floors(project).items()

@@ -29,6 +29,7 @@ from rendering import (
     ON_CI,
     REPO_ROOT,
     copy_template,
+    run_captured,
 )
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -167,14 +168,11 @@ def test_rendering_from_a_relative_path_is_refused_before_anything_is_written(
     clone = copy_template(tmp_path / "copier-fastapi-harness")
     commit_everything(clone, "the template as tested")
 
-    refused = subprocess.run(
+    refused = run_captured(
         [sys.executable, "-m", "copier", "copy", "--trust", "--defaults",
          ".", "../my-service"],
-        cwd=clone,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
+        cwd=clone,
     )  # fmt: skip
 
     assert refused.returncode != 0

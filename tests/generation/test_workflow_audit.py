@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 import yaml
 from answer_sets import ALL_FEATURES, ANSWER_SETS
@@ -221,15 +220,7 @@ def test_copier_check_update_reports_a_newer_template_commit(tmp_path: Path) -> 
     commit_everything(template, "a newer version")
     status = {}
     for name, commit in [("older", older), ("newest", None)]:
-        project = tmp_path / name
-        copier.run_copy(
-            str(template),
-            str(project),
-            vcs_ref=commit,
-            defaults=True,
-            unsafe=True,
-            quiet=True,
-        )
+        project = render(template, tmp_path / name, vcs_ref=commit)
         commit_everything(project, "generated")
         status[name] = subprocess.run(
             [sys.executable, "-m", "copier", "check-update", "--quiet"],

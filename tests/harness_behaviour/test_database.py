@@ -17,6 +17,7 @@ from rendering import (
     outcome_counts,
     postgres_server_url,
     render,
+    rendered_once,
     run_suite,
     suite_environment,
     template_test_worker,
@@ -65,9 +66,7 @@ def add_test_file(project: Path, name: str, source: str) -> None:
     (project / "tests" / name).write_text(textwrap.dedent(source))
 
 
-@pytest.fixture(scope="module")
-def sqlite_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render(template, tmp_path_factory.mktemp("sqlite") / "svc", SQLITE_ANSWERS)
+sqlite_project = rendered_once("sqlite_project", SQLITE_ANSWERS)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ The server is checked with asyncpg directly, never through the janitor.
 
 import asyncio
 import os
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from operator import methodcaller
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -37,6 +38,19 @@ def run(awaitable: Awaitable[T]) -> T:
         return await awaitable
 
     return asyncio.run(wrapped())
+
+
+def with_janitor(
+    lifecycle: ModuleType, server: URL, work: Callable[[Any], Awaitable[T]]
+) -> T:
+    """What `work` returns, run on a DatabaseJanitor of `server` that closes
+    after it."""
+
+    async def inside() -> T:
+        async with lifecycle.DatabaseJanitor(server) as janitor:
+            return await work(janitor)
+
+    return run(inside())
 
 
 @pytest.fixture
@@ -97,13 +111,12 @@ def test_what_it_creates_is_marked_and_what_it_drops_is_gone(
 ) -> None:
     name = database_name(names, "created")
 
-    async def create() -> int:
-        async with lifecycle.DatabaseJanitor(server) as janitor:
-            await janitor.create(name)
-            pid: int = await janitor.connection.scalar(text("SELECT pg_backend_pid()"))
-            return pid
+    async def create(janitor: Any) -> int:
+        await janitor.create(name)
+        pid: int = await janitor.connection.scalar(text("SELECT pg_backend_pid()"))
+        return pid
 
-    backend = run(create())
+    backend = with_janitor(lifecycle, server, create)
 
     comment = comments(server)[name] or ""
     assert comment.startswith(lifecycle.MARKER)
@@ -112,11 +125,7 @@ def test_what_it_creates_is_marked_and_what_it_drops_is_gone(
     sessions = run(sql(server, f"SELECT 1 FROM pg_stat_activity WHERE pid = {backend}"))
     assert sessions == []
 
-    async def drop() -> None:
-        async with lifecycle.DatabaseJanitor(server) as janitor:
-            await janitor.drop(name)
-
-    run(drop())
+    with_janitor(lifecycle, server, methodcaller("drop", name))
     assert name not in comments(server)
 
 
@@ -127,13 +136,9 @@ def test_a_database_without_the_mark_is_never_dropped_or_replaced(
     run(sql(server, f'CREATE DATABASE "{name}"'))
     run(sql(server, "CREATE TABLE orders (id int)", database=name))
 
-    async def attempt(action: str) -> None:
-        async with lifecycle.DatabaseJanitor(server) as janitor:
-            await getattr(janitor, action)(name)
-
     for action in ("drop", "create"):
         with pytest.raises(pytest.fail.Exception) as refused:
-            run(attempt(action))
+            with_janitor(lifecycle, server, methodcaller(action, name))
         assert f"Refusing to drop database {name!r}" in str(refused.value)
         assert "TEST_DATABASE_URL" in str(refused.value)
     # Still there, with its table.
@@ -146,14 +151,13 @@ def test_a_copy_of_a_template_has_its_schema(
     template = database_name(names, "tpl")
     copy = database_name(names, "copy")
 
-    async def build() -> None:
-        async with lifecycle.DatabaseJanitor(server) as janitor:
-            await janitor.create(template)
-            await sql(server, "CREATE TABLE suppliers (id int)", database=template)
-            await janitor.mark(template, "; built")
-            await janitor.create(copy, template=template)
+    async def build(janitor: Any) -> None:
+        await janitor.create(template)
+        await sql(server, "CREATE TABLE suppliers (id int)", database=template)
+        await janitor.mark(template, "; built")
+        await janitor.create(copy, template=template)
 
-    run(build())
+    with_janitor(lifecycle, server, build)
 
     found = run(sql(server, "SELECT to_regclass('suppliers') AS t", database=copy))
     assert found[0]["t"] == "suppliers"
@@ -166,17 +170,16 @@ def test_drop_closes_the_connections_left_on_the_database(
 ) -> None:
     name = database_name(names, "leaked")
 
-    async def scenario() -> None:
-        async with lifecycle.DatabaseJanitor(server) as janitor:
-            await janitor.create(name)
-            url = server.set(drivername="postgresql", database=name)
-            leaked = await asyncpg.connect(url.render_as_string(hide_password=False))
-            try:
-                await janitor.drop(name)
-            finally:
-                leaked.terminate()
+    async def scenario(janitor: Any) -> None:
+        await janitor.create(name)
+        url = server.set(drivername="postgresql", database=name)
+        leaked = await asyncpg.connect(url.render_as_string(hide_password=False))
+        try:
+            await janitor.drop(name)
+        finally:
+            leaked.terminate()
 
-    run(scenario())
+    with_janitor(lifecycle, server, scenario)
 
     assert name not in comments(server)
 

@@ -18,7 +18,7 @@ from rendering import (
     assert_suite_passes,
     database_url_for,
     outcome_counts,
-    render,
+    rendered_once,
     run_suite,
     suite_environment,
 )
@@ -73,16 +73,8 @@ def failure_output(project: Path, *args: str, env: dict[str, str] | None = None)
     return output
 
 
-@pytest.fixture(scope="module")
-def sqlite_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render(template, tmp_path_factory.mktemp("sqlite") / "svc", SQLITE)
-
-
-@pytest.fixture(scope="module")
-def postgresql_project(
-    template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    return render(template, tmp_path_factory.mktemp("postgresql") / "svc", POSTGRESQL)
+sqlite_project = rendered_once("sqlite_project", SQLITE)
+postgresql_project = rendered_once("postgresql_project", POSTGRESQL)
 
 
 def test_a_second_head_fails_the_one_head_test_naming_both(

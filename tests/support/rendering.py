@@ -16,7 +16,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -61,6 +62,12 @@ def copy_template(destination: Path) -> Path:
     return destination
 
 
+def copy_of_existing_app(name: str, project: Path) -> Path:
+    """existing_apps/`name` copied to `project`, which it returns."""
+    shutil.copytree(EXISTING_APPS / name, project)
+    return project
+
+
 def load_extensions() -> ModuleType:
     """The template's Jinja extensions module (extensions.py), for its filters."""
     spec = importlib.util.spec_from_file_location(
@@ -74,9 +81,13 @@ def load_extensions() -> ModuleType:
 
 
 def render(
-    template: Path, destination: Path, answers: Mapping[str, Any] | None = None
+    template: Path,
+    destination: Path,
+    answers: Mapping[str, Any] | None = None,
+    **copier_options: Any,
 ) -> Path:
-    """Render `template` into `destination` with `answers`, defaults for the rest."""
+    """Render `template` into `destination` with `answers`, defaults for the rest;
+    `copier_options` (vcs_ref, overwrite) as Copier's run_copy takes them."""
     copier.run_copy(
         str(template),
         str(destination),
@@ -84,8 +95,25 @@ def render(
         defaults=True,
         unsafe=True,
         quiet=True,
+        **copier_options,
     )
     return destination
+
+
+def rendered_once(fixture_name: str, answers: Mapping[str, Any]) -> Any:
+    """A module-scoped fixture, `fixture_name`: a service rendered with `answers`
+    once for the module's tests."""
+
+    @pytest.fixture(scope="module", name=fixture_name)
+    def rendered(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return render(template, tmp_path_factory.mktemp(fixture_name) / "svc", answers)
+
+    return rendered
+
+
+def pyproject_of(project: Path) -> dict[str, Any]:
+    """The project's pyproject.toml, parsed."""
+    return tomllib.loads((project / "pyproject.toml").read_text())
 
 
 def read_answers(project: Path) -> dict[str, Any]:
@@ -539,19 +567,33 @@ def uv_environment(env: Mapping[str, str]) -> dict[str, str]:
     return clean
 
 
+def run_captured(
+    command: Sequence[str | Path], *, timeout: float | None = None, **options: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` (`options` as subprocess.run takes them), its output
+    captured as text; its return code is the caller's to check."""
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, **options
+    )
+
+
+def run_uv(project: Path, env: Mapping[str, str], *uv_args: str) -> None:
+    """`uv <uv_args>` in `project`, in the environment its team's shell would give
+    it (uv_environment); it must succeed."""
+    result = run_captured(
+        [sys.executable, "-m", "uv", *uv_args],
+        timeout=600,
+        cwd=project,
+        env=uv_environment(env),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def sync_own_environment(
     project: Path, python: str | Path, env: Mapping[str, str], *uv_args: str
 ) -> None:
     """`uv sync` the project's own declarations into its .venv, on `python`."""
-    sync = subprocess.run(
-        [sys.executable, "-m", "uv", "sync", "--python", str(python), *uv_args],
-        cwd=project,
-        env=uv_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert sync.returncode == 0, sync.stdout + sync.stderr
+    run_uv(project, env, "sync", "--python", str(python), *uv_args)
 
 
 def install_own_pins(
@@ -565,15 +607,7 @@ def install_own_pins(
     if not venv.exists():
         commands.insert(0, ["venv", "--python", sys.executable, str(venv)])
     for command in commands:
-        result = subprocess.run(
-            [sys.executable, "-m", "uv", *command],
-            cwd=project,
-            env=uv_environment(env),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+        run_uv(project, env, *command)
 
 
 def run_own_suite(

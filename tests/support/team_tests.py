@@ -17,8 +17,11 @@ names it gets the harness's fixtures by (`harness_` beside its own):
 - Redis: the `cache` fixture shared with the app, on a real Redis, and
   requests without it counting in the tests' Redis too.
 
-test_adopt.py runs them with and without `-n 2`.
+test_adopt.py runs them with and without `-n 2`. Where teams repeat one
+scenario on their own entity, a function writes it from the names.
 """
+
+from string import Template
 
 # ── No database ───────────────────────────────────────────────────────────────
 
@@ -187,7 +190,76 @@ async def test_twenty_status_checks_at_once(async_client):
 
 # ── A database, Redis and a WebSocket: the ledger ─────────────────────────────
 
-LEDGER = """\
+
+def servers_from_the_apps_configuration(variable_prefix: str) -> str:
+    """An autouse fixture pointing the app's own configuration, read by its
+    lifespan, at the tests' database and Redis: `<prefix>DATABASE_URL` and
+    `<prefix>REDIS_URL`."""
+    return Template("""\
+@pytest.fixture(autouse=True)
+def app_on_the_test_servers(monkeypatch, test_database_url, test_redis_url):
+    # Requests without db_session or cache use the app's own configuration,
+    # which its lifespan reads: the tests' database and Redis.
+    monkeypatch.setenv("${prefix}DATABASE_URL", test_database_url)
+    monkeypatch.setenv("${prefix}REDIS_URL", test_redis_url)
+""").substitute(prefix=variable_prefix)
+
+
+def rows_through_the_api_session_and_cache(
+    model: str, column: str, path: str, *, marker: str = ""
+) -> str:
+    """Tests of an app whose POST `path` adds a `model` row (its `column` given)
+    and counts it in the cache under `<path>:count`, and whose GET `path` lists
+    the rows' `column`: each async test under `marker` (a decorator line, or
+    none where the module's pytestmark marks them)."""
+    source = Template("""\
+${marker}async def test_posted_is_in_the_tests_session(db_session, async_client):
+    await async_client.post("/${path}", json={"${column}": "posted"})
+
+    assert list(await db_session.scalars(select(${model}.${column}))) == ["posted"]
+
+
+${marker}async def test_rows_added_are_what_the_app_lists(db_session, async_client):
+    db_session.add(${model}(${column}="seeded"))
+    await db_session.flush()
+
+    response = await async_client.get("/${path}")
+
+    assert response.json() == ["seeded"]
+
+
+${marker}async def test_counted_in_the_tests_cache(db_session, cache, async_client):
+    await cache.set("${path}:count", 41)
+
+    response = await async_client.post("/${path}", json={"${column}": "x"})
+
+    assert response.json()["count"] == 42
+    assert await cache.get("${path}:count") == "42"
+
+
+async def ${column}s_in(db_engine):
+    async with db_engine.connect() as connection:
+        return sorted(await connection.scalars(select(${model}.${column})))
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+${marker}async def test_twenty_posted_at_once_all_land(db_engine, async_client, run):
+    assert await ${column}s_in(db_engine) == []
+    ${column}s = [f"{run} {n:02}" for n in range(20)]
+
+    responses = await asyncio.gather(
+        *(async_client.post("/${path}", json={"${column}": x}) for x in ${column}s)
+    )
+
+    assert sorted(r.json()["count"] for r in responses) == list(range(1, 21))
+    assert await ${column}s_in(db_engine) == ${column}s
+""")
+    return source.substitute(
+        marker=f"{marker}\n" if marker else "", model=model, column=column, path=path
+    )
+
+
+LEDGER = f"""\
 import asyncio
 
 import pytest
@@ -200,79 +272,85 @@ from sqlalchemy import func, select
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-@pytest.fixture(autouse=True)
-def ledger_on_the_test_servers(monkeypatch, test_database_url, test_redis_url):
-    # Requests without db_session or cache use the app's own configuration,
-    # which its lifespan reads: the tests' database and Redis.
-    monkeypatch.setenv("LEDGER_DATABASE_URL", test_database_url)
-    monkeypatch.setenv("LEDGER_REDIS_URL", test_redis_url)
+{servers_from_the_apps_configuration("LEDGER_")}
 
-
-async def test_an_entry_posted_is_in_the_tests_session(db_session, async_client):
-    await async_client.post("/entries", json={"text": "rent"})
-
-    assert list(await db_session.scalars(select(Entry.text))) == ["rent"]
-
-
-async def test_rows_the_test_adds_are_what_the_app_lists(db_session, async_client):
-    db_session.add(Entry(text="seeded"))
-    await db_session.flush()
-
-    response = await async_client.get("/entries")
-
-    assert response.json() == ["seeded"]
-
-
-async def test_the_app_counts_in_the_tests_cache(db_session, cache, async_client):
-    await cache.set("entries:count", 41)
-
-    response = await async_client.post("/entries", json={"text": "x"})
-
-    assert response.json()["count"] == 42
-    assert await cache.get("entries:count") == "42"
-
-
-async def entries_in(db_engine):
-    async with db_engine.connect() as connection:
-        return sorted(await connection.scalars(select(Entry.text)))
-
-
-@pytest.mark.parametrize("run", ["first", "second"])
-async def test_twenty_entries_posted_at_once_all_land(db_engine, async_client, run):
-    assert await entries_in(db_engine) == []
-    texts = [f"{run} {n:02}" for n in range(20)]
-
-    responses = await asyncio.gather(
-        *(async_client.post("/entries", json={"text": text}) for text in texts)
-    )
-
-    assert sorted(r.json()["count"] for r in responses) == list(range(1, 21))
-    assert await entries_in(db_engine) == texts
-
+{rows_through_the_api_session_and_cache("Entry", "text", "entries")}
 
 async def test_the_till_records_between_the_tests_own_queries(
     db_session, async_client
 ):
     async with aconnect_ws("/till", async_client) as till:
         await till.send_text("coffee")
-        assert await till.receive_json() == {"recorded": "coffee", "entries": 1}
+        assert await till.receive_json() == {{"recorded": "coffee", "entries": 1}}
 
         assert list(await db_session.scalars(select(Entry.text))) == ["coffee"]
         db_session.add(Entry(text="refund"))
         await db_session.flush()
         await till.send_text("cake")
 
-        assert await till.receive_json() == {"recorded": "cake", "entries": 3}
+        assert await till.receive_json() == {{"recorded": "cake", "entries": 3}}
     total = await db_session.scalar(select(func.count()).select_from(Entry))
     assert total == 3
 """
 
 # ── A database the app's engine reaches at import ─────────────────────────────
 
+
 # The todo team keeps its own `app`, `client` and `db_session`: the harness's
 # come prefixed. Its own async fixtures run on function loops, so its tests
 # with the harness name the session's loop.
-TODO = """\
+def round_trips_through_prefixed_fixtures(model: str, column: str, path: str) -> str:
+    """Tests, through the harness's `harness_`-prefixed fixtures, of an app whose
+    POST `path` adds a `model` row (its `column` given, 201) and whose GET `path`
+    lists the rows' `column`: written by the API and read in the session, seeded
+    in the session and read by the API, and twenty at once, run twice."""
+    return Template("""\
+async def test_written_through_the_api_read_in_the_session(
+    harness_db_session, harness_async_client
+):
+    await harness_async_client.post("/${path}", json={"${column}": "via api"})
+
+    ${column}s = await harness_db_session.scalars(select(${model}.${column}))
+
+    assert list(${column}s) == ["via api"]
+
+
+async def test_seeded_in_the_session_read_through_the_api(
+    harness_db_session, harness_async_client
+):
+    harness_db_session.add(${model}(${column}="seeded"))
+    await harness_db_session.flush()
+
+    response = await harness_async_client.get("/${path}")
+
+    assert response.json() == ["seeded"]
+
+
+async def ${column}s_in(engine):
+    async with engine.connect() as connection:
+        return sorted(await connection.scalars(select(${model}.${column})))
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+async def test_twenty_${path}_added_at_once_all_land(
+    harness_db_engine, harness_async_client, run
+):
+    assert await ${column}s_in(harness_db_engine) == []
+    ${column}s = [f"{run} {n:02}" for n in range(20)]
+
+    responses = await asyncio.gather(
+        *(
+            harness_async_client.post("/${path}", json={"${column}": value})
+            for value in ${column}s
+        )
+    )
+
+    assert [r.status_code for r in responses] == [201] * 20
+    assert await ${column}s_in(harness_db_engine) == ${column}s
+""").substitute(model=model, column=column, path=path)
+
+
+TODO = f"""\
 import asyncio
 
 import pytest
@@ -282,46 +360,7 @@ from todo.db import Task
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def test_written_through_the_api_read_in_the_session(
-    harness_db_session, harness_async_client
-):
-    await harness_async_client.post("/tasks", json={"title": "via api"})
-
-    titles = await harness_db_session.scalars(select(Task.title))
-
-    assert list(titles) == ["via api"]
-
-
-async def test_seeded_in_the_session_read_through_the_api(
-    harness_db_session, harness_async_client
-):
-    harness_db_session.add(Task(title="seeded"))
-    await harness_db_session.flush()
-
-    response = await harness_async_client.get("/tasks")
-
-    assert response.json() == ["seeded"]
-
-
-async def titles_in(engine):
-    async with engine.connect() as connection:
-        return sorted(await connection.scalars(select(Task.title)))
-
-
-@pytest.mark.parametrize("run", ["first", "second"])
-async def test_twenty_tasks_added_at_once_all_land(
-    harness_db_engine, harness_async_client, run
-):
-    assert await titles_in(harness_db_engine) == []
-    titles = [f"{run} {n:02}" for n in range(20)]
-
-    responses = await asyncio.gather(
-        *(harness_async_client.post("/tasks", json={"title": t}) for t in titles)
-    )
-
-    assert [r.status_code for r in responses] == [201] * 20
-    assert await titles_in(harness_db_engine) == titles
-"""
+{round_trips_through_prefixed_fixtures("Task", "title", "tasks")}"""
 
 # A test that mixes the prefixed sync client with the shared session: the
 # loop guard stops it, in the names the team uses.
@@ -385,70 +424,22 @@ async def test_twenty_invoices_at_once_all_land(db_engine, async_client, run):
 
 # The depot's suite runs on pytest-asyncio 0.20 in strict mode, one session
 # `event_loop` of its own: the team marks each async test as it always has.
-DEPOT = """\
+MARKED = "@pytest.mark.asyncio"
+DEPOT = f"""\
 import asyncio
 
 import pytest
 from depot.models import Parcel
 from sqlalchemy import select
 
-@pytest.fixture(autouse=True)
-def depot_on_the_test_servers(monkeypatch, test_database_url, test_redis_url):
-    # Requests without db_session or cache use the app's own configuration,
-    # which its lifespan reads: the tests' database and Redis.
-    monkeypatch.setenv("DEPOT_DATABASE_URL", test_database_url)
-    monkeypatch.setenv("DEPOT_REDIS_URL", test_redis_url)
 
+{servers_from_the_apps_configuration("DEPOT_")}
 
 def test_health_through_the_harness_client(client):
-    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health").json() == {{"status": "ok"}}
 
 
-@pytest.mark.asyncio
-async def test_a_parcel_posted_is_in_the_tests_session(db_session, async_client):
-    await async_client.post("/parcels", json={"label": "books"})
-
-    assert list(await db_session.scalars(select(Parcel.label))) == ["books"]
-
-
-@pytest.mark.asyncio
-async def test_parcels_the_test_adds_are_what_the_app_lists(db_session, async_client):
-    db_session.add(Parcel(label="seeded"))
-    await db_session.flush()
-
-    response = await async_client.get("/parcels")
-
-    assert response.json() == ["seeded"]
-
-
-@pytest.mark.asyncio
-async def test_the_app_counts_in_the_tests_cache(db_session, cache, async_client):
-    await cache.set("parcels:count", 41)
-
-    response = await async_client.post("/parcels", json={"label": "x"})
-
-    assert response.json()["count"] == 42
-    assert await cache.get("parcels:count") == "42"
-
-
-async def labels_in(db_engine):
-    async with db_engine.connect() as connection:
-        return sorted(await connection.scalars(select(Parcel.label)))
-
-
-@pytest.mark.parametrize("run", ["first", "second"])
-@pytest.mark.asyncio
-async def test_twenty_parcels_posted_at_once_all_land(db_engine, async_client, run):
-    assert await labels_in(db_engine) == []
-    labels = [f"{run} {n:02}" for n in range(20)]
-
-    responses = await asyncio.gather(
-        *(async_client.post("/parcels", json={"label": label}) for label in labels)
-    )
-
-    assert sorted(r.json()["count"] for r in responses) == list(range(1, 21))
-    assert await labels_in(db_engine) == labels
-"""
+{rows_through_the_api_session_and_cache("Parcel", "label", "parcels", marker=MARKED)}"""
 
 # Tally's suite runs on pytest-asyncio 0.21 in auto mode, with a class-scoped
 # `event_loop` in its test class: the team's new tests need no marker, and a
@@ -597,7 +588,7 @@ async def test_twenty_tickets_opened_at_once_get_their_own_numbers(async_client)
 # `client` of its own that leaves its overrides on the app: the harness's come
 # prefixed, and start from the overrides they expect. The project had no
 # pytest-asyncio: session loop scopes, no markers.
-SRC_TESTS = """\
+SRC_TESTS = f"""\
 import asyncio
 
 import pytest
@@ -606,57 +597,18 @@ from sqlalchemy import select
 
 
 def test_a_parcel_through_the_harness_client(harness_client):
-    harness_client.post("/parcels", json={"label": "via client"})
+    harness_client.post("/parcels", json={{"label": "via client"}})
 
     assert harness_client.get("/parcels").json() == ["via client"]
 
 
-async def test_written_through_the_api_read_in_the_session(
-    harness_db_session, harness_async_client
-):
-    await harness_async_client.post("/parcels", json={"label": "via api"})
-
-    labels = await harness_db_session.scalars(select(Parcel.label))
-
-    assert list(labels) == ["via api"]
-
-
-async def test_seeded_in_the_session_read_through_the_api(
-    harness_db_session, harness_async_client
-):
-    harness_db_session.add(Parcel(label="seeded"))
-    await harness_db_session.flush()
-
-    response = await harness_async_client.get("/parcels")
-
-    assert response.json() == ["seeded"]
-
-
-async def labels_in(engine):
-    async with engine.connect() as connection:
-        return sorted(await connection.scalars(select(Parcel.label)))
-
-
-@pytest.mark.parametrize("run", ["first", "second"])
-async def test_twenty_parcels_added_at_once_all_land(
-    harness_db_engine, harness_async_client, run
-):
-    assert await labels_in(harness_db_engine) == []
-    labels = [f"{run} {n:02}" for n in range(20)]
-
-    responses = await asyncio.gather(
-        *(harness_async_client.post("/parcels", json={"label": x}) for x in labels)
-    )
-
-    assert [r.status_code for r in responses] == [201] * 20
-    assert await labels_in(harness_db_engine) == labels
-
+{round_trips_through_prefixed_fixtures("Parcel", "label", "parcels")}
 
 async def test_scans_counted_in_the_shared_cache(harness_cache, harness_async_client):
     await harness_cache.set("scans:3", "4")
 
     response = await harness_async_client.post("/parcels/3/scans")
 
-    assert response.json() == {"scans": 5}
+    assert response.json() == {{"scans": 5}}
     assert await harness_cache.get("scans:3") == "5"
 """

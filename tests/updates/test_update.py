@@ -35,6 +35,7 @@ from rendering import (
     HOOKS,
     assert_suite_passes,
     read_answers,
+    render,
     run_suite,
 )
 
@@ -124,16 +125,8 @@ def assert_team_work_present(project: Path) -> None:
 def render_at(
     template: Path, destination: Path, answers: dict[str, Any], ref: str
 ) -> Path:
-    copier.run_copy(
-        str(template),
-        str(destination),
-        data=answers,
-        vcs_ref=ref,
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-    )
-    return destination
+    """The template rendered as it was at `ref`."""
+    return render(template, destination, answers, vcs_ref=ref)
 
 
 def update(project: Path, answers: dict[str, Any] | None = None) -> None:
