@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 import tomlkit
 from adoption import (
@@ -45,6 +44,7 @@ from adoption import (
     run_hook,
     run_own_suite,
     snapshot,
+    update_adopted,
 )
 from harness_template_hooks import (
     adoption_fit,
@@ -369,15 +369,7 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     shutil.copytree(adopted.project, project, symlinks=True)
     before = snapshot(project)
 
-    copier.run_update(
-        str(project),
-        answers_file=HARNESS_ANSWERS_FILE,
-        vcs_ref="2.0.0",
-        defaults=True,
-        overwrite=True,
-        unsafe=True,
-        quiet=True,
-    )
+    update_adopted(project)
 
     after = snapshot(project)
     assert {path: data for path, data in after.items() if not harness_owned(path)} == {
@@ -412,15 +404,7 @@ def test_a_project_adopted_as_tests_harness_updates_in_place(
     adopt(template, project, layout.answers, "1.0.0", scaffold="harness")
     commit_everything(project, "adopt the FastAPI test harness")
 
-    copier.run_update(
-        str(project),
-        answers_file=HARNESS_ANSWERS_FILE,
-        vcs_ref="2.0.0",
-        defaults=True,
-        overwrite=True,
-        unsafe=True,
-        quiet=True,
-    )
+    update_adopted(project)
 
     answers = read_answers(project)
     assert answers["scaffold"] == "adopt"

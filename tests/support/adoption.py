@@ -484,6 +484,15 @@ def adopt(
     )
 
 
+def update_adopted(project: Path, ref: str = "2.0.0") -> None:
+    """`copier update` an adopted project to `ref`, as its answers file is
+    named for an adoption, every answer kept."""
+    unattended = {"defaults": True, "overwrite": True, "unsafe": True, "quiet": True}
+    copier.run_update(
+        str(project), answers_file=HARNESS_ANSWERS_FILE, vcs_ref=ref, **unattended
+    )
+
+
 NO_ASYNC_ANSWERS = {
     "async_runner": "pytest-asyncio",
     "websockets": False,

@@ -205,7 +205,18 @@ def two_releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_project_at_older_tag_updates_cleanly_and_keeps_team_work(
     two_releases: Path, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
-    project = render_at(two_releases, tmp_path / "project", answers, "1.0.0")
+    project = assert_team_project_updates_cleanly(two_releases, tmp_path, answers)
+
+    assert HARNESS_CHANGE[1] in (project / HARNESS_MODULE).read_text()
+    assert EXAMPLE_TEST_CHANGE[1] in (project / EXAMPLE_TEST).read_text()
+
+
+def assert_team_project_updates_cleanly(
+    template: Path, tmp_path: Path, answers: dict[str, Any]
+) -> Path:
+    """Render 1.0.0, add the team's work, commit, update to 2.0.0: no
+    conflict, the team's work kept, a fresh render's files, a passing suite."""
+    project = render_at(template, tmp_path / "project", answers, "1.0.0")
     add_team_work(project)
     commit_everything(project, "project from 1.0.0, with the team's work")
 
@@ -213,11 +224,10 @@ def test_project_at_older_tag_updates_cleanly_and_keeps_team_work(
 
     assert read_answers(project)["_commit"] == "2.0.0"
     assert conflicted_files(project) == []
-    assert HARNESS_CHANGE[1] in (project / HARNESS_MODULE).read_text()
-    assert EXAMPLE_TEST_CHANGE[1] in (project / EXAMPLE_TEST).read_text()
     assert_team_work_present(project)
-    assert_same_as_fresh_render(project, two_releases, tmp_path)
+    assert_same_as_fresh_render(project, template, tmp_path)
     assert_suite_passes(run_suite(project), at_least=4)
+    return project
 
 
 # The template before its harness modules were plain Python, every answer
@@ -236,17 +246,8 @@ def test_a_project_rendered_before_the_plain_modules_updates_without_conflicts(
         tmp_path / "template", v1=released_at(BEFORE_PLAIN_MODULES)
     )
     answers = ANSWER_SETS["sqlite-websockets-strict"]
-    project = render_at(template, tmp_path / "project", answers, "1.0.0")
-    add_team_work(project)
-    commit_everything(project, "project from the template before plain modules")
 
-    update(project)
-
-    assert read_answers(project)["_commit"] == "2.0.0"
-    assert conflicted_files(project) == []
-    assert_team_work_present(project)
-    assert_same_as_fresh_render(project, template, tmp_path)
-    assert_suite_passes(run_suite(project), at_least=4)
+    assert_team_project_updates_cleanly(template, tmp_path, answers)
 
 
 def _feature_on(feature: str) -> Any:
