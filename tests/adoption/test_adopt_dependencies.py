@@ -17,7 +17,6 @@ adopting says.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import pytest
 import tomlkit
 from adoption import STRICT_ANSWERS, copier_cli, refused_output, run_hook
 from harness_template_hooks import project_survey
-from rendering import EXISTING_APPS, HOOKS, copy_of_existing_app, run_captured
+from rendering import HOOKS, copy_of_existing_app, run_captured
 
 
 def write(project: Path, files: dict[str, str]) -> None:
@@ -362,8 +361,7 @@ def test_a_refusal_is_one_message_with_every_conflict_and_no_traceback(
 def test_a_typed_answer_refused_on_its_own_has_no_traceback(
     template: Path, tmp_path: Path
 ) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(EXISTING_APPS / "flat", project)
+    project = copy_of_existing_app("flat", tmp_path / "project")
 
     output = refused_output(template, project, "app_import=main:missing")
 
@@ -375,8 +373,7 @@ def test_a_typed_answer_refused_on_its_own_has_no_traceback(
 def test_a_pyproject_that_does_not_parse_is_refused_before_writing(
     template: Path, tmp_path: Path
 ) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(EXISTING_APPS / "flat", project)
+    project = copy_of_existing_app("flat", tmp_path / "project")
     (project / "pyproject.toml").write_text('[project\nname = "flat"\n')
 
     output = refused_output(template, project, "app_import=main:app")
