@@ -63,24 +63,32 @@ def calls_of_routes(app):
                 dependants.append(sub)
     return calls
 
+def makes_async_sessions(factory):
+    # sessionmaker(engine, class_=AsyncSession): SQLAlchemy 1.4's async idiom.
+    made = getattr(factory, "class_", None)
+    return any(c.__name__ == "AsyncSession" for c in getattr(made, "__mro__", ()))
+
 def hands_out_a_sync_sessionmaker(function):
-    # SQLAlchemy's synchronous sessionmaker (an async_sessionmaker is supported):
-    # by the return annotation, or a module-level one yielded or returned.
+    # SQLAlchemy's synchronous sessionmaker: a module-level one yielded or
+    # returned, or one named by the return annotation. Supported: an
+    # async_sessionmaker, and a sessionmaker whose class_ is an AsyncSession.
     import ast, inspect, textwrap
-    annotation = str(inspect.signature(function).return_annotation)
-    if re.search(r"\bsessionmaker\b", annotation):
-        return True
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError):
-        return False
+        tree = None
     namespace = getattr(function, "__globals__", {})
-    return any(
-        isinstance(node, (ast.Yield, ast.Return))
+    factories = [
+        namespace.get(node.value.id)
+        for node in (ast.walk(tree) if tree else ())
+        if isinstance(node, (ast.Yield, ast.Return))
         and isinstance(node.value, ast.Name)
         and type(namespace.get(node.value.id)).__name__ == "sessionmaker"
-        for node in ast.walk(tree)
-    )
+    ]
+    if any(makes_async_sessions(factory) for factory in factories):
+        return False
+    annotation = str(inspect.signature(function).return_annotation)
+    return bool(factories) or bool(re.search(r"\bsessionmaker\b", annotation))
 
 def reports_for(answers):
     application = None

@@ -1027,7 +1027,8 @@ def test_a_dependency_the_override_cannot_reach_is_refused(
         text=True,
         check=False,
     )
-    # A session, or an async_sessionmaker (db_session lends a joined factory).
+    # A session, or a factory of AsyncSessions (db_session lends a joined one):
+    # an async_sessionmaker, or a sessionmaker(class_=AsyncSession).
     fitting = [
         subprocess.run(
             [
@@ -1039,13 +1040,13 @@ def test_a_dependency_the_override_cannot_reach_is_refused(
             text=True,
             check=False,
         )
-        for name in ("get_session", "get_sessionmaker")
+        for name in ("get_session", "get_sessionmaker", "get_async_legacy_sessionmaker")
     ]
 
     assert result.returncode == 1
     assert f"error: {answer}: {message}" in " ".join(result.stdout.split())
     assert "Fix:" in result.stdout
-    assert [(run.returncode, run.stdout) for run in fitting] == [(0, "")] * 2
+    assert [(run.returncode, run.stdout) for run in fitting] == [(0, "")] * 3
 
 
 SQLITE_ANSWERS = {**STRICT_ANSWERS, "async_db": "sqlite"}

@@ -406,9 +406,15 @@ from pantry.db import Jar
 from pantry.main import get_sessionmaker
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from fastapi_harness.database import hands_out_a_sessionmaker
 from fastapi_harness.shared_session import JoinedSessionmaker
+
+# SQLAlchemy 1.4's async idiom, which many apps still build; and a factory of
+# synchronous sessions, which db_session cannot stand in for.
+LegacySessions = sessionmaker(db.engine, class_=AsyncSession, expire_on_commit=False)
+SyncSessions = sessionmaker()
 
 
 async def test_stocked_through_the_api_read_in_the_session(db_session, async_client):
@@ -543,6 +549,17 @@ def test_the_harness_tells_a_sessionmaker_from_a_session(app):
     assert hands_out_a_sessionmaker(from_the_state, typed_routes)
     assert not hands_out_a_sessionmaker(from_the_state, app)
     assert not hands_out_a_sessionmaker(a_session, typed_routes)
+
+
+def test_a_sessionmaker_of_async_sessions_is_one_too(app):
+    async def the_legacy_idiom():
+        yield LegacySessions
+
+    def a_sync_factory():
+        return SyncSessions
+
+    assert hands_out_a_sessionmaker(the_legacy_idiom, app)
+    assert not hands_out_a_sessionmaker(a_sync_factory, app)
 """
 
 
@@ -619,7 +636,7 @@ LAYOUTS = {
         ),
         kept_row="INSERT INTO jars (name, count) VALUES ('kept by the app', 1)",
         team_tests={"tests/test_with_the_harness.py": PANTRY_TEAM_TESTS},
-        team_test_count=8,
+        team_test_count=9,
     ),
     # The engine built at import from POSTGRES_* parts (pydantic-settings); the
     # Redis client on `app.state.redis`, set by the lifespan from REDIS_HOST,

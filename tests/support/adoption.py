@@ -603,15 +603,23 @@ def refused_output(template: Path, project: Path, *answers: str) -> str:
 SHOP_WITH_UNFIT_DEPENDENCIES = """\
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import create_engine
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
 Sessions = async_sessionmaker(create_async_engine("sqlite+aiosqlite://"))
 LegacySessions = sessionmaker(create_engine("sqlite://"))
+# SQLAlchemy 1.4's async idiom: a sessionmaker that makes AsyncSessions.
+AsyncLegacySessions = sessionmaker(
+    create_async_engine("sqlite+aiosqlite://"), class_=AsyncSession
+)
 
 
 async def get_sessionmaker():
     yield Sessions
+
+
+async def get_async_legacy_sessionmaker() -> sessionmaker:
+    yield AsyncLegacySessions
 
 
 def get_legacy_sessionmaker():
@@ -637,6 +645,11 @@ async def orders(factory=Depends(get_sessionmaker), session=Depends(get_session)
 
 @app.get("/legacy")
 def legacy(factory=Depends(get_legacy_sessionmaker)):
+    return {}
+
+
+@app.get("/invoices")
+async def invoices(factory=Depends(get_async_legacy_sessionmaker)):
     return {}
 
 
