@@ -456,6 +456,19 @@ HARNESS_ENVIRONMENT = frozenset({"HARNESS_TEST_DATABASE_URL", "HARNESS_TEST_REDI
 _ENVIRONMENT_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _form_problem(value: Any, form: re.Pattern[str], fix: str) -> str:
+    """The refusal of an answer that must be text `form` matches in full: ""
+    when it is; "remove the whitespace" when it has some at either end; else
+    `fix`, naming what was given when it is not text."""
+    if isinstance(value, str) and form.fullmatch(value):
+        return ""
+    if isinstance(value, str) and value.strip() != value:
+        return "remove the whitespace"
+    if not isinstance(value, str):
+        return f"{fix}, not {repr(value)!r}"
+    return fix
+
+
 def environment_variable_problem(
     value: Any, question: str, example: str, taken: Any = ""
 ) -> str:
@@ -466,13 +479,10 @@ def environment_variable_problem(
     """
     if value == "":
         return ""
-    text = value if isinstance(value, str) else repr(value)
-    if not isinstance(value, str) or not _ENVIRONMENT_VARIABLE.fullmatch(value):
-        if isinstance(value, str) and value.strip() != value:
-            return "remove the whitespace"
-        if not isinstance(value, str):
-            return f"use a name, e.g. {example}, not {text!r}"
-        return f"use a name, e.g. {example}"
+    if problem := _form_problem(
+        value, _ENVIRONMENT_VARIABLE, f"use a name, e.g. {example}"
+    ):
+        return problem
     if value.upper() in HARNESS_ENVIRONMENT:
         return "yours, not the harness's"
     if value.upper().startswith("PYTEST_"):
@@ -584,14 +594,9 @@ def cache_attribute_problem(value: Any) -> str:
     """Refuse anything but a dotted attribute path from the app (or empty)."""
     if value == "":
         return ""
-    text = value if isinstance(value, str) else repr(value)
-    if not isinstance(value, str) or not _ATTRIBUTE_PATH.fullmatch(value):
-        if isinstance(value, str) and value.strip() != value:
-            return "remove the whitespace"
-        if not isinstance(value, str):
-            return f"use a path like state.redis, not {text!r}"
-        # The help says which: state.redis for app.state.redis.
-        return "use a path like state.redis"
+    # The help says which: state.redis for app.state.redis.
+    if problem := _form_problem(value, _ATTRIBUTE_PATH, "use a path like state.redis"):
+        return problem
     if value.startswith("app."):
         return "leave out the leading app."
     if any(keyword.iskeyword(name) for name in value.split(".")):

@@ -37,25 +37,23 @@ DEFAULT_ADMIN_URLS = (
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every table's key, its first column: an integer the database assigns.
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
 
 
 class Author(Base):
     __tablename__ = "authors"
-    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
 
 
 class Book(Base):
     __tablename__ = "books"
-    id: Mapped[int] = mapped_column(primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"))
     title: Mapped[str]
 
 
 class Review(Base):
     __tablename__ = "reviews"
-    id: Mapped[int] = mapped_column(primary_key=True)
     book_id: Mapped[int] = mapped_column(ForeignKey("books.id"))
     stars: Mapped[int]
 

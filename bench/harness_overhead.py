@@ -43,15 +43,30 @@ def _sync_harness_suite(count: int) -> str:
     )
 
 
-def _sync_baseline_suite(package: str, count: int) -> str:
-    return f'''"""Baseline: one module-level TestClient, entered for the whole run."""
+# The module-level client a TestClient-only baseline enters once: the module it
+# comes from, and the baseline's docstring.
+MODULE_CLIENTS = {
+    "TestClient": (
+        "fastapi.testclient",
+        "one module-level TestClient, entered for the whole run",
+    ),
+    "InlineClient": (
+        "tests.harness.inline_client",
+        "one module-level inline client, entered for the run",
+    ),
+}
 
-from fastapi.testclient import TestClient
+
+def _module_client_suite(client: str, package: str, count: int) -> str:
+    module, described = MODULE_CLIENTS[client]
+    return f'''"""Baseline: {described}."""
+
+from {module} import {client}
 
 from {package}.main import create_app
 from {package}.settings import Settings
 
-client = TestClient(create_app(Settings(_env_file=None)))
+client = {client}(create_app(Settings(_env_file=None)))
 client.__enter__()
 
 
@@ -61,26 +76,14 @@ def teardown_module() -> None:
 ''' + _tests(count, "client", asynchronous=False).replace(
         "(client) -> None", "() -> None"
     )
+
+
+def _sync_baseline_suite(package: str, count: int) -> str:
+    return _module_client_suite("TestClient", package, count)
 
 
 def _inline_baseline_suite(package: str, count: int) -> str:
-    return f'''"""Baseline: one module-level inline client, entered for the run."""
-
-from tests.harness.inline_client import InlineClient
-
-from {package}.main import create_app
-from {package}.settings import Settings
-
-client = InlineClient(create_app(Settings(_env_file=None)))
-client.__enter__()
-
-
-def teardown_module() -> None:
-    client.__exit__(None, None, None)
-
-''' + _tests(count, "client", asynchronous=False).replace(
-        "(client) -> None", "() -> None"
-    )
+    return _module_client_suite("InlineClient", package, count)
 
 
 def _async_harness_suite(count: int) -> str:

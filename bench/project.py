@@ -22,7 +22,8 @@ from typing import Any
 import copier
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# What a template checkout consists of, as far as Copier is concerned.
+# What a template checkout consists of, as far as Copier is concerned. The
+# template's tests copy it with copy_template too (tests/support/rendering.py).
 TEMPLATE_PARTS = ("copier.yml", "extensions.py", "template", "hooks")
 
 

@@ -31,6 +31,20 @@ def in_copier_scratch_copy(directory: Path) -> bool:
     return any(part.startswith(_SCRATCH_PREFIXES) for part in directory.resolve().parts)
 
 
+def in_project(step: Callable[[Path, list[str]], int]) -> Callable[[list[str]], int]:
+    """A hook's `main(arguments)`: `step(project, arguments)` in the project
+    Copier runs the hook in (the working directory), and nothing in the scratch
+    copies of an update."""
+
+    def main(arguments: list[str]) -> int:
+        project = Path.cwd()
+        if in_copier_scratch_copy(project):
+            return 0
+        return step(project, arguments)
+
+    return main
+
+
 def import_roots(project: Path) -> list[Path]:
     """Where the project's top-level modules live: the root and, if any, src/."""
     return [project, *([project / "src"] if (project / "src").is_dir() else [])]

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .adopt_support import import_roots, in_copier_scratch_copy
+from .adopt_support import import_roots, in_project
 from .project_survey import NOT_SEARCHED, redis_attributes
 
 # Runs in the project's interpreter: imports each answer and reports one JSON
@@ -532,10 +532,8 @@ def explained(report: dict[str, str], roots: list[Path]) -> tuple[str, str]:
     return shown, fix
 
 
-def main(arguments: list[str]) -> int:
-    project = Path.cwd()
-    if in_copier_scratch_copy(project):
-        return 0
+@in_project
+def main(project: Path, arguments: list[str]) -> int:
     answers = dict(argument.split("=", 1) for argument in arguments)
     environment = json.loads(answers.pop("--environment", "{}"))
     answers = {question: path for question, path in answers.items() if path}

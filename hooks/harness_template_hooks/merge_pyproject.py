@@ -26,7 +26,7 @@ from .adopt_support import (
     ENVIRONMENT_ANSWERS,
     HARNESS_MODULE,
     harness_import_root,
-    in_copier_scratch_copy,
+    in_project,
     inside_project,
     package_name,
     registered_in_conftest,
@@ -345,10 +345,8 @@ def with_reason(change: str) -> str:
     return f"{change} ({reason})" if reason else change
 
 
-def main(arguments: list[str]) -> int:
-    project = Path.cwd()
-    if in_copier_scratch_copy(project):
-        return 0
+@in_project
+def main(project: Path, arguments: list[str]) -> int:
     changes, conflicts = merge(project, json.loads(arguments[0]))
     for change in changes:
         print(change)

@@ -765,14 +765,18 @@ def _collected_fixtures(
     return fixtures
 
 
-def marked_test_files(project: Path, marker: str) -> list[str]:
-    pattern = re.compile(rf"\bmark\.{marker}\b")
+def _test_files_matching(project: Path, pattern: re.Pattern[str]) -> list[str]:
+    """The test modules and conftest files in which `pattern` is found."""
     return [
         path.relative_to(project).as_posix()
         for path in _searched_files(project, "*.py")
         if (path.name.startswith("test") or path.name == "conftest.py")
         and pattern.search(path.read_text(errors="replace"))
     ]
+
+
+def marked_test_files(project: Path, marker: str) -> list[str]:
+    return _test_files_matching(project, re.compile(rf"\bmark\.{marker}\b"))
 
 
 def _attribute_path(node: ast.expr) -> list[str]:
@@ -833,13 +837,7 @@ def redis_attributes(project: Path) -> list[str]:
 def app_client_files(project: Path) -> list[str]:
     """Test files calling `AsyncClient(app=...)` or `Client(app=...)`: httpx 0.27
     deprecated that argument and 0.28 removed it."""
-    pattern = re.compile(r"\b(?:Async)?Client\(\s*app\s*=")
-    return [
-        path.relative_to(project).as_posix()
-        for path in _searched_files(project, "*.py")
-        if (path.name.startswith("test") or path.name == "conftest.py")
-        and pattern.search(path.read_text(errors="replace"))
-    ]
+    return _test_files_matching(project, re.compile(r"\b(?:Async)?Client\(\s*app\s*="))
 
 
 def survey(project: Path | str) -> Survey:

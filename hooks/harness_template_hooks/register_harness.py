@@ -19,7 +19,7 @@ from pathlib import Path
 from .adopt_support import (
     FORMER_HARNESS_MODULE,
     HARNESS_MODULE,
-    in_copier_scratch_copy,
+    in_project,
     inside_project,
     registered_in_conftest,
 )
@@ -95,10 +95,8 @@ def summary(project: Path, tests_dir: str = "tests") -> str:
     )
 
 
-def main(arguments: list[str]) -> int:
-    project = Path.cwd()
-    if in_copier_scratch_copy(project):
-        return 0
+@in_project
+def main(project: Path, arguments: list[str]) -> int:
     answers = json.loads(arguments[0]) if arguments else {}
     report = collision_report(
         survey(project), answers.get("fixture_prefix", ""), answers

@@ -27,7 +27,7 @@ except ModuleNotFoundError:
     )
 from tomlkit.items import Array, Table
 
-from .adopt_support import in_copier_scratch_copy
+from .adopt_support import in_project
 from .dependencies import (
     DEV,
     RUNTIME,
@@ -122,10 +122,8 @@ def relock(project: Path) -> str:
     )
 
 
-def main(arguments: list[str]) -> int:
-    project = Path.cwd()
-    if in_copier_scratch_copy(project):
-        return 0
+@in_project
+def main(project: Path, arguments: list[str]) -> int:
     requirements, settings = sync(project, json.loads(arguments[0]))
     if requirements or settings:
         print(f"pyproject.toml: {'; '.join(requirements + settings)}")

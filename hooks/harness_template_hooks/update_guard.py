@@ -30,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .adopt_support import in_copier_scratch_copy
+from .adopt_support import in_project
 
 HARNESS = "tests/harness"
 
@@ -183,10 +183,8 @@ def after(project: Path) -> None:
         )
 
 
-def main(arguments: list[str]) -> int:
-    project = Path.cwd()
-    if in_copier_scratch_copy(project):
-        return 0
+@in_project
+def main(project: Path, arguments: list[str]) -> int:
     stage, *rest = arguments
     if stage == "before":
         before(project, *rest)

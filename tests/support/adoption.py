@@ -2,8 +2,8 @@
 test adopts the harness into one, runs its suites and reads the result.
 
 Each layout is a small project a team already has, with tests of its own
-(LAYOUTS); tests in tests/adoption/ and elsewhere copy one, adopt the harness
-and check what a team would see.
+(LAYOUTS, described in layouts.toml); tests in tests/adoption/ and elsewhere
+copy one, adopt the harness and check what a team would see.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,306 +138,32 @@ class Layout:
         return run_suite(project, *pytest_args, env=env)
 
 
+def _layout(table: dict[str, Any]) -> Layout:
+    """A layout as layouts.toml writes it, its team tests named by their
+    constants in team_tests.py."""
+    refused = table.get("refused_tests", {})
+    return Layout(
+        **{
+            **table,
+            "own_tests": tuple(table["own_tests"]),
+            "added_tests": {
+                path: getattr(team_tests, name)
+                for path, name in table.get("added_tests", {}).items()
+            },
+            "refused_tests": {
+                path: (getattr(team_tests, test["source"]), tuple(test["error_says"]))
+                for path, test in refused.items()
+            },
+        }
+    )
+
+
+# The example projects, each described (and named) in layouts.toml.
 LAYOUTS = {
-    "flat": Layout(
-        answers={"app_import": "main:app", "concurrency": True},
-        own_tests=("tests/test_ping.py::test_ping",),
-        async_client=True,
-        added_tests={"tests/test_ping_with_the_harness.py": team_tests.FLAT},
-    ),
-    "src_routers": Layout(
-        answers={"app_import": "shop.app:app", "websockets": True},
-        own_tests=(
-            "tests/test_items.py::test_known_item",
-            "tests/test_items.py::test_echo_shouts_back",
-        ),
-        async_client=True,
-        added_tests={"tests/test_items_with_the_harness.py": team_tests.SRC_ROUTERS},
-    ),
-    # An app factory whose lifespan opens a Redis client from GREETER_REDIS_URL;
-    # the harness answered onto anyio.
-    "factory": Layout(
-        answers={
-            "app_import": "greeter.main:create_app()",
-            "concurrency": True,
-            "async_runner": "anyio",
-            "cache": "redis",
-            "cache_dependency": "greeter.main:get_redis",
-            "redis_url_env": "GREETER_REDIS_URL",
-        },
-        own_tests=(
-            "tests/test_greet.py::test_greets_politely",
-            "tests/test_greet.py::test_counts_each_visit",
-        ),
-        async_client=True,
-        added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
-        app_redis_variable="GREETER_REDIS_URL",
-    ),
-    # The same factory answered with the attribute its lifespan keeps the
-    # Redis client on (`app.state.redis`): the harness puts the test's client
-    # there, on instances whose lifespans run for the whole session.
-    "factory_attribute": Layout(
-        answers={
-            "app_import": "greeter.main:create_app()",
-            "concurrency": True,
-            "async_runner": "anyio",
-            "cache": "redis",
-            "cache_attribute": "state.redis",
-            "redis_url_env": "GREETER_REDIS_URL",
-        },
-        own_tests=(
-            "tests/test_greet.py::test_greets_politely",
-            "tests/test_greet.py::test_counts_each_visit",
-        ),
-        async_client=True,
-        added_tests={"tests/test_greet_with_the_harness.py": team_tests.FACTORY},
-        app_redis_variable="GREETER_REDIS_URL",
-        source="factory",
-    ),
-    # pytest 9's native [tool.pytest] table: the settings go into it, never
-    # into a second [tool.pytest.ini_options] that pytest refuses to start with.
-    "pytest9_native": Layout(
-        answers={"app_import": "notes.api:app", "concurrency": True},
-        own_tests=(
-            "tests/test_notes.py::test_a_note_can_be_read_back",
-            "tests/test_notes.py::test_an_unknown_note_is_404",
-            "tests/test_notes.py::test_many_notes",
-        ),
-        async_client=True,
-        added_tests={"tests/test_notes_with_the_harness.py": team_tests.PYTEST9_NATIVE},
-    ),
-    # Async tests on anyio with their own function-scoped anyio_backend, as
-    # FastAPI's docs write them: the harness runs on anyio too (the default that
-    # fits), and pytest-asyncio is never brought in.
-    "anyio_suite": Layout(
-        answers={
-            "app_import": "chat.main:app",
-            "websockets": True,
-            "concurrency": True,
-        },
-        own_tests=(
-            "tests/test_messages.py::test_a_posted_message_is_listed",
-            "tests/test_messages.py::test_messages_posted_at_once_are_all_kept",
-            "tests/test_messages.py::test_an_empty_room",
-            "tests/test_messages.py::test_the_app_has_a_title",
-        ),
-        async_client=True,
-        added_tests={"tests/test_room_with_the_harness.py": team_tests.ANYIO_SUITE},
-    ),
-    # pytest-asyncio in its implicit strict mode, function-scoped fixture loops,
-    # settings in setup.cfg's [tool:pytest]: the harness fits strict mode and
-    # leaves the project's loop scopes alone.
-    "strict_setup_cfg": Layout(
-        answers={"app_import": "inventory.app:app", "concurrency": True},
-        own_tests=(
-            "tests/test_reserve.py::test_reserving_lowers_the_stock",
-            "tests/test_reserve.py::test_concurrent_reservations_never_oversell",
-            "tests/test_reserve.py::test_an_unknown_item_is_out_of_stock",
-        ),
-        async_client=True,
-        added_tests={
-            "tests/test_reserve_with_the_harness.py": team_tests.STRICT_SETUP_CFG
-        },
-    ),
-    # pytest.ini whose testpaths leave tests/ out, requirements files with
-    # pins; the team's tests stay in its test/.
-    "pytest_ini": Layout(
-        answers={"app_import": "app:app", "concurrency": True},
-        own_tests=("test/test_status.py::test_status_is_up",),
-        async_client=True,
-        added_tests={"test/test_status_with_the_harness.py": team_tests.PYTEST_INI},
-    ),
-    # Requirements kept in src/requirements.txt and src/requirements-dev.txt,
-    # a pyproject.toml holding tool settings only: the harness's requirements
-    # are appended to the dev file, nothing goes into pyproject.toml.
-    "src_requirements": Layout(
-        answers={"app_import": "catalog.main:app", "concurrency": True},
-        own_tests=(
-            "tests/test_products.py::test_a_known_product",
-            "tests/test_products.py::test_an_added_product_is_read_back",
-            "tests/test_products.py::test_an_unknown_product_is_404",
-        ),
-        async_client=True,
-        added_tests={"tests/test_products_with_the_harness.py": team_tests.CATALOG},
-        dependency_home="src/requirements-dev.txt",
-    ),
-    # Test dependencies in a PEP 735 `test` group beside a `lint` one: the
-    # harness's join them there, and no `dev` group appears.
-    "pep735_groups": Layout(
-        answers={"app_import": "journal.main:app", "concurrency": True},
-        own_tests=(
-            "tests/test_entries.py::test_an_entry_is_listed_under_its_day",
-            "tests/test_entries.py::test_a_day_without_entries",
-        ),
-        async_client=True,
-        added_tests={"tests/test_entries_with_the_harness.py": team_tests.JOURNAL},
-        dependency_home="pyproject.toml [dependency-groups] test",
-    ),
-    # Poetry, its test dependencies in the dev group: the harness's join them
-    # there, in Poetry's syntax.
-    "poetry_dev_group": Layout(
-        answers={"app_import": "helpdesk.main:app", "concurrency": True},
-        own_tests=(
-            "tests/test_tickets.py::test_an_opened_ticket_is_open",
-            "tests/test_tickets.py::test_a_closed_ticket_is_closed",
-        ),
-        async_client=True,
-        added_tests={"tests/test_tickets_with_the_harness.py": team_tests.HELPDESK},
-        dependency_home="pyproject.toml [tool.poetry.group.dev.dependencies]",
-    ),
-    # The team's own `app`, `client` (an httpx.AsyncClient) and `db_session` in
-    # tests/conftest.py: the harness's fixtures take the prefix harness_ (the
-    # default that fits), and the project's keep their names and behaviour.
-    # Its engine is built at import from TODO_DATABASE_URL.
-    "own_fixtures": Layout(
-        answers={
-            "app_import": "todo.main:app",
-            "async_db": "postgresql",
-            "database_url_env": "TODO_DATABASE_URL",
-            "db_session_dependency": "todo.db:get_session",
-            "db_metadata": "todo.db:Base",
-        },
-        own_tests=(
-            "tests/test_tasks.py::test_a_task_added_is_read_back",
-            "tests/test_tasks.py::test_tasks_seeded_in_the_session_are_listed",
-            "tests/test_tasks.py::test_an_unknown_task_is_404",
-        ),
-        async_client=True,
-        added_tests={"tests/test_with_the_harness.py": team_tests.TODO},
-        refused_tests={
-            "tests/test_wrong_mix.py": (
-                team_tests.TODO_WRONG_MIX,
-                (
-                    "uses `harness_client` together with loop-bound "
-                    "`harness_db_session`",
-                    "Fix: use `harness_async_client` instead of `harness_client`",
-                ),
-            )
-        },
-        chosen={"fixture_prefix": "harness_"},
-    ),
-    # Tables in a PostgreSQL schema; the engine built at import from
-    # DATABASE_URL; no pytest-asyncio before adopting.
-    "pg_schemas": Layout(
-        answers={
-            "app_import": "billing.main:app",
-            "async_db": "postgresql",
-            "database_url_env": "DATABASE_URL",
-            "db_session_dependency": "billing.main:get_session",
-            "db_metadata": "billing.models:Base",
-            "concurrency": True,
-        },
-        own_tests=("tests/test_health.py::test_health",),
-        async_client=True,
-        added_tests={"tests/test_invoices.py": team_tests.BILLING},
-    ),
-    # Async SQLAlchemy and redis.asyncio behind the app's own dependency names,
-    # opened by its lifespan, a WebSocket till that writes to the database;
-    # strict pytest-asyncio and comments in pyproject.toml.
-    "async_resources": Layout(
-        answers={
-            "app_import": "ledger.main:app",
-            "websockets": True,
-            "async_db": "postgresql",
-            "db_session_dependency": "ledger.db:get_db",
-            "db_metadata": "ledger.models:Model",
-            "cache": "redis",
-            "cache_dependency": "ledger.cache:get_redis",
-            "asyncio_mode": "strict",
-        },
-        own_tests=(
-            "tests/test_entries.py::test_added_entry_is_listed_and_counted",
-            "tests/test_entries.py::test_the_till_records_each_message",
-        ),
-        async_client=True,
-        added_tests={"tests/test_with_the_harness.py": team_tests.LEDGER},
-        app_redis_variable="LEDGER_REDIS_URL",
-    ),
-    # Pinned exactly in Poetry tables, two years old: pytest 7.2, pytest-asyncio
-    # 0.20 with the project's own session `event_loop`, httpx 0.23 (its tests
-    # use `AsyncClient(app=app)`), FastAPI 0.95 on Starlette 0.26, SQLAlchemy
-    # 2.0.0, asyncpg 0.27, redis-py 4.5, fakeredis 2.10. Adopting keeps every
-    # pin: the harness runs on them.
-    "poetry_old_stack": Layout(
-        answers={
-            "app_import": "depot.main:app",
-            "async_db": "postgresql",
-            "db_session_dependency": "depot.db:get_session",
-            "db_metadata": "depot.models:Base",
-            "cache": "redis",
-            "cache_dependency": "depot.cache:get_redis",
-            "concurrency": True,
-        },
-        own_tests=(
-            "tests/test_depot.py::test_health",
-            "tests/test_depot.py::test_deliveries_are_counted",
-            "tests/test_depot.py::test_health_through_the_test_client",
-        ),
-        async_client=True,
-        added_tests={"tests/test_with_the_harness.py": team_tests.DEPOT},
-        app_redis_variable="DEPOT_REDIS_URL",
-        chosen={"async_runner": "pytest-asyncio", "asyncio_mode": "strict"},
-        own_environment=True,
-    ),
-    # Requirements files pinning pytest 7.4, pytest-asyncio 0.21 in auto mode,
-    # httpx 0.24; a test class with its own class-scoped `event_loop`.
-    "class_event_loop": Layout(
-        answers={"app_import": "tally.app:app", "concurrency": True},
-        own_tests=(
-            "tests/test_polls.py::TestAPoll::test_a_vote_is_counted",
-            "tests/test_polls.py::TestAPoll::test_the_count_is_kept_across_the_class",
-            "tests/test_polls.py::test_an_unknown_poll_has_no_votes",
-        ),
-        async_client=True,
-        added_tests={"tests/test_votes_with_the_harness.py": team_tests.TALLY},
-        chosen={"async_runner": "pytest-asyncio", "asyncio_mode": "auto"},
-        own_environment=True,
-    ),
-    # anyio 3.6's pytest plugin with a function-scoped `anyio_backend`, pytest
-    # 7.3, httpx 0.24 and `AsyncClient(app=app)`: the harness on anyio 3.
-    "anyio_old_stack": Layout(
-        answers={"app_import": "shelf.main:app", "concurrency": True},
-        own_tests=(
-            "tests/test_books.py::test_a_book_is_read",
-            "tests/test_books.py::test_an_unknown_book_is_404",
-        ),
-        async_client=True,
-        added_tests={"tests/test_shelf_with_the_harness.py": team_tests.SHELF},
-        chosen={"async_runner": "anyio"},
-        own_environment=True,
-    ),
-    # Tests in a src/tests package (testpaths, pythonpath = src), a conftest
-    # that star-imports the team's own `client` (which leaves its dependency
-    # overrides on the app) and FLUSHALLs the Redis TEST_REDIS_URL names: the
-    # harness goes into src/tests/harness/ and loads as fastapi_harness, reads
-    # HARNESS_TEST_REDIS_URL, takes the prefix harness_, and its tests start
-    # from the overrides they expect. The engine is built at import.
-    "src_tests": Layout(
-        answers={
-            "app_import": "depot.main:app",
-            "async_db": "sqlite",
-            "db_session_dependency": "depot.db:get_db",
-            "db_metadata": "depot.models:Base",
-            "database_url_env": "DEPOT_DATABASE_URL",
-            "cache": "redis",
-            "cache_dependency": "depot.cache:get_redis",
-            "concurrency": True,
-        },
-        own_tests=(
-            "src/tests/test_parcels.py::test_a_parcel_added_is_listed",
-            "src/tests/test_parcels.py::test_each_test_starts_with_no_parcels",
-            "src/tests/test_parcels.py::test_scans_are_counted_in_redis",
-        ),
-        async_client=True,
-        added_tests={"src/tests/test_with_the_harness.py": team_tests.SRC_TESTS},
-        chosen={
-            "fixture_prefix": "harness_",
-            "tests_dir": "src/tests",
-            "environment_prefix": "HARNESS_",
-        },
-        tests_dir="src/tests",
-        own_redis=True,
-    ),
+    name: _layout(table)
+    for name, table in tomllib.loads(
+        Path(__file__).with_name("layouts.toml").read_text()
+    ).items()
 }
 
 

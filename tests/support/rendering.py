@@ -33,33 +33,20 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from sqlalchemy import URL, make_url
 
+# What a template checkout consists of (TEMPLATE_PARTS), and copying it from
+# the working tree: the benchmarks' own, which render the template alike.
+from bench.project import TEMPLATE_PARTS as TEMPLATE_PARTS
+from bench.project import copy_template as copy_template
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The example projects the adoption tests copy, and the template's hook scripts.
 EXISTING_APPS = REPO_ROOT / "tests" / "existing_apps"
 HOOKS = REPO_ROOT / "hooks"
-# What a template checkout consists of, as far as Copier is concerned.
-TEMPLATE_PARTS = ("copier.yml", "extensions.py", "template", "hooks")
 # A new service records its answers under Copier's default name; the harness
 # adopted into an existing project under a name of its own.
 ANSWERS_FILE = ".copier-answers.yml"
 HARNESS_ANSWERS_FILE = ".copier-answers.fastapi-harness.yml"
 ON_CI = bool(os.environ.get("CI"))
-
-
-def copy_template(destination: Path) -> Path:
-    """Copy the template's working tree (uncommitted edits included, no .git)."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for part in TEMPLATE_PARTS:
-        source = REPO_ROOT / part
-        if source.is_dir():
-            shutil.copytree(
-                source,
-                destination / part,
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-            )
-        elif source.exists():
-            shutil.copy2(source, destination / part)
-    return destination
 
 
 def copy_of_existing_app(name: str, project: Path) -> Path:
