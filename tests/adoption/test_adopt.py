@@ -905,21 +905,22 @@ def test_a_pytest_asyncio_pin_decides_the_runner(
         assert problems == ""
 
 
+# What a TestClient-only adoption answers: no async client, database or cache.
+TESTCLIENT_ONLY = {
+    "needs_async_client": False,
+    "websockets": False,
+    "async_db": "none",
+    "cache": "none",
+}
+
+
 def test_an_old_starlette_gets_plain_httpx_not_httpx2(tmp_path: Path) -> None:
     site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
     # Before 1.10, and from 0.37 on, whose TestClient runs on httpx 0.28.
     (site / "starlette-0.46.2.dist-info").mkdir(parents=True)
     survey = project_survey.survey(tmp_path)
 
-    wanted = merge_pyproject.harness_dependencies(
-        {
-            "needs_async_client": False,
-            "websockets": False,
-            "async_db": "none",
-            "cache": "none",
-        },
-        survey,
-    )
+    wanted = merge_pyproject.harness_dependencies(TESTCLIENT_ONLY, survey)
 
     assert sorted(wanted) == ["httpx>=0.28", "pytest-xdist>=3.6.1", "pytest>=8.4"]
 
@@ -948,15 +949,7 @@ def test_a_fastapi_pinned_before_starlette_1_10_keeps_its_starlette(
     (tmp_path / "requirements.txt").write_text("fastapi==0.95.2\n")
     survey = project_survey.survey(tmp_path)
 
-    wanted = merge_pyproject.harness_dependencies(
-        {
-            "needs_async_client": False,
-            "websockets": False,
-            "async_db": "none",
-            "cache": "none",
-        },
-        survey,
-    )
+    wanted = merge_pyproject.harness_dependencies(TESTCLIENT_ONLY, survey)
 
     names = {re.split(r"[<>=!~;\[ ]", spec)[0] for spec in wanted}
     assert "httpx" in names
