@@ -68,6 +68,7 @@ from rendering import (
     outcome_counts,
     read_answers,
     render,
+    run_captured,
     run_suite,
     suite_environment,
 )
@@ -579,6 +580,10 @@ def test_a_conflicting_pytest_setting_is_reported_never_overwritten(
     assert "set to" not in again
 
 
+# pytest collecting a project's tests, as its team runs it, writing nothing.
+COLLECT_ONLY = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
+
+
 @pytest.mark.parametrize(
     ("file", "original", "section"),
     [
@@ -601,13 +606,7 @@ def test_settings_go_into_the_file_pytest_reads(
     assert rest.split("\n[", 1)[0].count("asyncio_mode") == 1, merged
     assert merged.startswith(original.split(section)[0] + section)
     assert "tool" not in tomlkit.parse((tmp_path / "pyproject.toml").read_text())
-    collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    collected = run_captured(COLLECT_ONLY, cwd=tmp_path)
     assert "Cannot use both" not in collected.stdout + collected.stderr
     assert "PytestConfigWarning" not in collected.stdout + collected.stderr
     assert collected.returncode == 5, collected.stdout + collected.stderr  # none
@@ -635,13 +634,7 @@ def test_pytest_9_native_table_is_merged_into_not_beside(tmp_path: Path) -> None
     assert "ini_options" not in merged["tool"]["pytest"]
     assert merged["tool"]["pytest"]["asyncio_mode"] == "strict"
     assert merged["tool"]["pytest"]["pythonpath"] == [".", "tests/harness"]
-    collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    collected = run_captured(COLLECT_ONLY, cwd=tmp_path)
     assert collected.returncode == 5, collected.stdout + collected.stderr
 
 
