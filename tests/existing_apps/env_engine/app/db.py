@@ -4,6 +4,7 @@ DATABASE_URL; a session per request (`get_db`)."""
 import os
 from collections.abc import AsyncIterator
 
+from sqlalchemy import String
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -19,7 +20,7 @@ class Item(Base):
     __tablename__ = "items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
+    name: Mapped[str] = mapped_column(String(100))
 
 
 async def get_db() -> AsyncIterator[AsyncSession]:

@@ -3,7 +3,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,36 +21,42 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="Stockroom", lifespan=lifespan)
-Session = Annotated[AsyncSession, Depends(get_db)]
+SessionDep = Annotated[AsyncSession, Depends(get_db)]
 
 
-class NewItem(BaseModel):
+class ItemCreate(BaseModel):
     name: str
 
 
-@app.post("/items", status_code=201)
-async def add_item(item: NewItem, session: Session) -> dict[str, object]:
-    row = Item(name=item.name)
-    session.add(row)
-    await session.commit()
-    return {"id": row.id, "name": row.name}
+class ItemPublic(ItemCreate):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
 
 
 @app.get("/items")
-async def list_items(session: Session) -> list[str]:
+async def read_item_names(session: SessionDep) -> list[str]:
     return list(await session.scalars(select(Item.name).order_by(Item.id)))
 
 
-@app.get("/items/{item_id}")
-async def read_item(item_id: int, session: Session) -> dict[str, object]:
-    row = await session.get(Item, item_id)
-    if row is None:
-        raise HTTPException(status_code=404, detail="no such item")
-    return {"id": row.id, "name": row.name}
+@app.post("/items", status_code=201, response_model=ItemPublic)
+async def create_item(item: ItemCreate, session: SessionDep) -> Item:
+    db_item = Item(**item.model_dump())
+    session.add(db_item)
+    await session.commit()
+    return db_item
+
+
+@app.get("/items/{item_id}", response_model=ItemPublic)
+async def read_item(item_id: int, session: SessionDep) -> Item:
+    db_item = await session.get(Item, item_id)
+    if db_item is None:
+        raise HTTPException(status_code=404, detail="Item not found")
+    return db_item
 
 
 @app.websocket("/ws/items")
-async def items_feed(websocket: WebSocket, session: Session) -> None:
+async def items_feed(websocket: WebSocket, session: SessionDep) -> None:
     """Each message adds an item; the answer is how many there are now."""
     await websocket.accept()
     try:
