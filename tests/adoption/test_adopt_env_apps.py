@@ -142,7 +142,7 @@ async def test_the_feed_adds_to_what_the_session_seeded(
 # The shortlinks team's tests with the harness, on a real Redis and on fakeredis.
 SHORTLINKS_TEAM_TESTS = """\
 import pytest
-from app.db import Link
+from app.models import Link
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -612,6 +612,9 @@ LAYOUTS = {
         team_tests={"tests/test_with_the_harness.py": STOCKROOM_TEAM_TESTS},
         team_test_count=7,
     ),
+    # pydantic-settings read through an @lru_cache get_settings(); the models
+    # in app.models, apart from their Base (app.db: the answer); get_db
+    # commits when the route returns, rolls back when it raises.
     "env_settings": EnvLayout(
         answers=reading_database_url(
             "app",
@@ -638,7 +641,8 @@ LAYOUTS = {
         team_tests={"tests/test_with_the_harness.py": PANTRY_TEAM_TESTS},
         team_test_count=9,
     ),
-    # The engine built at import from POSTGRES_* parts (pydantic-settings); the
+    # The engine built at import from POSTGRES_* parts (pydantic-settings), its
+    # sessions from SQLAlchemy 1.4's sessionmaker(class_=AsyncSession); the
     # Redis client on `app.state.redis`, set by the lifespan from REDIS_HOST,
     # REDIS_PORT and REDIS_DB and read by the routes from the request's app.
     "env_parts": EnvLayout(

@@ -1,5 +1,6 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -45,23 +46,19 @@ class Restock(BaseModel):
     add: int
 
 
-def as_json(jar: Jar) -> dict[str, object]:
-    return {"id": jar.id, "name": jar.name, "count": jar.count}
-
-
 @app.post("/jars", status_code=201)
 async def stock(new: NewJar, factory: Factory) -> dict[str, object]:
     async with factory.begin() as session:
         jar = Jar(name=new.name, count=new.count)
         session.add(jar)
-    return as_json(jar)
+    return asdict(jar)
 
 
 @app.get("/jars")
 async def shelf(factory: Factory) -> list[dict[str, object]]:
     async with factory() as session:
         jars = await session.scalars(select(Jar).order_by(Jar.name, Jar.id))
-        return [as_json(jar) for jar in jars]
+        return [asdict(jar) for jar in jars]
 
 
 @app.get("/jars/{jar_id}")
@@ -69,7 +66,7 @@ async def jar(jar_id: int, session: Session) -> dict[str, object]:
     found = await session.get(Jar, jar_id)
     if found is None:
         raise HTTPException(status_code=404, detail="no such jar")
-    return as_json(found)
+    return asdict(found)
 
 
 @app.post("/jars/{jar_id}/take")
@@ -82,7 +79,7 @@ async def take(jar_id: int, factory: Factory) -> dict[str, object]:
             raise HTTPException(status_code=409, detail="the jar is empty")
         jar.count -= 1
         await session.commit()
-        return as_json(jar)
+        return asdict(jar)
 
 
 @app.post("/restock")

@@ -2,9 +2,9 @@
 
 from redis.asyncio import Redis, from_url
 
-from app.config import settings
+from app.config import get_settings
 
-redis: Redis = from_url(settings.redis_url, decode_responses=True)
+redis: Redis = from_url(get_settings().redis_url, decode_responses=True)
 
 
 def get_redis() -> Redis:

@@ -1,5 +1,7 @@
-"""Settings read once, when the module is imported; CI sets DATABASE_URL and
-REDIS_URL (a developer keeps them in .env)."""
+"""Settings, read on first use and kept (`get_settings`); CI sets DATABASE_URL
+and REDIS_URL (a developer keeps them in .env)."""
+
+from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -12,4 +14,6 @@ class Settings(BaseSettings):
     link_cache_seconds: int = 300
 
 
-settings = Settings()
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -5,27 +5,29 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cache import get_redis
-from app.config import settings
-from app.db import Link, SessionLocal, get_db
+from app.cache import get_redis, redis
+from app.config import Settings, get_settings
+from app.db import engine, get_db
+from app.models import Link
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Fails at startup when the database (or its schema) is missing.
-    async with SessionLocal() as session:
-        app.state.links_at_startup = await session.scalar(
-            select(func.count()).select_from(Link)
-        )
+    # Fails at startup when the database, or its links table, is missing.
+    async with engine.connect() as connection:
+        await connection.execute(select(Link.code).limit(1))
     yield
+    await redis.aclose()
+    await engine.dispose()
 
 
 app = FastAPI(title="Shortlinks", lifespan=lifespan)
 Session = Annotated[AsyncSession, Depends(get_db)]
 Cache = Annotated[Redis, Depends(get_redis)]
+Config = Annotated[Settings, Depends(get_settings)]
 
 
 class NewLink(BaseModel):
@@ -34,14 +36,15 @@ class NewLink(BaseModel):
 
 
 @app.post("/links", status_code=201)
-async def add_link(link: NewLink, session: Session) -> dict[str, str]:
+async def add_link(link: NewLink, session: Session) -> NewLink:
     session.add(Link(code=link.code, target=link.target))
-    await session.commit()
-    return {"code": link.code, "target": link.target}
+    return link
 
 
 @app.get("/links/{code}")
-async def resolve(code: str, session: Session, cache: Cache) -> dict[str, object]:
+async def resolve(
+    code: str, session: Session, cache: Cache, settings: Config
+) -> dict[str, object]:
     """The link's target, from the cache when a recent request put it there."""
     target = await cache.get(f"link:{code}")
     cached = target is not None

@@ -1,18 +1,24 @@
-"""One engine for the process, sessions per request: the common FastAPI shape."""
+"""The database TODO_DATABASE_URL names (a SQLite file by default), its engine
+built when the module is imported; a transaction per request."""
 
 import os
 from collections.abc import AsyncIterator
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncAttrs,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-engine = create_async_engine(
-    os.environ.get("TODO_DATABASE_URL", "sqlite+aiosqlite:///./todo.db")
-)
-SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
+DATABASE_URL = os.environ.get("TODO_DATABASE_URL", "sqlite+aiosqlite:///./todo.db")
+
+engine = create_async_engine(DATABASE_URL)
+async_session = async_sessionmaker(engine, expire_on_commit=False)
 
 
-class Base(DeclarativeBase):
+class Base(AsyncAttrs, DeclarativeBase):
     pass
 
 
@@ -25,5 +31,6 @@ class Task(Base):
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
-    async with SessionLocal() as session:
+    # Committed when the route returns, rolled back when it raises.
+    async with async_session.begin() as session:
         yield session
