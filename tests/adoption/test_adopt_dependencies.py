@@ -358,12 +358,16 @@ def test_a_refusal_is_one_message_with_every_conflict_and_no_traceback(
     assert "async_runner=anyio" in output
 
 
-def test_a_typed_answer_refused_on_its_own_has_no_traceback(
-    template: Path, tmp_path: Path
-) -> None:
-    project = copy_of_existing_app("flat", tmp_path / "project")
+@pytest.fixture
+def flat(tmp_path: Path) -> Path:
+    """A copy of the flat app (main.py beside its requirements.txt)."""
+    return copy_of_existing_app("flat", tmp_path / "project")
 
-    output = refused_output(template, project, "app_import=main:missing")
+
+def test_a_typed_answer_refused_on_its_own_has_no_traceback(
+    template: Path, flat: Path
+) -> None:
+    output = refused_output(template, flat, "app_import=main:missing")
 
     assert "Traceback" not in output
     assert output.count("Validation error for question 'app_import'") == 1
@@ -371,12 +375,11 @@ def test_a_typed_answer_refused_on_its_own_has_no_traceback(
 
 
 def test_a_pyproject_that_does_not_parse_is_refused_before_writing(
-    template: Path, tmp_path: Path
+    template: Path, flat: Path
 ) -> None:
-    project = copy_of_existing_app("flat", tmp_path / "project")
-    (project / "pyproject.toml").write_text('[project\nname = "flat"\n')
+    (flat / "pyproject.toml").write_text('[project\nname = "flat"\n')
 
-    output = refused_output(template, project, "app_import=main:app")
+    output = refused_output(template, flat, "app_import=main:app")
 
     assert "Traceback" not in output
     assert "pyproject.toml is not valid TOML (" in output

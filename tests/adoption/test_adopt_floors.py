@@ -1,7 +1,7 @@
 """The floors an adopted harness declares are true: the lowest-direct matrix.
 
 An adopted harness runs on the releases an existing project keeps, so its
-floors (hooks/harness_template_hooks/dependencies.py, `adopted=`) sit far below
+floors (hooks/harness_template_hooks/dependencies.py, ADOPTED_FLOORS) sit far below
 a new service's. Each is the lowest release on which the adopted layouts pass,
 proven here, never read off a changelog: the old-stack layouts of
 tests/adoption/test_adopt.py are adopted, then their .venv is rebuilt with

@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 import yaml
-from answer_sets import ALL_FEATURES, ANSWER_SETS
+from answer_sets import ALL_FEATURES, ANSWER_SETS, answer_set_params
 from packaging.requirements import Requirement
 from packaging.version import Version
 from rendering import (
@@ -234,11 +234,10 @@ def test_supported_pythons_match_what_generated_projects_declare(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", FLOOR_PROJECTS)
+@pytest.mark.parametrize(("name", "answers"), answer_set_params(FLOOR_PROJECTS))
 def test_suite_passes_with_every_requirement_at_its_declared_floor(
-    name: str, template: Path, tmp_path: Path
+    name: str, answers: dict[str, Any], template: Path, tmp_path: Path
 ) -> None:
-    answers = FLOOR_PROJECTS[name]
     project = _rendered(template, tmp_path / name, answers)
     env = _environment(project, answers, f"floors_{name}")
 

@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from answer_sets import ALL_FEATURES, ANSWER_SETS
+from answer_sets import ALL_FEATURES, ANSWER_SETS, answer_set_params
 from rendering import (
     assert_suite_passes,
     render,
@@ -73,11 +73,13 @@ def _fresh_environment_suite(project: Path, env: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["default", "inline", ALL_FEATURES])
+@pytest.mark.parametrize(
+    ("name", "answers"),
+    answer_set_params(ANSWER_SETS, "default", "inline", ALL_FEATURES),
+)
 def test_declared_dependencies_alone_run_the_suite(
-    name: str, template: Path, tmp_path: Path
+    name: str, answers: dict[str, object], template: Path, tmp_path: Path
 ) -> None:
-    answers = ANSWER_SETS[name]
     project = render(template, tmp_path / name, answers)
     env = server_environment(project, answers, f"fresh_{name}")
     if answers.get("cache", "none") != "none":

@@ -61,14 +61,11 @@ def clean_environment(home: Path) -> dict[str, str]:
 def shell(
     commands: list[str], cwd: Path, env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return run_captured(
         ["/bin/bash", "-e", "-u", "-o", "pipefail", "-c", "\n".join(commands)],
+        timeout=600,
         cwd=cwd,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
     )
 
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from answer_sets import answer_set_params
 from rendering import (
     EXISTING_APPS,
     HOOKS,
@@ -188,11 +189,10 @@ def tables_create_schema_makes(project: Path) -> list[str]:
     return result.stdout.split()
 
 
-@pytest.mark.parametrize("name", PROJECTS)
+@pytest.mark.parametrize(("name", "answers"), answer_set_params(PROJECTS))
 def test_signed_in_fixtures_keep_their_promises(
-    template: Path, tmp_path: Path, name: str
+    template: Path, tmp_path: Path, name: str, answers: dict[str, object]
 ) -> None:
-    answers = PROJECTS[name]
     project = render(template, tmp_path / name, answers)
     database = "async_db" in answers
     (project / "tests/test_auth_promises.py").write_text(

@@ -8,10 +8,9 @@ import pytest
 from rendering import (
     assert_suite_passes,
     outcome_counts,
+    real_redis_environment,
     render,
-    required_redis_url,
     run_suite,
-    suite_environment,
 )
 
 # sqlite too, so the guard is shown for both loop-bound resources.
@@ -25,7 +24,7 @@ def redis_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture
 def real_redis_env(redis_project: Path) -> dict[str, str]:
-    return suite_environment(redis_project, TEST_REDIS_URL=required_redis_url())
+    return real_redis_environment(redis_project)
 
 
 def add_test_file(project: Path, name: str, source: str) -> Path:

@@ -20,8 +20,8 @@ from rendering import (
     assert_ruff_clean,
     assert_suite_passes,
     outcome_counts,
+    real_redis_environment,
     render,
-    required_redis_url,
     run_suite,
     suite_environment,
 )
@@ -455,8 +455,7 @@ def test_on_a_real_redis_the_apps_own_client_serves_every_test(
     inline_project: Path,
 ) -> None:
     # fakeredis cannot show a cross-loop bug; a real server's connections can.
-    env = suite_environment(inline_project, TEST_REDIS_URL=required_redis_url())
-    result = run_suite(inline_project, env=env)
+    result = run_suite(inline_project, env=real_redis_environment(inline_project))
 
     assert_suite_passes(result, at_least=10)
 

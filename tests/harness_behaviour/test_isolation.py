@@ -162,18 +162,22 @@ def add_test_file(project: Path, name: str, source: str) -> None:
 
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def database(request: pytest.FixtureRequest) -> str:
+    """The database of the projects below: each of their tests runs on both."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
 def attacked(
-    request: pytest.FixtureRequest,
-    template: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    database: str, template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, str]]:
     """A project with the attack module, and the servers it runs against."""
-    kind = request.param
-    project = render(template, tmp_path_factory.mktemp(kind) / "svc", ANSWERS[kind])
+    answers = ANSWERS[database]
+    project = render(template, tmp_path_factory.mktemp(database) / "svc", answers)
     attacks = ATTACKS
     env = suite_environment(project)
-    if kind == "postgresql":
-        env = server_environment(project, ANSWERS[kind], "isolation")
+    if database == "postgresql":
+        env = server_environment(project, answers, "isolation")
         env["TEST_REDIS_URL"] = required_redis_url()
         attacks += ATTACKS_ON_REAL_REDIS
     add_test_file(project, "test_attacks.py", attacks)
@@ -260,20 +264,21 @@ SEEDED_START = """\
             return [name for (name,) in rows]
 
 
-    async def test_inserts_through_db_session(db_session, db_engine):
-        assert await seeded(db_engine) == SEEDS
-        item = Item(name="session")
+    async def flushed_number(db_session, name):
+        item = Item(name=name)
         db_session.add(item)
         await db_session.flush()
-        assert item.id == 3
+        return item.id
+
+
+    async def test_inserts_through_db_session(db_session, db_engine):
+        assert await seeded(db_engine) == SEEDS
+        assert await flushed_number(db_session, "session") == 3
 
 
     async def test_inserts_then_fails_a_statement_in_db_session(db_session, db_engine):
         assert await seeded(db_engine) == SEEDS
-        item = Item(name="doomed")
-        db_session.add(item)
-        await db_session.flush()
-        assert item.id == 3
+        assert await flushed_number(db_session, "doomed") == 3
         with pytest.raises(DBAPIError):
             await db_session.execute(text("SELECT no_such_column FROM items"))
 
@@ -366,14 +371,11 @@ WHAT_PUTTING_BACK_COSTS = """\
     """
 
 
-@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+@pytest.fixture(scope="module")
 def seeded(
-    request: pytest.FixtureRequest,
-    template: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    database: str, template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, str]]:
     """A project whose migrations seed two items, with the modules above."""
-    database = request.param
     answers = {"async_db": database, "migrations": "alembic", "auth": "bearer"}
     project = render(template, tmp_path_factory.mktemp(database) / "svc", answers)
     versions = project / "migrations" / "versions"

@@ -23,13 +23,14 @@ from sqlalchemy.engine import Engine
 pytestmark = pytest.mark.quick
 
 # What both inner runs' conftests start with: the engine on SQLite, as
-# database.py's `_sqlite_database` makes it, and the team's items.
+# database.py's `_sqlite_database` makes it, and the team's items (declared
+# with Column attributes, as SQLAlchemy 1.x taught: no Mapped annotations).
 ENGINE_AND_ITEMS = '''\
 import pytest
 import pytest_asyncio
-from sqlalchemy import event
+from sqlalchemy import Column, Integer, String, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase
 
 
 def sqlite_engine(path) -> AsyncEngine:
@@ -59,8 +60,8 @@ class Base(DeclarativeBase):
 
 class Item(Base):
     __tablename__ = "items"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
+    id = Column(Integer, primary_key=True)
+    name = Column(String, nullable=False)
 '''
 
 # ── shared_session.py ────────────────────────────────────────────────────────
@@ -143,15 +144,19 @@ async def nothing_before_rollback(_connection):
     pass
 
 
+# db_session's: bound to the test's connection, a commit releases a SAVEPOINT.
+SharedSessions = async_sessionmaker(
+    class_=SharedSession,
+    join_transaction_mode="create_savepoint",
+    expire_on_commit=False,
+)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def db_session(engine, request):
     async with engine.connect() as connection:
         transaction = await connection.begin()
-        session = SharedSession(
-            bind=connection,
-            join_transaction_mode="create_savepoint",
-            expire_on_commit=False,
-        )
+        session = SharedSessions(bind=connection)
         raw = await connection.get_raw_connection()
         CONNECTIONS[request.node.name] = raw.driver_connection
         app.dependency_overrides[get_sessions] = lambda: JoinedSessionmaker(session)
@@ -310,9 +315,8 @@ DATABASE_STATE_CONFTEST = (
     ENGINE_AND_ITEMS
     + """
 
-from sqlalchemy import Column, ForeignKey, Integer, Table, text
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Table, text
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from harness.database_state import (
     ROLLED_BACK,
@@ -343,9 +347,9 @@ SCHEMA = [
 
 class Note(Base):
     __tablename__ = "notes"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
-    body: Mapped[str]
+    id = Column(Integer, primary_key=True)
+    item_id = Column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
+    body = Column(String, nullable=False)
 
 
 # Tables the tests write in SQL only: their models name no more.
@@ -386,22 +390,21 @@ async def _put_back_after_test(db_engine, request):
     PUT_BACK[request.node.name] = ran
 
 
+# db_session's: bound to the test's connection, a commit releases a SAVEPOINT.
+RolledBackSessions = async_sessionmaker(
+    join_transaction_mode="create_savepoint", expire_on_commit=False
+)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def db_session(db_engine):
     async with db_engine.connect() as connection:
         await connection.execution_options(**{ROLLED_BACK: True})
         transaction = await connection.begin()
-        session = AsyncSession(
-            bind=connection,
-            join_transaction_mode="create_savepoint",
-            expire_on_commit=False,
-        )
-        try:
+        async with RolledBackSessions(bind=connection) as session:
             yield session
-        finally:
-            await session.close()
-            await sequences_back_before_rollback(connection)
-            await transaction.rollback()
+        await sequences_back_before_rollback(connection)
+        await transaction.rollback()
 """
 )
 

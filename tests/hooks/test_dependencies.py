@@ -11,6 +11,7 @@ import tomlkit
 from answer_sets import ANSWER_SETS
 from harness_template_hooks.adoption_fit import _NO_FEATURES, harness_fixture_names
 from harness_template_hooks.dependencies import (
+    ADOPTED_FLOORS,
     REQUIREMENTS,
     harness_requirements,
     package_name,
@@ -179,6 +180,7 @@ def test_the_table_is_the_one_source_for_both_kinds_of_project() -> None:
     assert "httpx>=0.25.1" in older
     names = [package_name(requirement.spec) for requirement in REQUIREMENTS]
     assert len(names) == len(set(names)), "a package listed twice"
+    assert set(ADOPTED_FLOORS) <= set(names), "an adopted floor of no requirement"
 
 
 @pytest.mark.quick

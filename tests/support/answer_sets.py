@@ -6,6 +6,11 @@ The test `test_answer_sets_cover_every_value_and_pair` keeps this claim true as
 questions are added.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
 ASYNC_FEATURES = {
     "websockets": True,
     "concurrency": True,
@@ -115,3 +120,13 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
 
 # The set every feature is on in; tested in a fresh environment too.
 ALL_FEATURES = "websockets-concurrency-postgresql-redis"
+
+
+def answer_set_params(
+    answer_sets: Mapping[str, Mapping[str, object]], *names: str
+) -> list[Any]:
+    """Parameters `name, answers` of a test run once per answer set, of those
+    `names` (every one when none), each run's id the set's name."""
+    return [
+        pytest.param(name, answer_sets[name], id=name) for name in names or answer_sets
+    ]

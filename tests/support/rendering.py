@@ -279,6 +279,13 @@ def required_redis_url() -> str:
     return redis_url_for_generated_suites()
 
 
+def real_redis_environment(project: Path) -> dict[str, str]:
+    """suite_environment with the project's TEST_REDIS_URL on this machine's
+    Redis (required_redis_url: skipped without a server, a failure on CI)."""
+    variable = harness_variable(project, "TEST_REDIS_URL")
+    return suite_environment(project, **{variable: required_redis_url()})
+
+
 # The keys a generated harness writes in a Redis database besides its tests'
 # (its cache.py: the claim, and the mark earlier versions left), and the name
 # its run's connections carry (redis_database.py).
