@@ -49,12 +49,24 @@ def missing_environment(error):
 def kind_of(obj):
     return [cls.__name__ for cls in type(obj).__mro__]
 
+def served_routes(routes):
+    # FastAPI 0.137 on keeps an included router as one entry of `routes`; its
+    # routes as served (the inclusion's dependencies added) are behind it.
+    for route in routes or []:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is None:
+            yield route
+            continue
+        for context in contexts():
+            yield getattr(context, "starlette_route", None) or context
+
 def calls_of_routes(app):
     # Every dependency any route (HTTP or WebSocket) runs, through sub-dependencies.
-    calls, pending = set(), [r for r in getattr(app, "routes", [])]
+    calls, pending = set(), list(served_routes(getattr(app, "routes", [])))
     while pending:
         route = pending.pop()
-        pending.extend(getattr(getattr(route, "app", None), "routes", []) or [])
+        mounted = getattr(getattr(route, "app", None), "routes", [])
+        pending.extend(served_routes(mounted))
         dependants = [getattr(route, "dependant", None)]
         while dependants:
             dependant = dependants.pop()

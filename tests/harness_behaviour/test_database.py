@@ -3,6 +3,7 @@ PostgreSQL test database lifecycle and its refusals, and the files that bring up
 the servers (compose.yaml, the CI workflow)."""
 
 import asyncio
+import shutil
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +105,57 @@ def test_sqlite_project_is_lint_clean_and_passes_with_two_workers(
     # Items tests (validation, db_session, 50 concurrent creates) on each worker's
     # own SQLite file.
     assert_suite_passes(run_suite(sqlite_project, "-n", "2"), at_least=15)
+
+
+def test_a_routers_parameter_says_a_dependency_hands_out_a_sessionmaker(
+    sqlite_project: Path, tmp_path: Path
+) -> None:
+    """Most apps keep their routes in routers, and from FastAPI 0.137 on an
+    included router is one entry of app.routes: the types its routes declare
+    still tell db_session what the app's dependency hands out."""
+    project = tmp_path / "svc"
+    shutil.copytree(sqlite_project, project)
+    add_test_file(
+        project,
+        "test_routers_types.py",
+        """\
+        from typing import Annotated
+
+        from fastapi import APIRouter, Depends, FastAPI, Request
+        from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+        from tests.harness.database import hands_out_a_sessionmaker
+
+
+        async def from_the_state(request: Request):
+            # Nothing here says what it is: the route's parameter does.
+            yield request.app.state.factory
+
+
+        def test_the_type_a_nested_routers_route_declares_is_read():
+            jars = APIRouter()
+
+            @jars.get("/")
+            async def shelf(
+                factory: Annotated[
+                    async_sessionmaker[AsyncSession], Depends(from_the_state)
+                ],
+            ):
+                return []
+
+            api = APIRouter(prefix="/api")
+            api.include_router(jars, prefix="/jars")
+            app = FastAPI()
+            app.include_router(api)
+
+            assert hands_out_a_sessionmaker(from_the_state, app)
+            assert not hands_out_a_sessionmaker(from_the_state, FastAPI())
+        """,
+    )
+
+    result = run_suite(project, "tests/test_routers_types.py", "-p", "no:xdist")
+
+    assert outcome_counts(result.stdout) == {"passed": 1}, result.stdout
 
 
 def test_postgresql_suite_creates_and_drops_a_database_per_worker(

@@ -350,7 +350,7 @@ DEPOT = EXISTING_APPS / "alembic_app"
 DEPOT_ANSWERS = {
     "app_import": "depot.main:app",
     "async_db": "postgresql",
-    "db_session_dependency": "depot.main:get_session",
+    "db_session_dependency": "depot.database:get_session",
     "db_metadata": "depot.models:Base",
     "alembic_config": "alembic.ini",
 }

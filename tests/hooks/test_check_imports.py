@@ -41,6 +41,50 @@ async def home(session=Depends(get_session)):
     return {}
 """
 
+# Routes in routers, as most apps keep them: one nested in a router the app
+# includes with a prefix, a WebSocket whose router is included with a
+# dependency of its own.
+ROUTERS_APP = """\
+from fastapi import APIRouter, Depends, FastAPI, WebSocket
+
+
+async def get_session():
+    yield None
+
+
+async def get_cache():
+    return None
+
+
+async def get_user():
+    return None
+
+
+async def get_unused():
+    return None
+
+
+stock = APIRouter()
+live = APIRouter()
+
+
+@stock.get("/level")
+async def level(session=Depends(get_session)):
+    return {}
+
+
+@live.websocket("/feed")
+async def feed(websocket: WebSocket, cache=Depends(get_cache)):
+    await websocket.close()
+
+
+api = APIRouter(prefix="/api")
+api.include_router(stock, prefix="/stock")
+app = FastAPI()
+app.include_router(api)
+app.include_router(live, dependencies=[Depends(get_user)])
+"""
+
 
 def kept_probers() -> list[check_imports.Prober]:
     return [prober for _, prober in check_imports._probers.values()]
@@ -62,6 +106,28 @@ def test_an_app_that_prints_while_imported_passes_the_check(project: Path) -> No
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "JSONDecodeError" not in result.stdout + result.stderr
+
+
+def test_the_dependencies_of_routes_in_included_routers_are_found(
+    tmp_path: Path,
+) -> None:
+    """FastAPI 0.137 on keeps an included router as one entry of app.routes:
+    its routes, and the dependencies its inclusion adds, are found behind it."""
+    (tmp_path / "main.py").write_text(ROUTERS_APP)
+
+    def refused(question: str, dependency: str) -> str:
+        answers = {"app_import": "main:app", question: f"main:{dependency}"}
+        return check_imports.refusal(tmp_path, question, answers)
+
+    try:
+        assert refused("db_session_dependency", "get_session") == ""
+        assert refused("cache_dependency", "get_cache") == ""
+        assert refused("cache_dependency", "get_user") == ""
+        assert "no route of the app depends on get_unused" in " ".join(
+            refused("cache_dependency", "get_unused").split()
+        )
+    finally:
+        check_imports._close_probers()
 
 
 def test_one_interpreter_answers_every_question_until_a_source_changes(

@@ -470,7 +470,7 @@ async def test_twenty_votes_at_once_are_all_counted(async_client):
 class TestAPollWithTheHarness:
     @pytest.fixture(scope="class")
     def event_loop(self):
-        loop = asyncio.new_event_loop()
+        loop = asyncio.get_event_loop_policy().new_event_loop()
         yield loop
         loop.close()
 

@@ -38,18 +38,34 @@ class NewEntry(BaseModel):
     text: str
 
 
+class Ledger:
+    """The ledger as the routes keep it: entries in the database, their count
+    in Redis."""
+
+    def __init__(self, session: Session, cache: Cache) -> None:
+        self.session = session
+        self.cache = cache
+
+    async def record(self, text: str) -> dict:
+        entry = Entry(text=text)
+        self.session.add(entry)
+        await self.session.commit()
+        count = await self.cache.incr("entries:count")
+        return {"id": entry.id, "text": entry.text, "count": count}
+
+    async def texts(self) -> list[str]:
+        query = select(Entry.text).order_by(Entry.id)
+        return list(await self.session.scalars(query))
+
+
 @app.post("/entries", status_code=201)
-async def add_entry(entry: NewEntry, session: Session, cache: Cache) -> dict:
-    row = Entry(text=entry.text)
-    session.add(row)
-    await session.commit()
-    count = await cache.incr("entries:count")
-    return {"id": row.id, "text": row.text, "count": count}
+async def add_entry(entry: NewEntry, ledger: Annotated[Ledger, Depends()]) -> dict:
+    return await ledger.record(entry.text)
 
 
 @app.get("/entries")
-async def list_entries(session: Session) -> list[str]:
-    return list(await session.scalars(select(Entry.text).order_by(Entry.id)))
+async def list_entries(ledger: Annotated[Ledger, Depends()]) -> list[str]:
+    return await ledger.texts()
 
 
 @app.websocket("/till")

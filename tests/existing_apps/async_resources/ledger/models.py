@@ -1,3 +1,4 @@
+from sqlalchemy import Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -9,4 +10,5 @@ class Entry(Model):
     __tablename__ = "entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    text: Mapped[str]
+    # What a till sends is free text: no length a column would cut it at.
+    text: Mapped[str] = mapped_column(Text)

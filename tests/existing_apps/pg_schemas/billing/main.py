@@ -16,7 +16,9 @@ Sessions = async_sessionmaker(engine, expire_on_commit=False)
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
-    async with Sessions() as session:
+    # One transaction a request: committed when the route returns, rolled
+    # back when it raises. Routes flush; they never commit.
+    async with Sessions.begin() as session:
         yield session
 
 
@@ -41,7 +43,7 @@ async def add_invoice(invoice: NewInvoice, session: Session) -> dict[str, int]:
     await session.flush()
     row = Invoice(customer_id=customer.id, cents=invoice.cents)
     session.add(row)
-    await session.commit()
+    await session.flush()
     return {"id": row.id}
 
 

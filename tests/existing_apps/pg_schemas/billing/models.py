@@ -5,7 +5,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(schema="billing")
+    metadata = MetaData(
+        schema="billing",
+        # Names SQLAlchemy knows (a migration can drop a constraint by name),
+        # spelled as PostgreSQL's own defaults.
+        naming_convention={
+            "pk": "%(table_name)s_pkey",
+            "fk": "%(table_name)s_%(column_0_name)s_fkey",
+            "uq": "%(table_name)s_%(column_0_name)s_key",
+            "ix": "%(table_name)s_%(column_0_name)s_idx",
+        },
+    )
 
 
 class Customer(Base):

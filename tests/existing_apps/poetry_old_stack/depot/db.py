@@ -1,10 +1,12 @@
-"""The database: the engine opened by the lifespan, a session per request."""
+"""The database, as SQLAlchemy 1.4's asyncio documentation set it up: the engine
+opened at startup, a session per request."""
 
 import os
 from collections.abc import AsyncIterator
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import sessionmaker
 
 
 def database_url() -> str:
@@ -15,9 +17,11 @@ def database_url() -> str:
 
 def open_database(app) -> None:
     app.state.engine = create_async_engine(database_url())
-    app.state.sessions = async_sessionmaker(app.state.engine, expire_on_commit=False)
+    app.state.async_session = sessionmaker(
+        app.state.engine, class_=AsyncSession, expire_on_commit=False
+    )
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
+    async with request.app.state.async_session() as session:
         yield session

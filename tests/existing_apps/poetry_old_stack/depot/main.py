@@ -1,7 +1,5 @@
 """The depot: parcels are stored in PostgreSQL, deliveries counted in Redis."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI
@@ -10,21 +8,24 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from depot.cache import get_redis, open_redis
+from depot.cache import get_redis, open_pool
 from depot.db import get_session, open_database
 from depot.models import Parcel
 
+app = FastAPI(title="Depot")
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+
+@app.on_event("startup")
+async def connect() -> None:
     open_database(app)
-    app.state.redis = open_redis()
-    yield
-    await app.state.redis.close()
+    app.state.redis_pool = open_pool()
+
+
+@app.on_event("shutdown")
+async def disconnect() -> None:
+    await app.state.redis_pool.disconnect()
     await app.state.engine.dispose()
 
-
-app = FastAPI(title="Depot", lifespan=lifespan)
 
 # FastAPI 0.95 is the first to take dependencies in Annotated.
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -51,7 +52,8 @@ async def add_parcel(parcel: NewParcel, session: Session, redis: Cache) -> dict:
 
 @app.get("/parcels")
 async def list_parcels(session: Session) -> list[str]:
-    return list(await session.scalars(select(Parcel.label).order_by(Parcel.id)))
+    result = await session.execute(select(Parcel.label).order_by(Parcel.id))
+    return result.scalars().all()
 
 
 @app.post("/deliveries")

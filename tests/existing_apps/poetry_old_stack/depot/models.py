@@ -1,12 +1,12 @@
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Column, Integer, String
+from sqlalchemy.orm import declarative_base
 
-
-class Base(DeclarativeBase):
-    pass
+# Written for SQLAlchemy 1.4; 2.0 still reads it as it is.
+Base = declarative_base()
 
 
 class Parcel(Base):
     __tablename__ = "parcels"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    label: Mapped[str]
+    id = Column(Integer, primary_key=True)
+    label = Column(String, nullable=False)

@@ -2,10 +2,9 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
 from fastapi import Depends, FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,32 +23,36 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 app = FastAPI(title="Depot", lifespan=lifespan)
 
-Session = Annotated[AsyncSession, Depends(get_db)]
-Cache = Annotated[Redis, Depends(get_redis)]
-
 
 class NewParcel(BaseModel):
     label: str
 
 
-@app.post("/parcels", status_code=201)
-async def add_parcel(parcel: NewParcel, session: Session) -> dict:
+class ParcelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    label: str
+
+
+@app.post("/parcels", status_code=201, response_model=ParcelOut)
+async def add_parcel(parcel: NewParcel, session: AsyncSession = Depends(get_db)):
     row = Parcel(label=parcel.label)
     session.add(row)
     await session.commit()
-    return {"id": row.id, "label": row.label}
+    return row
 
 
-@app.get("/parcels")
-async def list_parcels(session: Session) -> list[str]:
+@app.get("/parcels", response_model=list[str])
+async def list_parcels(session: AsyncSession = Depends(get_db)):
     return list(await session.scalars(select(Parcel.label).order_by(Parcel.id)))
 
 
 @app.post("/parcels/{parcel_id}/scans")
-async def scan(parcel_id: int, cache: Cache) -> dict:
+async def scan(parcel_id: int, cache: Redis = Depends(get_redis)) -> dict:
     return {"scans": await cache.incr(f"scans:{parcel_id}")}
 
 
 @app.get("/parcels/{parcel_id}/scans")
-async def scans(parcel_id: int, cache: Cache) -> dict:
+async def scans(parcel_id: int, cache: Redis = Depends(get_redis)) -> dict:
     return {"scans": int(await cache.get(f"scans:{parcel_id}") or 0)}
