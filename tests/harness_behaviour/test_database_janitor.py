@@ -31,6 +31,8 @@ LIFECYCLE = (
     / "{% if async_db == 'postgresql' %}postgresql_lifecycle.py{% endif %}"
 )
 T = TypeVar("T")
+# The `with_janitor` fixture: runs a coroutine function on a janitor.
+JanitorRun = Callable[[Callable[[Any], Awaitable[Any]]], Any]
 
 
 def run(awaitable: Awaitable[T]) -> T:
@@ -38,19 +40,6 @@ def run(awaitable: Awaitable[T]) -> T:
         return await awaitable
 
     return asyncio.run(wrapped())
-
-
-def with_janitor(
-    lifecycle: ModuleType, server: URL, work: Callable[[Any], Awaitable[T]]
-) -> T:
-    """What `work` returns, run on a DatabaseJanitor of `server` that closes
-    after it."""
-
-    async def inside() -> T:
-        async with lifecycle.DatabaseJanitor(server) as janitor:
-            return await work(janitor)
-
-    return run(inside())
 
 
 @pytest.fixture
@@ -68,6 +57,23 @@ def lifecycle(tmp_path: Path) -> ModuleType:
 @pytest.fixture
 def server() -> URL:
     return postgres_server_url()
+
+
+@pytest.fixture
+def with_janitor(
+    lifecycle: ModuleType, server: URL
+) -> Callable[[Callable[[Any], Awaitable[T]]], T]:
+    """Runs `work` on a DatabaseJanitor of the server that closes after it, and
+    gives back what `work` returns."""
+
+    def run_on_janitor(work: Callable[[Any], Awaitable[T]]) -> T:
+        async def inside() -> T:
+            async with lifecycle.DatabaseJanitor(server) as janitor:
+                return await work(janitor)
+
+        return run(inside())
+
+    return run_on_janitor
 
 
 @pytest.fixture
@@ -107,7 +113,7 @@ def comments(server: URL) -> dict[str, str | None]:
 
 
 def test_what_it_creates_is_marked_and_what_it_drops_is_gone(
-    lifecycle: ModuleType, server: URL, names: list[str]
+    lifecycle: ModuleType, server: URL, names: list[str], with_janitor: JanitorRun
 ) -> None:
     name = database_name(names, "created")
 
@@ -116,7 +122,7 @@ def test_what_it_creates_is_marked_and_what_it_drops_is_gone(
         pid: int = await janitor.connection.scalar(text("SELECT pg_backend_pid()"))
         return pid
 
-    backend = with_janitor(lifecycle, server, create)
+    backend = with_janitor(create)
 
     comment = comments(server)[name] or ""
     assert comment.startswith(lifecycle.MARKER)
@@ -125,12 +131,12 @@ def test_what_it_creates_is_marked_and_what_it_drops_is_gone(
     sessions = run(sql(server, f"SELECT 1 FROM pg_stat_activity WHERE pid = {backend}"))
     assert sessions == []
 
-    with_janitor(lifecycle, server, methodcaller("drop", name))
+    with_janitor(methodcaller("drop", name))
     assert name not in comments(server)
 
 
 def test_a_database_without_the_mark_is_never_dropped_or_replaced(
-    lifecycle: ModuleType, server: URL, names: list[str]
+    server: URL, names: list[str], with_janitor: JanitorRun
 ) -> None:
     name = database_name(names, "theirs")
     run(sql(server, f'CREATE DATABASE "{name}"'))
@@ -138,7 +144,7 @@ def test_a_database_without_the_mark_is_never_dropped_or_replaced(
 
     for action in ("drop", "create"):
         with pytest.raises(pytest.fail.Exception) as refused:
-            with_janitor(lifecycle, server, methodcaller(action, name))
+            with_janitor(methodcaller(action, name))
         assert f"Refusing to drop database {name!r}" in str(refused.value)
         assert "TEST_DATABASE_URL" in str(refused.value)
     # Still there, with its table.
@@ -146,7 +152,7 @@ def test_a_database_without_the_mark_is_never_dropped_or_replaced(
 
 
 def test_a_copy_of_a_template_has_its_schema(
-    lifecycle: ModuleType, server: URL, names: list[str]
+    lifecycle: ModuleType, server: URL, names: list[str], with_janitor: JanitorRun
 ) -> None:
     template = database_name(names, "tpl")
     copy = database_name(names, "copy")
@@ -157,7 +163,7 @@ def test_a_copy_of_a_template_has_its_schema(
         await janitor.mark(template, "; built")
         await janitor.create(copy, template=template)
 
-    with_janitor(lifecycle, server, build)
+    with_janitor(build)
 
     found = run(sql(server, "SELECT to_regclass('suppliers') AS t", database=copy))
     assert found[0]["t"] == "suppliers"
@@ -166,7 +172,7 @@ def test_a_copy_of_a_template_has_its_schema(
 
 
 def test_drop_closes_the_connections_left_on_the_database(
-    lifecycle: ModuleType, server: URL, names: list[str]
+    server: URL, names: list[str], with_janitor: JanitorRun
 ) -> None:
     name = database_name(names, "leaked")
 
@@ -179,7 +185,7 @@ def test_drop_closes_the_connections_left_on_the_database(
         finally:
             leaked.terminate()
 
-    with_janitor(lifecycle, server, scenario)
+    with_janitor(scenario)
 
     assert name not in comments(server)
 

@@ -122,13 +122,13 @@ def build_app(lifespan_log: Path | None = None) -> FastAPI:
     async def boom() -> None:
         raise LookupError("the app failed")
 
+    async def slow_write(entry: str) -> None:
+        await asyncio.sleep(0.05)
+        finished_in_background.append(entry)
+
     @app.post("/later")
     async def later(tasks: BackgroundTasks) -> dict[str, bool]:
-        async def slow_write() -> None:
-            await asyncio.sleep(0.05)
-            finished_in_background.append("written")
-
-        tasks.add_task(slow_write)
+        tasks.add_task(slow_write, "written")
         return {"queued": True}
 
     @app.get("/stream")

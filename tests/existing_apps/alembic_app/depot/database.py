@@ -14,9 +14,6 @@ Sessions = async_sessionmaker(engine, expire_on_commit=False)
 
 async def get_session() -> AsyncIterator[AsyncSession]:
     async with Sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except Exception:
-            await session.rollback()
-            raise
+        yield session
+        # Not reached when the route raises: closing the session rolls back.
+        await session.commit()
