@@ -266,9 +266,10 @@ def template_test_worker() -> int:
 def redis_url_for_generated_suites() -> str:
     """TEST_REDIS_URL for a generated suite run by this template-test worker.
 
-    Generated suites add their own xdist worker number to the database index;
-    each template-test worker starts 4 indexes further on, so suites run in
-    parallel by different workers never share a database.
+    Generated suites add their own xdist worker number to the database index.
+    On a server TEMPLATE_TESTS_REDIS_URL names, each template-test worker
+    starts 4 indexes further on, so suites run in parallel by different
+    workers never share a database; a private server is one worker's alone.
     """
     return generated_suites_redis_urls()[0]
 
@@ -321,7 +322,9 @@ def _checked_redis_databases() -> dict[str, Any]:
     base = configured or private_redis_url("generated suites")
     parts = urlsplit(base)
     require_server(parts.hostname or "127.0.0.1", parts.port or 6379, "Redis")
-    first = int(parts.path.strip("/") or 0) + 4 * template_test_worker()
+    # A private server is this worker's alone; a named one is shared by all.
+    offset = 4 * template_test_worker() if configured else 0
+    first = int(parts.path.strip("/") or 0) + offset
     urls = [
         urlunsplit(parts._replace(path=f"/{index}"))
         for index in range(first, first + 4)
