@@ -29,6 +29,8 @@ from rendering import (
 ATTACKS = """\
     import asyncio
 
+    from sqlalchemy import text
+
     from my_service.models import Item
     from my_service.routers.greetings import hello
 
@@ -67,6 +69,18 @@ ATTACKS = """\
         await check_with_async_client(async_client, app)
         async with db_engine.begin() as connection:
             await connection.execute(Item.__table__.insert().values(name="engine"))
+
+
+    async def test_commits_sql_text_naming_the_default_schema(
+        db_engine, async_client, app
+    ):
+        await check_with_async_client(async_client, app)
+        schema = "main" if db_engine.dialect.name == "sqlite" else "public"
+        async with db_engine.begin() as connection:
+            # Qualified, in capitals: still the table items.
+            await connection.execute(
+                text(f"INSERT INTO {schema}.ITEMS (name, quantity) VALUES ('x', 1)")
+            )
 
 
     async def test_commits_through_the_apps_session_factory(

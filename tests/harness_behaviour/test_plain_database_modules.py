@@ -525,6 +525,13 @@ async def test_writes_where_no_table_is_named_first(db_engine):
         )
 
 
+async def test_writes_naming_its_table_qualified_in_capitals(db_engine):
+    await check_as_seeded(db_engine)
+    async with db_engine.begin() as connection:
+        # SQLite's default schema is main; unquoted names fold: the table tags.
+        await connection.execute(text("UPDATE main.TAGS SET name = 'renamed'"))
+
+
 async def test_only_reads(db_engine):
     await check_as_seeded(db_engine)
 
@@ -566,6 +573,9 @@ async def test_last_is_as_seeded_and_only_what_was_written_was_put_back(
     ):
         assert tables_put_back(test) == {"items", "notes", "labels"}, test
     assert tables_put_back("test_writes_in_sql_text") == {"notes"}
+    assert tables_put_back("test_writes_naming_its_table_qualified_in_capitals") == {
+        "tags"
+    }
     # A write the harness cannot attribute: every table.
     assert tables_put_back("test_writes_where_no_table_is_named_first") == {
         "items", "notes", "labels", "tags"
@@ -590,4 +600,4 @@ def test_database_state(pytester: pytest.Pytester) -> None:
 
     result = pytester.runpytest_inprocess("-v", plugins=[UnwatchesOnExit()])
 
-    result.assert_outcomes(passed=11)
+    result.assert_outcomes(passed=12)
