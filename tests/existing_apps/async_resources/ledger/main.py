@@ -73,6 +73,9 @@ async def till(websocket: WebSocket, session: Session) -> None:
     await websocket.accept()
     async for text in websocket.iter_text():
         session.add(Entry(text=text))
-        await session.commit()
+        await session.flush()
         size = await session.scalar(select(func.count()).select_from(Entry))
+        # Committed before the reply: no connection is held while the till
+        # waits for its next message.
+        await session.commit()
         await websocket.send_json({"recorded": text, "entries": size})

@@ -63,8 +63,9 @@ async def items_feed(websocket: WebSocket, session: SessionDep) -> None:
         while True:
             message = await websocket.receive_json()
             session.add(Item(name=message["add"]))
-            await session.commit()
+            await session.flush()
             count = await session.scalar(select(func.count()).select_from(Item))
+            await session.commit()  # holds no connection between messages
             await websocket.send_json({"count": count})
     except WebSocketDisconnect:
         pass
