@@ -6,8 +6,8 @@ harness and merges into, never overwrites, the project's files; with and
 without `-n 2`, the project's own suite passes with the same counts as before,
 beside the harness's smoke tests and the tests its team writes with the
 harness (team_tests.py: on real PostgreSQL and Redis where the app has them);
-adopting again changes nothing; `copier update` to a newer tag keeps every
-file of the project's. One adoption per layout serves all of these.
+`copier update` to a newer tag keeps every file of the project's (its merges
+run again, changing nothing). One adoption per layout serves all of these.
 
 The suites run through rendering.run_suite, which puts src/ on PYTHONPATH; the
 flat layouts rely on the `pythonpath` the adoption merges into pyproject.toml.
@@ -351,14 +351,33 @@ def test_own_smoke_and_team_tests_pass_under_xdist(adopted: Adopted) -> None:
     assert_own_smoke_and_team_tests_pass(adopted, adopted.project, "2", "xdist")
 
 
+# Adopting twice, on the layouts whose merges differ in kind: pytest settings
+# in pyproject.toml, pytest 9's [tool.pytest], setup.cfg and pytest.ini;
+# dependencies in requirements files and in Poetry's dev group; a conftest with
+# fixtures of its own. Every layout's merges run again on its adopted project
+# in the update below, which finds the project's files unchanged.
+ADOPTED_TWICE = (
+    "flat",
+    "pytest9_native",
+    "strict_setup_cfg",
+    "pytest_ini",
+    "poetry_dev_group",
+    "own_fixtures",
+)
+
+
+@pytest.mark.parametrize("name", ADOPTED_TWICE)
 def test_adopting_again_changes_nothing(
-    adopted: Adopted, tagged_template: Path, tmp_path: Path
+    name: str, tagged_template: Path, tmp_path: Path
 ) -> None:
+    layout = LAYOUTS[name]
     project = tmp_path / "project"
-    shutil.copytree(adopted.project, project, symlinks=True)
+    shutil.copytree(EXISTING_APPS / (layout.source or name), project)
+    commit_everything(project, "the team's project")
+    adopt(tagged_template, project, layout.answers, "1.0.0")
     first = snapshot(project)
 
-    adopt(tagged_template, project, adopted.layout.answers, "1.0.0")
+    adopt(tagged_template, project, layout.answers, "1.0.0")
 
     assert snapshot(project) == first
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import ctypes
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -152,13 +153,31 @@ def pytest_plugin_flags(project: Path) -> list[str]:
     as installed here; xdist always, for the tests that pass `-n`.
     """
     wanted = _required_closure(declared_requirements(project).values())
-    flags = []
-    for entry in metadata.entry_points(group="pytest11"):
-        distribution = entry.dist.name if entry.dist is not None else ""
-        if canonicalize_name(distribution) in wanted | {"pytest-xdist"}:
-            continue
-        flags += ["-p", f"no:{entry.name}"]
-    return flags
+    return [
+        flag
+        for name, distribution in _pytest_plugins()
+        if distribution not in wanted | {"pytest-xdist"}
+        for flag in ("-p", f"no:{name}")
+    ]
+
+
+# What is installed here does not change during a run: each is read once.
+@functools.cache
+def _pytest_plugins() -> list[tuple[str, str]]:
+    """Every pytest plugin installed here: its name and its distribution's."""
+    return [
+        (entry.name, canonicalize_name(entry.dist.name if entry.dist else ""))
+        for entry in metadata.entry_points(group="pytest11")
+    ]
+
+
+@functools.cache
+def _installed_requires(name: str) -> tuple[str, ...]:
+    """What the installed distribution `name` requires (none if not installed)."""
+    try:
+        return tuple(metadata.distribution(name).requires or [])
+    except metadata.PackageNotFoundError:
+        return ()
 
 
 def _required_closure(requirements: Iterable[str]) -> set[str]:
@@ -179,11 +198,7 @@ def _required_closure(requirements: Iterable[str]) -> set[str]:
             continue
         seen.add((canonicalize_name(name), extras))
         found.add(canonicalize_name(name))
-        try:
-            requires = metadata.distribution(name).requires or []
-        except metadata.PackageNotFoundError:
-            continue
-        for text in requires:
+        for text in _installed_requires(name):
             requirement = Requirement(text)
             environments = [{"extra": extra} for extra in extras or {""}]
             if requirement.marker is None or any(
@@ -610,12 +625,19 @@ def install_own_pins(
 def run_own_suite(
     project: Path, env: Mapping[str, str], *pytest_args: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run the project's suite in its own .venv, warnings as errors."""
+    """Run the project's suite in its own .venv, warnings as errors.
+
+    uv installs no bytecode; a team's first run writes it, and later runs and
+    xdist's workers read it. Here it is written beside the project, never into
+    it, so the project's files stay as the test made them."""
     python = project / ".venv" / "bin" / "python"
+    own = uv_environment(env)
+    own.pop("PYTHONDONTWRITEBYTECODE", None)
+    own["PYTHONPYCACHEPREFIX"] = str(project.parent / f".{project.name}-bytecode")
     return subprocess.run(
         [python, *PYTEST_WARNINGS_AS_ERRORS, *pytest_args],
         cwd=project,
-        env=uv_environment(env),
+        env=own,
         capture_output=True,
         text=True,
         timeout=600,
