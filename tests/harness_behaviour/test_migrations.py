@@ -17,6 +17,7 @@ from rendering import (
     admin,
     assert_suite_passes,
     database_url_for,
+    harness_variable,
     outcome_counts,
     rendered_once,
     run_suite,
@@ -388,13 +389,18 @@ def depot(template: Path, tmp_path: Path) -> Path:
 
 
 def test_adopted_harness_builds_the_schema_with_the_projects_migrations(
-    depot: Path, postgres_server: None
+    depot: Path, postgres_server: None, tmp_path: Path
 ) -> None:
     assert_ruff_clean_harness(depot)
     url = database_url_for("depot")
+    # Where an embedded server would keep its data, had the harness not read
+    # the server named here.
+    temp = tmp_path / "temp"
+    temp.mkdir()
     env = suite_environment(
         depot,
-        TEST_DATABASE_URL=url,
+        TMPDIR=str(temp),
+        **{harness_variable(depot, "TEST_DATABASE_URL"): url},
         # The app's own URL: never migrated, never connected to.
         DATABASE_URL="postgresql+asyncpg://127.0.0.1:1/depot",
     )
@@ -403,6 +409,7 @@ def test_adopted_harness_builds_the_schema_with_the_projects_migrations(
 
     # Its own test, the two smoke tests and the team's two.
     assert outcome_counts(result.stdout) == {"passed": 5}, result.stdout + result.stderr
+    assert not list(temp.glob("embedded-postgres-*")), "it ran on its own server"
     assert databases_named(make_url(url).database or "") == set()
 
 
