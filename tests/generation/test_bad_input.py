@@ -4,6 +4,9 @@ and says how to fix it, and the destination exactly as it was."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import runpy
 import shutil
 import subprocess
 import sys
@@ -11,6 +14,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
+from unittest import mock
 
 import copier
 import pytest
@@ -240,6 +244,37 @@ BAD_INPUTS: dict[str, BadInput] = {
 def copier_copy(
     template: Path, destination: Path, *options: str
 ) -> subprocess.CompletedProcess[str]:
+    """`copier copy --trust --defaults` run by `python -m copier` in this
+    process: the refusals come from Copier's command line as users meet it
+    (an uncaught exception goes to `sys.excepthook`, as the interpreter would
+    hand it), minus a new interpreter for each of a hundred cases. What a hook task
+    prints goes to the file descriptors, not these streams: a case that runs
+    the tasks uses `copier_command`."""
+    argv = ["copier", "copy", "--trust", "--defaults", *options,
+            str(template), str(destination)]  # fmt: skip
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.object(sys, "argv", argv),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        try:
+            runpy.run_module("copier", run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+        except Exception as error:
+            # What the interpreter does with an uncaught exception: the hook
+            # (the template's prints its refusals alone), then exit code 1.
+            sys.excepthook(type(error), error, error.__traceback__)
+            code = 1
+    return subprocess.CompletedProcess(argv, code, stdout.getvalue(), stderr.getvalue())
+
+
+def copier_command(
+    template: Path, destination: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """`copier copy --trust --defaults` in a process of its own."""
     return subprocess.run(
         [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", *options,
          str(template), str(destination)],
@@ -430,7 +465,7 @@ FLAT_APP = EXISTING_APPS / "flat"
 
 
 def adopt(template: Path, project: Path) -> subprocess.CompletedProcess[str]:
-    return copier_copy(
+    return copier_command(
         template, project, "--data=scaffold=adopt", "--data=app_import=main:app"
     )
 
