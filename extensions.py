@@ -897,6 +897,13 @@ def _judged(dst_path: Any) -> Path | None:
     return path
 
 
+def scratch_copy(dst_path: Any) -> bool:
+    """True in the scratch copies `copier update` renders the old and the new
+    version into: the adopt tasks skip them (each would start Python to find
+    it has nothing to do there)."""
+    return _judged(dst_path) is None
+
+
 def adoption_default(
     dst_path: Any, question: str, fallback: str, answers: dict[str, Any] | None = None
 ) -> str:
@@ -1007,3 +1014,4 @@ class AdoptionExtension(Extension):
         environment.globals["missing_cache_answer"] = missing_cache_answer
         environment.globals["adoption_verdict"] = adoption_verdict
         environment.globals["answers_file"] = answers_file
+        environment.globals["scratch_copy"] = scratch_copy

@@ -382,15 +382,34 @@ def test_adopting_again_changes_nothing(
     assert snapshot(project) == first
 
 
+# The tasks that adopt (copier.yml's _tasks with scaffold == 'adopt').
+ADOPT_TASKS = ("check_imports.py", "merge_pyproject.py", "register_harness.py")
+
+
 def test_update_to_a_newer_tag_keeps_the_projects_files(
-    adopted: Adopted, tmp_path: Path
+    adopted: Adopted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = tmp_path / "project"
     shutil.copytree(adopted.project, project, symlinks=True)
     before = snapshot(project)
+    tasks_ran_in: list[tuple[str, Path]] = []
+    run = subprocess.run
+
+    def recorded(command: Any, *args: Any, **kwargs: Any) -> Any:
+        # Copier runs each task with subprocess.run in the directory it renders.
+        name = Path(str(command[1] if isinstance(command, list) else "")).name
+        if name in ADOPT_TASKS:
+            tasks_ran_in.append((name, Path.cwd().resolve()))
+        return run(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", recorded)
 
     update_adopted(project)
 
+    monkeypatch.undo()
+    # In the project only, once each: not in the scratch copies Copier
+    # renders the old and the new version into.
+    assert sorted(tasks_ran_in) == [(name, project.resolve()) for name in ADOPT_TASKS]
     after = snapshot(project)
     assert {path: data for path, data in after.items() if not harness_owned(path)} == {
         path: data for path, data in before.items() if not harness_owned(path)
