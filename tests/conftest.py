@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from compiled_once import compile_each_source_once
 from releases import GIT_IDENTITY
 from rendering import (
     copy_template,
@@ -17,6 +18,12 @@ from rendering import (
 # run of their own (tests/support/plain_modules.py). Here, not in a conftest
 # further down: pytest reads `pytest_plugins` only from the first conftest.
 pytest_plugins = ["pytester"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The few hundred renders in this process compile each Jinja source once
+    # per render, not each time Copier evaluates it (compiled_once.py).
+    compile_each_source_once()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
