@@ -887,11 +887,24 @@ def test_requests_of_every_kind_reach_only_the_test_database(
     assert asyncio.run(_rows(adopted.app_url)) == before
 
 
+# Each layout on a real Redis and on fakeredis, serially and on two workers:
+# every pair of the three choices once (each layout's two runs differ in both).
+REDIS_SUITES = [
+    pytest.param(name, test_redis, workers, marks=marks, id=f"{name}-{kind}-{mode}")
+    for name, (first, second) in {
+        "env_settings": ((True, None), (False, "2")),
+        "env_parts": ((True, "2"), (False, None)),
+    }.items()
+    for marks in [pytest.mark.xdist_group(f"adopt-env-{name}")]
+    for test_redis, workers in (first, second)
+    for kind in ["redis" if test_redis else "fakeredis"]
+    for mode in ["xdist-2" if workers else "serial"]
+]
+
+
 @pytest.mark.parametrize(
-    "adopted", [layout("env_settings"), layout("env_parts")], indirect=True
+    ("adopted", "test_redis", "workers"), REDIS_SUITES, indirect=["adopted"]
 )
-@pytest.mark.parametrize("test_redis", [True, False], ids=["redis", "fakeredis"])
-@pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
 def test_settings_with_a_redis_client_built_at_import(
     adopted: Adopted, workers: str | None, test_redis: bool
 ) -> None:
