@@ -1,7 +1,8 @@
 """Adopt hook (hooks/register_harness.py): register the harness
 (<tests_dir>/harness/) as a pytest plugin.
 
-`main` takes a JSON object of the answers, in the project. Where the tests live in a
+`main` takes a JSON object of the answers, and `operation` (Copier's: copy
+or update), in the project. Where the tests live in a
 top-level tests/ (or test*/) directory, its conftest.py registers the harness:
 it is created if missing, otherwise one line is appended, and only if it does
 not yet register the harness. A conftest.py that already sets `pytest_plugins`
@@ -82,11 +83,13 @@ def register(project: Path, tests_dir: str = "tests") -> str:
     return f"{relative}: appended the line registering the harness"
 
 
-def summary(project: Path, tests_dir: str = "tests") -> str:
-    """The adoption's last words: what the template wrote, and what is next."""
+def summary(project: Path, tests_dir: str = "tests", updating: bool = False) -> str:
+    """The adoption's (or update's) last words: what the template wrote, and
+    what is next."""
     home = dependency_home(survey(project))
+    done = "Updated" if updating else "Adopted"
     return (
-        f"Adopted the FastAPI test harness. Written: {tests_dir}/harness/ and "
+        f"{done} the FastAPI test harness. Written: {tests_dir}/harness/ and "
         f"{tests_dir}/test_harness_smoke.py (the template's: `copier update` "
         f"rewrites them), {ANSWERS_FILE} (your answers, for `copier update`); "
         "your own files gained only the lines listed above.\n"
@@ -98,8 +101,16 @@ def summary(project: Path, tests_dir: str = "tests") -> str:
 @in_project
 def main(project: Path, arguments: list[str]) -> int:
     answers = json.loads(arguments[0]) if arguments else {}
-    report = collision_report(
-        survey(project), answers.get("fixture_prefix", ""), answers
+    updating = answers.get("operation") == "update"
+    # What the prefix steered clear of was reported when adopting: an update
+    # keeps the prefix, and collecting the project's fixtures again to say so
+    # costs a pytest collection of its whole suite.
+    report = (
+        ""
+        if updating
+        else collision_report(
+            survey(project), answers.get("fixture_prefix", ""), answers
+        )
     )
     if report:
         print(f"fixture names: {report}")
@@ -107,5 +118,5 @@ def main(project: Path, arguments: list[str]) -> int:
     registered = register(project, tests_dir)
     if registered:
         print(registered)
-    print(summary(project, tests_dir))
+    print(summary(project, tests_dir, updating))
     return 0

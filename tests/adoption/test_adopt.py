@@ -387,7 +387,10 @@ ADOPT_TASKS = ("check_imports.py", "merge_pyproject.py", "register_harness.py")
 
 
 def test_update_to_a_newer_tag_keeps_the_projects_files(
-    adopted: Adopted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    adopted: Adopted,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     project = tmp_path / "project"
     shutil.copytree(adopted.project, project, symlinks=True)
@@ -410,6 +413,12 @@ def test_update_to_a_newer_tag_keeps_the_projects_files(
     # In the project only, once each: not in the scratch copies Copier
     # renders the old and the new version into.
     assert sorted(tasks_ran_in) == [(name, project.resolve()) for name in ADOPT_TASKS]
+    # Said as an update; the fixture names the prefix steered clear of were
+    # reported when adopting, and are not collected again.
+    said = capfd.readouterr().out
+    assert "Updated the FastAPI test harness." in said, said
+    assert "Adopted" not in said, said
+    assert "fixture names:" not in said, said
     after = snapshot(project)
     assert {path: data for path, data in after.items() if not harness_owned(path)} == {
         path: data for path, data in before.items() if not harness_owned(path)
@@ -526,6 +535,25 @@ def test_an_empty_prefix_beside_colliding_fixtures_is_refused(
         "use: app (tests/conftest.py); client (tests/conftest.py)"
     ) in output
     assert "Answer fixture_prefix=harness_" in output
+
+
+def test_adopting_beside_fixtures_of_the_harnesss_names_says_which_keep_them(
+    template: Path, tmp_path: Path
+) -> None:
+    """With the default prefix that fits, the adoption's report names the
+    project's fixtures that keep their names (an update does not collect them
+    again: test_update_to_a_newer_tag_keeps_the_projects_files)."""
+    project = tmp_path / "project"
+    shutil.copytree(EXISTING_APPS / "own_fixtures", project)
+
+    result = copier_cli(template, project, "app_import=todo.main:app")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "fixture names: your conftest files define app (tests/conftest.py), "
+        "client (tests/conftest.py): the harness's fixtures are named harness_app, harness_client and so on, "
+        "and yours keep their names."
+    ) in result.stdout.splitlines(), result.stdout
 
 
 def test_the_harness_reads_variables_of_its_own_beside_the_projects(
