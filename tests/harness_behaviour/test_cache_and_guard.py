@@ -1,6 +1,7 @@
 """The cache fixture (fakeredis and a real Redis), the loop guard, and dependency
 overrides that never outlive a failing test."""
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -37,12 +38,44 @@ def test_redis_project_passes_with_fakeredis(redis_project: Path) -> None:
     assert_suite_passes(run_suite(redis_project), at_least=10)
 
 
+# Loaded with -p into a generated suite: each process records whether it
+# imported fakeredis.
+FAKEREDIS_RECORDER = """
+import os
+import sys
+
+
+def pytest_sessionfinish(session):
+    record = os.path.join(os.environ["FAKEREDIS_RECORD"], str(os.getpid()))
+    with open(record, "w") as file:
+        file.write(str("fakeredis" in sys.modules))
+"""
+
+
 @pytest.mark.parametrize("workers", [None, "2"], ids=["serial", "xdist-2"])
 def test_redis_project_passes_against_a_real_redis(
-    redis_project: Path, real_redis_env: dict[str, str], workers: str | None
+    redis_project: Path,
+    real_redis_env: dict[str, str],
+    workers: str | None,
+    tmp_path: Path,
 ) -> None:
+    """On a real Redis, fakeredis is never imported: it is a sixth of a run's
+    start."""
+    (tmp_path / "fakeredis_recorder.py").write_text(FAKEREDIS_RECORDER)
+    record = tmp_path / "record"
+    record.mkdir()
+    env = {
+        **real_redis_env,
+        "FAKEREDIS_RECORD": str(record),
+        "PYTHONPATH": f"{real_redis_env['PYTHONPATH']}{os.pathsep}{tmp_path}",
+    }
     args = ["-n", workers] if workers else []
-    assert_suite_passes(run_suite(redis_project, *args, env=real_redis_env))
+
+    result = run_suite(redis_project, "-p", "fakeredis_recorder", *args, env=env)
+
+    assert_suite_passes(result)
+    imported = [path.read_text() for path in record.iterdir()]
+    assert imported == ["False"] * (1 + int(workers or 0)), imported
 
 
 def test_real_redis_holding_foreign_keys_is_never_flushed(
