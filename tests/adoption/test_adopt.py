@@ -366,18 +366,22 @@ ADOPTED_TWICE = (
 )
 
 
-@pytest.mark.parametrize("name", ADOPTED_TWICE)
+@pytest.mark.parametrize(
+    "adopted",
+    [
+        pytest.param(name, marks=pytest.mark.xdist_group(f"adopt-{name}"))
+        for name in ADOPTED_TWICE
+    ],
+    indirect=True,
+)
 def test_adopting_again_changes_nothing(
-    name: str, tagged_template: Path, tmp_path: Path
+    adopted: Adopted, tagged_template: Path, tmp_path: Path
 ) -> None:
-    layout = LAYOUTS[name]
     project = tmp_path / "project"
-    shutil.copytree(EXISTING_APPS / (layout.source or name), project)
-    commit_everything(project, "the team's project")
-    adopt(tagged_template, project, layout.answers, "1.0.0")
+    shutil.copytree(adopted.project, project, symlinks=True)
     first = snapshot(project)
 
-    adopt(tagged_template, project, layout.answers, "1.0.0")
+    adopt(tagged_template, project, adopted.layout.answers, "1.0.0")
 
     assert snapshot(project) == first
 
@@ -551,8 +555,8 @@ def test_adopting_beside_fixtures_of_the_harnesss_names_says_which_keep_them(
     assert result.returncode == 0, result.stdout + result.stderr
     assert (
         "fixture names: your conftest files define app (tests/conftest.py), "
-        "client (tests/conftest.py): the harness's fixtures are named harness_app, harness_client and so on, "
-        "and yours keep their names."
+        "client (tests/conftest.py): the harness's fixtures are named "
+        "harness_app, harness_client and so on, and yours keep their names."
     ) in result.stdout.splitlines(), result.stdout
 
 
