@@ -93,8 +93,9 @@ def run(quick: bool) -> list[Result]:
             ),
         }
         times: dict[str, list[float]] = {label: [] for label in cases}
-        for action in cases.values():
-            once(action)  # warm-up: imports, file system caches
+        if not quick:  # quick mode's numbers mean nothing: no warm-up
+            for action in cases.values():
+                once(action)  # warm-up: imports, file system caches
         # Alternate the cases so machine noise falls on all alike.
         for _ in range(repeats):
             for label, action in cases.items():
