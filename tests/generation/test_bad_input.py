@@ -241,17 +241,22 @@ BAD_INPUTS: dict[str, BadInput] = {
 }
 
 
+def copy_command(template: Path, destination: Path, *options: str) -> list[str]:
+    """`copier copy --trust --defaults` with `options`, as typed."""
+    return ["copier", "copy", "--trust", "--defaults", *options,
+            str(template), str(destination)]  # fmt: skip
+
+
 def copier_copy(
     template: Path, destination: Path, *options: str
 ) -> subprocess.CompletedProcess[str]:
-    """`copier copy --trust --defaults` run by `python -m copier` in this
-    process: the refusals come from Copier's command line as users meet it
-    (an uncaught exception goes to `sys.excepthook`, as the interpreter would
-    hand it), minus a new interpreter for each of a hundred cases. What a hook task
-    prints goes to the file descriptors, not these streams: a case that runs
-    the tasks uses `copier_command`."""
-    argv = ["copier", "copy", "--trust", "--defaults", *options,
-            str(template), str(destination)]  # fmt: skip
+    """The command run by `python -m copier` in this process: the refusals
+    come from Copier's command line as users meet it (an uncaught exception
+    goes to `sys.excepthook`, as the interpreter hands it), without a new
+    interpreter for each of a hundred cases. What a hook task prints goes to
+    the file descriptors, not these streams: a case that runs the tasks uses
+    `copier_command`."""
+    argv = copy_command(template, destination, *options)
     stdout, stderr = io.StringIO(), io.StringIO()
     with (
         mock.patch.object(sys, "argv", argv),
@@ -274,15 +279,14 @@ def copier_copy(
 def copier_command(
     template: Path, destination: Path, *options: str
 ) -> subprocess.CompletedProcess[str]:
-    """`copier copy --trust --defaults` in a process of its own."""
+    """The command in a process of its own."""
     return subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", *options,
-         str(template), str(destination)],
+        [sys.executable, "-m", *copy_command(template, destination, *options)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-    )  # fmt: skip
+    )
 
 
 def snapshot(directory: Path) -> dict[str, bytes] | None:
