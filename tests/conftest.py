@@ -10,6 +10,7 @@ from releases import GIT_IDENTITY
 from rendering import (
     copy_template,
     embedded_postgres,
+    keep_library_bytecode,
     postgres_server_url,
     quick_tier,
 )
@@ -52,18 +53,28 @@ def git_identity() -> Iterator[None]:
         yield
 
 
+def _run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary directory of the whole run, shared by its xdist workers."""
+    run = tmp_path_factory.getbasetemp()
+    return run.parent if os.environ.get("PYTEST_XDIST_WORKER") else run
+
+
 @pytest.fixture(scope="session", autouse=True)
 def embedded_postgres_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Where the embedded PostgreSQL (rendering.postgres_server_url) keeps its lock,
     shared by the run's xdist workers; the last one to finish stops the server.
     Nothing starts unless a test asks for a server."""
-    run = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        run = run.parent
-    embedded_postgres["run"] = run
+    embedded_postgres["run"] = _run_directory(tmp_path_factory)
     yield
     if "leave" in embedded_postgres:
         embedded_postgres.pop("leave")()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_bytecode_prefix(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The generated suites of the run compile the libraries they share once
+    (rendering.keep_library_bytecode)."""
+    keep_library_bytecode(_run_directory(tmp_path_factory))
 
 
 @pytest.fixture(autouse=True)
