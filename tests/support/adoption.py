@@ -21,6 +21,7 @@ from typing import Any
 
 import copier
 import team_tests
+from forked_suites import run_pytest
 from harness_template_hooks import project_survey
 from rendering import (
     HARNESS_ANSWERS_FILE,
@@ -255,12 +256,10 @@ def run_own_suite(
     declared = project_survey.declared_requirements(project)
     plugins = [] if "pytest-asyncio" in declared else ["-p", "no:asyncio"]
     command = [sys.executable, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider"]
-    return subprocess.run(
+    return run_pytest(
         [*command, *plugins],
         cwd=project,
         env=suite_environment(project, **(environment or {})),
-        capture_output=True,
-        text=True,
         timeout=600,
     )
 

@@ -29,6 +29,7 @@ import asyncpg
 import copier
 import pytest
 import redis
+from forked_suites import run_pytest
 from harness_template_hooks.project_survey import declared_requirements
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -262,14 +263,20 @@ def run_suite(
     project: Path, *pytest_args: str, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a generated project's own tests with warnings as errors."""
-    return subprocess.run(
+    return run_pytest(
         suite_command(project, *pytest_args),
         cwd=project,
-        env=dict(env) if env is not None else suite_environment(project),
-        capture_output=True,
-        text=True,
+        env=env if env is not None else suite_environment(project),
         timeout=600,
     )
+
+
+def bare_suite(project: Path, **test_files: str) -> Path:
+    """`project` holding nothing but tests/ with `test_files` (name: source)."""
+    (project / "tests").mkdir(parents=True)
+    for name, source in test_files.items():
+        (project / "tests" / name).write_text(source)
+    return project
 
 
 def outcome_counts(output: str) -> dict[str, int]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rendering import suite_bytecode, suite_environment
+from rendering import bare_suite, suite_bytecode, suite_environment
 
 pytestmark = pytest.mark.quick
 
@@ -65,10 +65,8 @@ def test_a_module_edited_at_the_same_size_in_the_same_second_is_read_afresh(
 def test_the_libraries_and_pytests_rewrite_of_its_plugins_are_kept(
     tmp_path: Path,
 ) -> None:
-    project = tmp_path / "svc"
-    (project / "tests").mkdir(parents=True)
-    (project / "tests" / "test_nothing.py").write_text(
-        "def test_nothing():\n    pass\n"
+    project = bare_suite(
+        tmp_path / "svc", **{"test_nothing.py": "def test_nothing():\n    pass\n"}
     )
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
