@@ -317,7 +317,9 @@ def _run(request: dict[str, Any], base_path: list[str], filters: list[Any]) -> N
         for entry in env.get("PYTHONPATH", "").split(os.pathsep)
         if entry
     ]
-    sys.path[:] = [os.getcwd(), *pythonpath, *base_path]
+    # `python -m` puts the directory it runs in first, unless -P/PYTHONSAFEPATH.
+    first = [] if sys.flags.safe_path else [os.getcwd()]
+    sys.path[:] = [*first, *pythonpath, *base_path]
     importlib.invalidate_caches()
     tempfile.tempdir = None
     cast(list[Any], warnings.filters)[:] = filters
