@@ -52,6 +52,12 @@ def test_warns():
 """
 
 
+@pytest.fixture(autouse=True)
+def forks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are of the forks, whatever the shell asks of other runs."""
+    monkeypatch.delenv(FRESH_INTERPRETERS, raising=False)
+
+
 def suite(tmp_path: Path) -> Path:
     project = bare_suite(tmp_path / "svc", **{"test_sees.py": SEES})
     (project / "src").mkdir()
