@@ -146,6 +146,8 @@ def _compile_afresh(project: Path, prefix: Path) -> None:
     second would otherwise be read stale."""
     for path in {project.absolute(), project.resolve()}:
         place = prefix / path.relative_to(path.anchor)
+        if any(above.is_file() for above in place.parents):
+            continue  # in a project already compiled afresh
         if place.is_dir():
             shutil.rmtree(place)
         place.parent.mkdir(parents=True, exist_ok=True)
