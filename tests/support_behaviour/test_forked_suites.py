@@ -24,7 +24,7 @@ SEES = """\
 import json, os, sys, tempfile, warnings
 
 
-def test_sees(capsys):
+def test_sees():
     seen = {
         "argv0": os.path.basename(sys.argv[0]),
         "path": sys.path[:3],
