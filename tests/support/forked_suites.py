@@ -37,6 +37,7 @@ import importlib
 import json
 import locale
 import os
+import runpy
 import select
 import signal
 import subprocess
@@ -295,6 +296,7 @@ def _serve(libraries: Sequence[str]) -> None:
         if pid == 0:
             requests.close()
             replies.close()
+            os.close(null)
             _run(request, base_path, fresh_filters)  # ends the process
         print(json.dumps({"pid": pid}), file=replies, flush=True)
         _, status = os.waitpid(pid, 0)
@@ -304,9 +306,15 @@ def _serve(libraries: Sequence[str]) -> None:
 
 def _run(request: dict[str, Any], base_path: list[str], filters: list[Any]) -> None:
     """In the fork: become `python -m pytest ARGV` run as the request says."""
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        os.dup2(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+    opened = [
+        os.open(os.devnull, os.O_RDONLY),
+        os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+        os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+    ]
+    for fd, file in enumerate(opened):
+        if file != fd:
+            os.dup2(file, fd)
+            os.close(file)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -327,8 +335,6 @@ def _run(request: dict[str, Any], base_path: list[str], filters: list[Any]) -> N
     getattr(warnings, "_filters_mutated", lambda: None)()
     sys.argv = ["-m", *request["argv"]]
     # Raises SystemExit with pytest's exit code, as `python -m pytest` ends.
-    import runpy
-
     runpy.run_module("pytest", run_name="__main__", alter_sys=True)
     sys.exit(0)
 
