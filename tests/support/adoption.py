@@ -26,6 +26,7 @@ from harness_template_hooks import project_survey
 from rendering import (
     HARNESS_ANSWERS_FILE,
     HOOKS,
+    PYTEST_WARNINGS_AS_ERRORS,
     database_url_for,
     install_own_pins,
     outcome_counts,
@@ -255,9 +256,8 @@ def run_own_suite(
     """The project's own suite as its team runs it, before adopting anything."""
     declared = project_survey.declared_requirements(project)
     plugins = [] if "pytest-asyncio" in declared else ["-p", "no:asyncio"]
-    command = [sys.executable, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider"]
     return run_pytest(
-        [*command, *plugins],
+        [sys.executable, *PYTEST_WARNINGS_AS_ERRORS, *plugins],
         cwd=project,
         env=suite_environment(project, **(environment or {})),
         timeout=600,

@@ -155,7 +155,10 @@ def _compile_afresh(project: Path, prefix: Path) -> None:
 
 
 def suite_environment(project: Path, **extra: str) -> dict[str, str]:
-    """Environment for running a generated suite inside this test environment."""
+    """Environment for running a generated suite inside this test environment.
+
+    Where the run keeps the libraries' bytecode, the project's modules are
+    made to be compiled afresh on every run (_compile_afresh)."""
     env = {**os.environ, **extra}
     # The project is not installed here; its src/ layout is put on the path.
     env["PYTHONPATH"] = str(project / "src")

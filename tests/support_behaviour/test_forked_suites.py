@@ -11,13 +11,17 @@ from pathlib import Path
 import forked_suites
 import pytest
 from forked_suites import FRESH_INTERPRETERS, LIBRARIES, Forker, run_pytest
-from rendering import bare_suite, outcome_counts, suite_environment
+from rendering import (
+    PYTEST_WARNINGS_AS_ERRORS,
+    bare_suite,
+    outcome_counts,
+    suite_environment,
+)
 
 pytestmark = pytest.mark.quick
 
 # These suites have no pytest settings: pytest-asyncio, loaded, would warn.
-PYTEST = [sys.executable, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider"]
-PYTEST += ["-p", "no:asyncio"]
+PYTEST = [sys.executable, *PYTEST_WARNINGS_AS_ERRORS, "-p", "no:asyncio"]
 
 # What a run sees of the interpreter it runs in, written where the test reads it.
 SEES = """\
